@@ -1,0 +1,22 @@
+// device_memory_stub.cpp — the CUDA seam in a CPU-only build: no device, and a clear error if asked.
+#include "device_memory.h"
+
+#include "gcam/error.h"
+
+namespace gcam::cuda {
+
+namespace {
+[[noreturn]] void no_cuda() {
+  throw InputError("cuda: gcam was built without CUDA (configure with nvcc and cuDNN present, GCAM_CUDA=ON)");
+}
+}  // namespace
+
+int device_count() { return 0; }
+float* device_alloc(int64_t) { no_cuda(); }
+void device_free(float*) {}
+void device_zero(float*, int64_t) { no_cuda(); }
+void copy_host_to_device(float*, const float*, int64_t) { no_cuda(); }
+void copy_device_to_host(float*, const float*, int64_t) { no_cuda(); }
+void copy_device_to_device(float*, const float*, int64_t) { no_cuda(); }
+
+}  // namespace gcam::cuda

@@ -1,0 +1,134 @@
+// batch_norm.cpp — batch normalisation, inference and training, forward and backward
+// (formulas in gcam/ops/batch_norm.h). Channels are independent, so every loop is parallel over c.
+#include "gcam/ops/batch_norm.h"
+
+#include <cmath>
+
+#include "gcam/autograd.h"
+#include "op_support.h"
+
+namespace gcam::ops {
+
+namespace {
+
+class BatchNormNode : public Node {
+ public:
+  BatchNormNode(Tensor x, Tensor gamma, Tensor mean, Tensor invstd, bool training)
+      : x_(std::move(x)), gamma_(std::move(gamma)), mean_(std::move(mean)),
+        invstd_(std::move(invstd)), training_(training) {}
+  const char* op() const override { return "batch_norm"; }
+
+  std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
+                               const BackwardOptions&) const override {
+    const int64_t batch = x_.size(0), channels = x_.size(1), plane = x_.size(2) * x_.size(3);
+    const double count = static_cast<double>(batch * plane);  // M
+    std::vector<Tensor> grads(3);
+    if (needs[0]) grads[0] = Tensor::empty(x_.shape());
+    if (needs[1]) grads[1] = Tensor::empty(Shape{channels});
+    if (needs[2]) grads[2] = Tensor::empty(Shape{channels});
+    const float* xp = x_.data();
+    const float* dyp = dy.data();
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < channels; ++c) {
+      const float mu = mean_.data()[c], inv = invstd_.data()[c], gamma = gamma_.data()[c];
+      double sum_dy = 0.0, sum_dy_xhat = 0.0;  // Σ dy and Σ dy·x̂ over (N, H, W)
+      for (int64_t n = 0; n < batch; ++n) {
+        const int64_t base = (n * channels + c) * plane;
+        for (int64_t i = 0; i < plane; ++i) {
+          sum_dy += dyp[base + i];
+          sum_dy_xhat += double(dyp[base + i]) * (xp[base + i] - mu) * inv;
+        }
+      }
+      if (needs[1]) grads[1].data()[c] = static_cast<float>(sum_dy_xhat);
+      if (needs[2]) grads[2].data()[c] = static_cast<float>(sum_dy);
+      if (!needs[0]) continue;
+      float* dx = grads[0].data();
+      // With g = γ·dy:  Σg = γ·Σdy,  Σ g·x̂ = γ·Σ dy·x̂.
+      const double mean_g = gamma * sum_dy / count, mean_g_xhat = gamma * sum_dy_xhat / count;
+      for (int64_t n = 0; n < batch; ++n) {
+        const int64_t base = (n * channels + c) * plane;
+        for (int64_t i = 0; i < plane; ++i) {
+          const double g = double(gamma) * dyp[base + i];
+          if (training_) {
+            const double xhat = (xp[base + i] - mu) * inv;
+            dx[base + i] = static_cast<float>((g - mean_g - xhat * mean_g_xhat) * inv);
+          } else {
+            dx[base + i] = static_cast<float>(g * inv);
+          }
+        }
+      }
+    }
+    return grads;
+  }
+
+ private:
+  Tensor x_;       // (N, C, H, W)
+  Tensor gamma_;   // (C)
+  Tensor mean_;    // (C) μ used in the forward pass (a snapshot: running stats change in training)
+  Tensor invstd_;  // (C) 1/√(σ² + ε)
+  bool training_;
+};
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                  Tensor& running_var, const BatchNormOptions& o) {
+  check_ndim("batch_norm", "input", x, 4);
+  const int64_t batch = x.size(0), channels = x.size(1), plane = x.size(2) * x.size(3);
+  const Shape per_channel{channels};
+  GCAM_CHECK(gamma.defined() && beta.defined() && running_mean.defined() && running_var.defined(),
+             "batch_norm: weight, bias, running_mean and running_var are all required");
+  check_same_shape("batch_norm", "weight", per_channel, gamma.shape());
+  check_same_shape("batch_norm", "bias", per_channel, beta.shape());
+  check_same_shape("batch_norm", "running_mean", per_channel, running_mean.shape());
+  check_same_shape("batch_norm", "running_var", per_channel, running_var.shape());
+  GCAM_CHECK(o.eps > 0.0f, "batch_norm: eps must be positive, got ", o.eps);
+  GCAM_CHECK(o.momentum >= 0.0f && o.momentum <= 1.0f, "batch_norm: momentum must be in [0, 1], got ",
+             o.momentum);
+  const int64_t count = batch * plane;
+  GCAM_CHECK(!o.training || count > 1, "batch_norm: training needs more than one value per channel, got input ",
+             x.shape().str());
+  detail::require_cpu("batch_norm", {&x, &gamma, &beta, &running_mean, &running_var});
+
+  Tensor mean = Tensor::empty(per_channel), invstd = Tensor::empty(per_channel);
+  Tensor y = Tensor::empty(x.shape());
+  const float* xp = x.data();
+  float* yp = y.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < channels; ++c) {
+    double mu = running_mean.data()[c], var = running_var.data()[c];
+    if (o.training) {  // batch statistics, in double: M can be in the millions
+      double sum = 0.0, sum_sq = 0.0;
+      for (int64_t n = 0; n < batch; ++n) {
+        const float* p = xp + (n * channels + c) * plane;
+        for (int64_t i = 0; i < plane; ++i) sum += p[i];
+      }
+      mu = sum / count;
+      for (int64_t n = 0; n < batch; ++n) {
+        const float* p = xp + (n * channels + c) * plane;
+        for (int64_t i = 0; i < plane; ++i) sum_sq += (p[i] - mu) * (p[i] - mu);
+      }
+      var = sum_sq / count;
+      running_mean.data()[c] = static_cast<float>((1.0 - o.momentum) * running_mean.data()[c] + o.momentum * mu);
+      running_var.data()[c] = static_cast<float>((1.0 - o.momentum) * running_var.data()[c] +
+                                                 o.momentum * var * count / (count - 1));
+    }
+    const float inv = static_cast<float>(1.0 / std::sqrt(var + o.eps));
+    mean.data()[c] = static_cast<float>(mu);
+    invstd.data()[c] = inv;
+    // y = γ·(x − μ)·inv + β  =  x·scale + shift
+    const float scale = gamma.data()[c] * inv;
+    const float shift = beta.data()[c] - static_cast<float>(mu) * scale;
+    for (int64_t n = 0; n < batch; ++n) {
+      const int64_t base = (n * channels + c) * plane;
+      for (int64_t i = 0; i < plane; ++i) yp[base + i] = xp[base + i] * scale + shift;
+    }
+  }
+  if (auto tape = autograd::tape_of({&x, &gamma, &beta})) {
+    autograd::record(tape, std::make_unique<BatchNormNode>(x, gamma, mean, invstd, o.training),
+                     {&x, &gamma, &beta}, y);
+  }
+  return y;
+}
+
+}  // namespace gcam::ops

@@ -1,0 +1,70 @@
+// cross_entropy.cpp — mean cross-entropy from logits, fused with its softmax for stability.
+#include "gcam/ops/cross_entropy.h"
+
+#include <cmath>
+
+#include "gcam/autograd.h"
+#include "gcam/error.h"
+#include "op_support.h"
+
+namespace gcam::ops {
+
+namespace {
+
+class CrossEntropyNode : public Node {
+ public:
+  CrossEntropyNode(Tensor probabilities, std::vector<int64_t> labels)
+      : probabilities_(std::move(probabilities)), labels_(std::move(labels)) {}
+  const char* op() const override { return "cross_entropy"; }
+  std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
+                               const BackwardOptions&) const override {
+    if (!needs[0]) return {Tensor()};
+    const int64_t rows = probabilities_.size(0), classes = probabilities_.size(1);
+    const float scale = dy.data()[0] / static_cast<float>(rows);  // dL · 1/N
+    Tensor dx = Tensor::empty(probabilities_.shape());
+    for (int64_t n = 0; n < rows; ++n)
+      for (int64_t i = 0; i < classes; ++i) {
+        const float onehot = (i == labels_[n]) ? 1.0f : 0.0f;
+        dx.data()[n * classes + i] = (probabilities_.data()[n * classes + i] - onehot) * scale;
+      }
+    return {dx};
+  }
+
+ private:
+  Tensor probabilities_;  // softmax(logits), (N, C)
+  std::vector<int64_t> labels_;
+};
+
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels) {
+  check_ndim("cross_entropy", "logits", logits, 2);
+  detail::require_cpu("cross_entropy", {&logits});
+  const int64_t rows = logits.size(0), classes = logits.size(1);
+  GCAM_CHECK(rows > 0, "cross_entropy: empty batch");
+  GCAM_CHECK(static_cast<int64_t>(labels.size()) == rows, "cross_entropy: ", labels.size(),
+             " labels for logits ", logits.shape().str());
+  for (int64_t n = 0; n < rows; ++n)
+    GCAM_CHECK(labels[n] >= 0 && labels[n] < classes, "cross_entropy: label ", labels[n],
+               " of row ", n, " is outside [0, ", classes, ")");
+
+  Tensor probabilities = Tensor::empty(logits.shape());
+  double total = 0.0;
+  for (int64_t n = 0; n < rows; ++n) {
+    const float* x = logits.data() + n * classes;
+    float m = x[0];
+    for (int64_t i = 1; i < classes; ++i) m = std::max(m, x[i]);
+    double sum = 0.0;
+    for (int64_t i = 0; i < classes; ++i) sum += std::exp(double(x[i]) - m);
+    const double lse = m + std::log(sum);
+    for (int64_t i = 0; i < classes; ++i)
+      probabilities.data()[n * classes + i] = static_cast<float>(std::exp(double(x[i]) - lse));
+    total += lse - x[labels[n]];  // −log softmax(x)[t]
+  }
+  Tensor loss = Tensor::full(Shape{1}, static_cast<float>(total / rows));
+  if (auto tape = autograd::tape_of({&logits}))
+    autograd::record(tape, std::make_unique<CrossEntropyNode>(probabilities, labels), {&logits}, loss);
+  return loss;
+}
+
+}  // namespace gcam::ops

@@ -1,0 +1,63 @@
+// dropout.cpp — inverted dropout: identity at inference, a scaled Bernoulli mask in training.
+#include "gcam/ops/dropout.h"
+
+#include "gcam/autograd.h"
+#include "gcam/error.h"
+#include "op_support.h"
+
+namespace gcam::ops {
+
+namespace {
+
+class DropoutNode : public Node {
+ public:
+  explicit DropoutNode(Tensor scale) : scale_(std::move(scale)) {}
+  const char* op() const override { return "dropout"; }
+  std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
+                               const BackwardOptions&) const override {
+    if (!needs[0]) return {Tensor()};
+    Tensor dx = Tensor::empty(dy.shape());
+    for (int64_t i = 0; i < dy.numel(); ++i) dx.data()[i] = dy.data()[i] * scale_.data()[i];
+    return {dx};
+  }
+
+ private:
+  Tensor scale_;  // m / (1 − p): 0 or 1/(1−p) per element
+};
+
+class IdentityNode : public Node {
+ public:
+  const char* op() const override { return "dropout (inference)"; }
+  std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
+                               const BackwardOptions&) const override {
+    return {needs[0] ? dy : Tensor()};
+  }
+};
+
+}  // namespace
+
+Tensor dropout(const Tensor& x, float p, bool training, std::mt19937_64* rng) {
+  GCAM_CHECK(x.defined(), "dropout: input is undefined");
+  GCAM_CHECK(p >= 0.0f && p < 1.0f, "dropout: probability must be in [0, 1), got ", p);
+  detail::require_cpu("dropout", {&x});
+  auto tape = autograd::tape_of({&x});
+  if (!training || p == 0.0f) {
+    // A recorded identity keeps the tape's picture of the model complete (and --trace honest).
+    Tensor y = x.detach();
+    if (tape) autograd::record(tape, std::make_unique<IdentityNode>(), {&x}, y);
+    return y;
+  }
+  GCAM_CHECK(rng != nullptr, "dropout: training mode needs a random generator");
+  std::bernoulli_distribution keep(1.0 - p);
+  const float kept_scale = 1.0f / (1.0f - p);
+  Tensor scale = Tensor::empty(x.shape());
+  Tensor y = Tensor::empty(x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    scale.data()[i] = keep(*rng) ? kept_scale : 0.0f;
+    y.data()[i] = x.data()[i] * scale.data()[i];
+  }
+  if (tape) autograd::record(tape, std::make_unique<DropoutNode>(scale), {&x}, y);
+  return y;
+}
+
+}  // namespace gcam::ops

@@ -1,0 +1,98 @@
+// max_pool2d.cpp — max pooling that remembers where each maximum came from, and routes the gradient
+// back there (formulas in gcam/ops/max_pool2d.h).
+#include "gcam/ops/max_pool2d.h"
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "gcam/autograd.h"
+#include "gcam/error.h"
+#include "op_support.h"
+
+namespace gcam::ops {
+
+namespace {
+
+class MaxPool2dNode : public Node {
+ public:
+  MaxPool2dNode(Shape input_shape, std::shared_ptr<std::vector<int64_t>> argmax)
+      : input_shape_(input_shape), argmax_(std::move(argmax)) {}
+  const char* op() const override { return "max_pool2d"; }
+  std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
+                               const BackwardOptions&) const override {
+    if (!needs[0]) return {Tensor()};
+    Tensor dx = Tensor::zeros(input_shape_);
+    const int64_t planes = input_shape_[0] * input_shape_[1];
+    const int64_t in_plane = input_shape_[2] * input_shape_[3];
+    const int64_t out_plane = dy.numel() / (planes == 0 ? 1 : planes);
+    const int64_t* winner = argmax_->data();
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; ++p) {  // one (n, c) plane per iteration: no write conflicts
+      float* dxp = dx.data() + p * in_plane;
+      const float* dyp = dy.data() + p * out_plane;
+      for (int64_t o = 0; o < out_plane; ++o) dxp[winner[p * out_plane + o]] += dyp[o];
+    }
+    return {dx};
+  }
+
+ private:
+  Shape input_shape_;
+  std::shared_ptr<std::vector<int64_t>> argmax_;  // per output element: index of the max in its input plane
+};
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
+  check_ndim("max_pool2d", "input", x, 4);
+  detail::require_cpu("max_pool2d", {&x});
+  MaxPool2dOptions o = options;
+  if (o.stride.h == 0) o.stride.h = o.kernel.h;
+  if (o.stride.w == 0) o.stride.w = o.kernel.w;
+  GCAM_CHECK(o.padding.h * 2 <= o.kernel.h && o.padding.w * 2 <= o.kernel.w,
+             "max_pool2d: padding must be at most half the kernel (kernel ", o.kernel.h, "x",
+             o.kernel.w, ", padding ", o.padding.h, "x", o.padding.w, ")");
+  const int64_t H = x.size(2), W = x.size(3);
+  const int64_t Ho = window_output_size("max_pool2d", H, o.kernel.h, o.stride.h, o.padding.h, o.dilation.h, o.ceil_mode);
+  const int64_t Wo = window_output_size("max_pool2d", W, o.kernel.w, o.stride.w, o.padding.w, o.dilation.w, o.ceil_mode);
+  const int64_t planes = x.size(0) * x.size(1);
+  Tensor y = Tensor::empty(Shape{x.size(0), x.size(1), Ho, Wo});
+  auto argmax = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(y.numel()));
+
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* in = x.data() + p * H * W;
+    float* out = y.data() + p * Ho * Wo;
+    int64_t* where = argmax->data() + p * Ho * Wo;
+    for (int64_t oy = 0; oy < Ho; ++oy)
+      for (int64_t ox = 0; ox < Wo; ++ox) {
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t best_index = -1;
+        for (int64_t i = 0; i < o.kernel.h; ++i) {
+          const int64_t iy = oy * o.stride.h - o.padding.h + i * o.dilation.h;
+          if (iy < 0 || iy >= H) continue;
+          for (int64_t j = 0; j < o.kernel.w; ++j) {
+            const int64_t ix = ox * o.stride.w - o.padding.w + j * o.dilation.w;
+            if (ix < 0 || ix >= W) continue;
+            const float v = in[iy * W + ix];
+            // Strictly greater keeps the first maximum; a NaN always wins, as in PyTorch.
+            if (best_index < 0 || v > best || std::isnan(v)) {
+              best = v;
+              best_index = iy * W + ix;
+              if (std::isnan(v)) break;
+            }
+          }
+        }
+        // Every window holds at least one input pixel (the padding and ceil-mode rules above
+        // guarantee it), so best_index is set.
+        out[oy * Wo + ox] = best;
+        where[oy * Wo + ox] = best_index;
+      }
+  }
+  if (auto tape = autograd::tape_of({&x}))
+    autograd::record(tape, std::make_unique<MaxPool2dNode>(x.shape(), argmax), {&x}, y);
+  return y;
+}
+
+}  // namespace gcam::ops
