@@ -16,6 +16,7 @@ int device_count() {
 }
 
 float* device_alloc(int64_t numel) {
+  GCAM_CHECK(device_count() > 0, "cuda: no CUDA device is available (use the CPU)");
   void* ptr = nullptr;
   if (numel > 0) GCAM_CUDA_CHECK(cudaMalloc(&ptr, static_cast<size_t>(numel) * sizeof(float)));
   return static_cast<float*>(ptr);

@@ -1,0 +1,183 @@
+// Every op's forward and backward against PyTorch (tests/oracle/ops_reference.py, run by CTest before
+// this suite). Tolerances from the engine-core issue: relative error ≤ 1e-4 forward, ≤ 1e-3 gradients,
+// relative to each tensor's largest reference value (the reference itself is computed in float64).
+#include <gtest/gtest.h>
+
+#include "gcam/autograd.h"
+#include "gcam/ops.h"
+#include "support/archive.h"
+#include "support/compare.h"
+
+namespace gcam {
+namespace {
+
+constexpr double kForwardTolerance = 1e-4;
+constexpr double kGradientTolerance = 1e-3;
+
+const test::Archive& oracle() {
+  static const test::Archive archive(test::oracle_path("ops.gcamtest"));
+  return archive;
+}
+
+std::string key(const std::string& op, int i, const std::string& what) {
+  return op + "/" + std::to_string(i) + "/" + what;
+}
+
+// Runs `forward` on a tape watching inputs[0], checks y, then the gradients of Σ gy·y with respect to
+// every input against the oracle's g<name>.
+template <typename Forward>
+void check_case(const std::string& op, int i, const std::vector<std::string>& names, Forward forward) {
+  SCOPED_TRACE(op + " case " + std::to_string(i));
+  const auto& o = oracle();
+  std::vector<Tensor> inputs;
+  for (const auto& n : names) inputs.push_back(o.get(key(op, i, n)));
+  Tape tape;
+  inputs[0] = tape.watch(inputs[0]);
+  Tensor y = forward(inputs);
+  EXPECT_TRUE(test::near_relative(y, o.get(key(op, i, "y")), kForwardTolerance));
+  std::vector<Tensor> grads = tape.grad(y, o.get(key(op, i, "gy")), inputs);
+  for (size_t k = 0; k < names.size(); ++k) {
+    SCOPED_TRACE("gradient with respect to " + names[k]);
+    EXPECT_TRUE(test::near_relative(grads[k], o.get(key(op, i, "g" + names[k])), kGradientTolerance));
+  }
+}
+
+ops::Conv2dOptions conv_options(const std::vector<float>& v) {
+  // stride_h stride_w pad_h pad_w dil_h dil_w groups has_bias
+  ops::Conv2dOptions o;
+  o.stride = Hw(int64_t(v[0]), int64_t(v[1]));
+  o.padding = Hw(int64_t(v[2]), int64_t(v[3]));
+  o.dilation = Hw(int64_t(v[4]), int64_t(v[5]));
+  o.groups = int64_t(v[6]);
+  return o;
+}
+
+TEST(OpsVsTorch, Conv2dFastPath) {
+  const int cases = oracle().count_cases("conv2d");
+  ASSERT_GE(cases, 10);
+  for (int i = 0; i < cases; ++i) {
+    const std::vector<float> opts = oracle().values(key("conv2d", i, "opts"));
+    const bool bias = opts[7] != 0.0f;
+    std::vector<std::string> names = {"x", "w"};
+    if (bias) names.push_back("b");
+    check_case("conv2d", i, names, [&](const std::vector<Tensor>& in) {
+      return ops::conv2d(in[0], in[1], bias ? in[2] : Tensor(), conv_options(opts));
+    });
+  }
+}
+
+TEST(OpsVsTorch, Conv2dReferenceLoops) {
+  const auto& o = oracle();
+  for (int i = 0; i < o.count_cases("conv2d"); ++i) {
+    SCOPED_TRACE("conv2d case " + std::to_string(i));
+    const std::vector<float> opts = o.values(key("conv2d", i, "opts"));
+    const ops::Conv2dOptions options = conv_options(opts);
+    Tensor x = o.get(key("conv2d", i, "x")), w = o.get(key("conv2d", i, "w"));
+    Tensor b = opts[7] != 0.0f ? o.get(key("conv2d", i, "b")) : Tensor();
+    Tensor gy = o.get(key("conv2d", i, "gy"));
+    EXPECT_TRUE(test::near_relative(ops::reference::conv2d_forward(x, w, b, options), o.get(key("conv2d", i, "y")),
+                                    kForwardTolerance));
+    EXPECT_TRUE(test::near_relative(ops::reference::conv2d_backward_data(gy, w, x.shape(), options),
+                                    o.get(key("conv2d", i, "gx")), kGradientTolerance));
+    EXPECT_TRUE(test::near_relative(ops::reference::conv2d_backward_weight(gy, x, w.shape(), options),
+                                    o.get(key("conv2d", i, "gw")), kGradientTolerance));
+  }
+}
+
+TEST(OpsVsTorch, BatchNormInferenceAndTraining) {
+  const auto& o = oracle();
+  const int cases = o.count_cases("batch_norm");
+  ASSERT_GE(cases, 5);
+  for (int i = 0; i < cases; ++i) {
+    const std::vector<float> opts = o.values(key("batch_norm", i, "opts"));
+    ops::BatchNormOptions options;
+    options.training = opts[0] != 0.0f;
+    options.momentum = opts[1];
+    options.eps = opts[2];
+    Tensor running_mean = o.get(key("batch_norm", i, "rm0")), running_var = o.get(key("batch_norm", i, "rv0"));
+    check_case("batch_norm", i, {"x", "gamma", "beta"}, [&](const std::vector<Tensor>& in) {
+      return ops::batch_norm(in[0], in[1], in[2], running_mean, running_var, options);
+    });
+    SCOPED_TRACE("running statistics, case " + std::to_string(i));
+    EXPECT_TRUE(test::near_relative(running_mean, o.get(key("batch_norm", i, "rm1")), kForwardTolerance));
+    EXPECT_TRUE(test::near_relative(running_var, o.get(key("batch_norm", i, "rv1")), kForwardTolerance));
+  }
+}
+
+TEST(OpsVsTorch, MaxPool2d) {
+  const int cases = oracle().count_cases("max_pool2d");
+  ASSERT_GE(cases, 6);
+  for (int i = 0; i < cases; ++i) {
+    const std::vector<float> v = oracle().values(key("max_pool2d", i, "opts"));
+    ops::MaxPool2dOptions options;  // kh kw sh sw ph pw dh dw ceil
+    options.kernel = Hw(int64_t(v[0]), int64_t(v[1]));
+    options.stride = Hw(int64_t(v[2]), int64_t(v[3]));
+    options.padding = Hw(int64_t(v[4]), int64_t(v[5]));
+    options.dilation = Hw(int64_t(v[6]), int64_t(v[7]));
+    options.ceil_mode = v[8] != 0.0f;
+    check_case("max_pool2d", i, {"x"}, [&](const std::vector<Tensor>& in) { return ops::max_pool2d(in[0], options); });
+  }
+}
+
+TEST(OpsVsTorch, AvgPool2d) {
+  const int cases = oracle().count_cases("avg_pool2d");
+  ASSERT_GE(cases, 6);
+  for (int i = 0; i < cases; ++i) {
+    const std::vector<float> v = oracle().values(key("avg_pool2d", i, "opts"));
+    ops::AvgPool2dOptions options;  // kh kw sh sw ph pw ceil count_include_pad
+    options.kernel = Hw(int64_t(v[0]), int64_t(v[1]));
+    options.stride = Hw(int64_t(v[2]), int64_t(v[3]));
+    options.padding = Hw(int64_t(v[4]), int64_t(v[5]));
+    options.ceil_mode = v[6] != 0.0f;
+    options.count_include_pad = v[7] != 0.0f;
+    check_case("avg_pool2d", i, {"x"}, [&](const std::vector<Tensor>& in) { return ops::avg_pool2d(in[0], options); });
+  }
+}
+
+TEST(OpsVsTorch, AdaptiveAvgPool2d) {
+  const int cases = oracle().count_cases("adaptive_avg_pool2d");
+  ASSERT_GE(cases, 5);
+  for (int i = 0; i < cases; ++i) {
+    const std::vector<float> v = oracle().values(key("adaptive_avg_pool2d", i, "opts"));
+    check_case("adaptive_avg_pool2d", i, {"x"}, [&](const std::vector<Tensor>& in) {
+      return ops::adaptive_avg_pool2d(in[0], Hw(int64_t(v[0]), int64_t(v[1])));
+    });
+  }
+}
+
+TEST(OpsVsTorch, Linear) {
+  const int cases = oracle().count_cases("linear");
+  ASSERT_GE(cases, 3);
+  for (int i = 0; i < cases; ++i) {
+    const bool bias = oracle().values(key("linear", i, "opts"))[0] != 0.0f;
+    std::vector<std::string> names = {"x", "w"};
+    if (bias) names.push_back("b");
+    check_case("linear", i, names, [&](const std::vector<Tensor>& in) {
+      return ops::linear(in[0], in[1], bias ? in[2] : Tensor());
+    });
+    Tensor b = bias ? oracle().get(key("linear", i, "b")) : Tensor();
+    EXPECT_TRUE(test::near_relative(
+        ops::reference::linear_forward(oracle().get(key("linear", i, "x")), oracle().get(key("linear", i, "w")), b),
+        oracle().get(key("linear", i, "y")), kForwardTolerance));
+  }
+}
+
+TEST(OpsVsTorch, ReluAddFlatten) {
+  check_case("relu", 0, {"x"}, [](const std::vector<Tensor>& in) { return ops::relu(in[0]); });
+  check_case("add", 0, {"a", "b"}, [](const std::vector<Tensor>& in) { return ops::add(in[0], in[1]); });
+}
+
+TEST(OpsVsTorch, SoftmaxAndLogSoftmax) {
+  for (int i = 0; i < 2; ++i)
+    check_case("softmax", i, {"x"}, [](const std::vector<Tensor>& in) { return ops::softmax(in[0]); });
+  check_case("log_softmax", 0, {"x"}, [](const std::vector<Tensor>& in) { return ops::log_softmax(in[0]); });
+}
+
+TEST(OpsVsTorch, CrossEntropy) {
+  std::vector<int64_t> labels;
+  for (float v : oracle().values("cross_entropy/0/opts")) labels.push_back(int64_t(v));
+  check_case("cross_entropy", 0, {"x"}, [&](const std::vector<Tensor>& in) { return ops::cross_entropy(in[0], labels); });
+}
+
+}  // namespace
+}  // namespace gcam

@@ -1,0 +1,105 @@
+// Tensors (sharing, views, copies) and bad input to every op: a clear InputError naming the op and the
+// shapes, never a crash or an out-of-bounds access.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "gcam/error.h"
+#include "gcam/ops.h"
+
+namespace gcam {
+namespace {
+
+TEST(Tensor, CopiesShareViewsAliasClonesDoNot) {
+  Tensor a = Tensor::from_vector(Shape{2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor same = a;
+  Tensor view = a.view(Shape{3, 2});
+  Tensor copy = a.clone();
+  a.data()[0] = 42.0f;
+  EXPECT_EQ(same.data()[0], 42.0f);
+  EXPECT_EQ(view.data()[0], 42.0f);
+  EXPECT_EQ(copy.data()[0], 1.0f);
+  EXPECT_EQ(same.id(), a.id());
+  EXPECT_NE(view.id(), a.id());
+  EXPECT_EQ(view.shape(), (Shape{3, 2}));
+  EXPECT_EQ(a.to(Device::CPU).to_vector(), a.to_vector());
+}
+
+TEST(Tensor, ShapeRules) {
+  EXPECT_EQ((Shape{2, 3, 4, 5}).numel(), 120);
+  EXPECT_EQ(Shape().numel(), 1);
+  EXPECT_EQ((Shape{8, 64, 56, 56}).str(), "(8, 64, 56, 56)");
+  EXPECT_EQ((Shape{2, 3})[-1], 3);
+  EXPECT_THROW((Shape{1, 2, 3, 4, 5}), InputError);
+  EXPECT_THROW((Shape{2, -1}), InputError);
+  EXPECT_THROW((Shape{2, 3})[2], InputError);
+  EXPECT_THROW(Tensor::from_vector(Shape{2, 2}, {1, 2, 3}), InputError);
+  EXPECT_THROW(Tensor::zeros(Shape{2, 3}).view(Shape{4, 2}), InputError);
+  EXPECT_THROW(Tensor::zeros(Shape{2}).item(), InputError);
+  EXPECT_THROW(Tensor().shape(), InputError);
+}
+
+// Runs `call`, expects an InputError whose message contains every fragment.
+template <typename Call>
+void expect_input_error(Call call, const std::vector<std::string>& fragments) {
+  try {
+    call();
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    for (const auto& f : fragments)
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << "'" << f << "' not in: " << e.what();
+  }
+}
+
+TEST(BadInput, Conv2d) {
+  Tensor x = Tensor::zeros(Shape{1, 3, 8, 8});
+  expect_input_error([&] { ops::conv2d(x, Tensor::zeros(Shape{4, 2, 3, 3}), Tensor()); },
+                     {"conv2d", "(1, 3, 8, 8)", "(4, 2, 3, 3)"});
+  expect_input_error([&] { ops::conv2d(x, Tensor::zeros(Shape{4, 3, 9, 9}), Tensor()); }, {"conv2d", "fit"});
+  expect_input_error([&] { ops::conv2d(x, Tensor::zeros(Shape{4, 3, 3, 3}), Tensor::zeros(Shape{5})); },
+                     {"conv2d", "bias", "(5)"});
+  expect_input_error([&] { ops::conv2d(x, Tensor::zeros(Shape{4, 1, 3, 3}), Tensor(), {1, 0, 1, 2}); },
+                     {"conv2d", "groups"});
+  expect_input_error([&] { ops::conv2d(x, Tensor::zeros(Shape{4, 3, 3, 3}), Tensor(), {0, 0, 1, 1}); },
+                     {"conv2d", "stride"});
+  expect_input_error([&] { ops::conv2d(x, Tensor::zeros(Shape{4, 3, 3, 3}), Tensor(), {1, -1, 1, 1}); },
+                     {"conv2d", "padding"});
+  expect_input_error([&] { ops::conv2d(x, Tensor::zeros(Shape{4, 3, 3, 3}), Tensor(), {1, 1, 0, 1}); },
+                     {"conv2d", "dilation"});
+  expect_input_error([&] { ops::conv2d(Tensor::zeros(Shape{3, 8, 8}), Tensor::zeros(Shape{4, 3, 3, 3}), Tensor()); },
+                     {"conv2d", "(3, 8, 8)"});
+  expect_input_error([&] { ops::conv2d_backward_data(Tensor::zeros(Shape{1, 4, 5, 5}), Tensor::zeros(Shape{4, 3, 3, 3}),
+                                                     Shape{1, 3, 8, 8}, {}); },
+                     {"conv2d backward", "(1, 4, 6, 6)", "(1, 4, 5, 5)"});
+}
+
+TEST(BadInput, PoolingNormalisationLinearLosses) {
+  Tensor x = Tensor::zeros(Shape{1, 2, 4, 4});
+  expect_input_error([&] { ops::max_pool2d(x, {Hw(5), Hw(1), Hw(0), Hw(1), false}); }, {"max_pool2d"});
+  expect_input_error([&] { ops::max_pool2d(x, {Hw(2), Hw(2), Hw(2), Hw(1), false}); }, {"max_pool2d", "half the kernel"});
+  expect_input_error([&] { ops::avg_pool2d(x, {Hw(0), Hw(1), Hw(0), false, true}); }, {"avg_pool2d", "positive"});
+  expect_input_error([&] { ops::adaptive_avg_pool2d(x, Hw(0, 7)); }, {"adaptive_avg_pool2d"});
+  Tensor c2 = Tensor::zeros(Shape{2}), c3 = Tensor::zeros(Shape{3});
+  expect_input_error([&] { ops::batch_norm(x, c3, c2, c2, c2); }, {"batch_norm", "weight", "(2)", "(3)"});
+  Tensor one = Tensor::zeros(Shape{1, 2, 1, 1});
+  ops::BatchNormOptions training;
+  training.training = true;
+  expect_input_error([&] { ops::batch_norm(one, c2, c2, c2, c2, training); }, {"batch_norm", "more than one"});
+  expect_input_error([&] { ops::linear(Tensor::zeros(Shape{2, 5}), Tensor::zeros(Shape{3, 4}), Tensor()); },
+                     {"linear", "(2, 5)", "(3, 4)"});
+  expect_input_error([&] { ops::add(Tensor::zeros(Shape{2, 3}), Tensor::zeros(Shape{3, 2})); }, {"add", "(2, 3)", "(3, 2)"});
+  expect_input_error([&] { ops::cross_entropy(Tensor::zeros(Shape{2, 3}), {0, 3}); }, {"cross_entropy", "label 3"});
+  expect_input_error([&] { ops::cross_entropy(Tensor::zeros(Shape{2, 3}), {0}); }, {"cross_entropy", "1 labels"});
+  expect_input_error([&] { ops::softmax(Tensor::zeros(Shape{2, 3, 4, 4})); }, {"softmax", "(2, 3, 4, 4)"});
+  std::mt19937_64 rng(1);
+  expect_input_error([&] { ops::dropout(x, 1.0f, true, &rng); }, {"dropout", "probability"});
+  expect_input_error([&] { ops::reshape(x, Shape{3, 3}); }, {"reshape", "(1, 2, 4, 4)", "(3, 3)"});
+}
+
+TEST(BadInput, CudaTensorsGetAClearErrorWithoutABackend) {
+  if (cuda_available()) GTEST_SKIP() << "a CUDA device is present: covered by the CUDA tests";
+  expect_input_error([] { Tensor::zeros(Shape{2}, Device::CUDA); }, {"cuda"});
+}
+
+}  // namespace
+}  // namespace gcam
