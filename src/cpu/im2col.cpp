@@ -7,23 +7,22 @@
 
 namespace gcam::cpu {
 
-void im2col(const PatchGeometry& g, const float* image, float* columns) {
-  const int64_t out_plane = g.out_height * g.out_width;
+void im2col(const PatchGeometry& g, const float* image, const RowBand& band, float* columns) {
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < g.channels; ++c) {
     const float* plane = image + c * g.height * g.width;
     for (int64_t i = 0; i < g.kernel.h; ++i) {
       for (int64_t j = 0; j < g.kernel.w; ++j) {
-        float* row = columns + ((c * g.kernel.h + i) * g.kernel.w + j) * out_plane;
-        for (int64_t oy = 0; oy < g.out_height; ++oy) {
+        float* row = columns + ((c * g.kernel.h + i) * g.kernel.w + j) * band.ld;
+        const int64_t x0 = j * g.dilation.w - g.padding.w;  // input x of output column 0
+        for (int64_t oy = band.oy_begin; oy < band.oy_end; ++oy) {
           const int64_t y = oy * g.stride.h - g.padding.h + i * g.dilation.h;
-          float* out = row + oy * g.out_width;
+          float* out = row + (oy - band.oy_begin) * g.out_width;
           if (y < 0 || y >= g.height) {
             std::memset(out, 0, sizeof(float) * g.out_width);
             continue;
           }
           const float* in = plane + y * g.width;
-          const int64_t x0 = j * g.dilation.w - g.padding.w;  // input x of output column 0
           if (g.stride.w == 1 && x0 >= 0 && x0 + g.out_width <= g.width) {
             std::memcpy(out, in + x0, sizeof(float) * g.out_width);  // the common interior case
             continue;
@@ -38,20 +37,23 @@ void im2col(const PatchGeometry& g, const float* image, float* columns) {
   }
 }
 
-void col2im_add(const PatchGeometry& g, const float* columns, float* image) {
-  const int64_t out_plane = g.out_height * g.out_width;
+void col2im_add(const PatchGeometry& g, const float* columns, const RowBand& band, float* image) {
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < g.channels; ++c) {
     float* plane = image + c * g.height * g.width;
     for (int64_t i = 0; i < g.kernel.h; ++i) {
       for (int64_t j = 0; j < g.kernel.w; ++j) {
-        const float* row = columns + ((c * g.kernel.h + i) * g.kernel.w + j) * out_plane;
-        for (int64_t oy = 0; oy < g.out_height; ++oy) {
+        const float* row = columns + ((c * g.kernel.h + i) * g.kernel.w + j) * band.ld;
+        const int64_t x0 = j * g.dilation.w - g.padding.w;
+        for (int64_t oy = band.oy_begin; oy < band.oy_end; ++oy) {
           const int64_t y = oy * g.stride.h - g.padding.h + i * g.dilation.h;
           if (y < 0 || y >= g.height) continue;
           float* out = plane + y * g.width;
-          const float* in = row + oy * g.out_width;
-          const int64_t x0 = j * g.dilation.w - g.padding.w;
+          const float* in = row + (oy - band.oy_begin) * g.out_width;
+          if (g.stride.w == 1 && x0 >= 0 && x0 + g.out_width <= g.width) {
+            for (int64_t ox = 0; ox < g.out_width; ++ox) out[x0 + ox] += in[ox];
+            continue;
+          }
           for (int64_t ox = 0; ox < g.out_width; ++ox) {
             const int64_t x = x0 + ox * g.stride.w;
             if (x >= 0 && x < g.width) out[x] += in[ox];

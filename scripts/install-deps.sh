@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages gcam needs, only those that are missing (idempotent).
+#
+#   scripts/install-deps.sh            what building and running gcam needs
+#   scripts/install-deps.sh --tests    also what the test suite and benchmarks need
+#
+# Why each one:
+#   cmake, g++, make             the build (C++17)
+#   libopenblas-openmp-dev       SGEMM for convolutions and linear layers; the OpenMP build shares
+#                                one thread pool with gcam's own parallel loops
+#   libgtest-dev                 GoogleTest, the test framework                       (--tests)
+#   libbenchmark-dev             Google Benchmark, the benchmark framework            (--tests)
+#   python3-torch, python3-torchvision
+#                                the test oracle only: PyTorch computes the expected values at test
+#                                time, through /usr/bin/python3; gcam itself never needs Python (--tests)
+# CUDA (nvcc, cuDNN, cuBLAS) is not installed here: gcam uses it when the toolkit is present.
+set -euo pipefail
+
+packages=(cmake g++ make libopenblas-openmp-dev)
+if [[ "${1:-}" == "--tests" ]]; then
+  packages+=(libgtest-dev libbenchmark-dev python3-torch python3-torchvision)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
