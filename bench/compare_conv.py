@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """gcam's conv2d against PyTorch's CPU convolution, same shapes, same machine, same run.
 
-Runs build/bin/bench_conv (Google Benchmark, medians of --repetitions runs), then times PyTorch
-(Debian's python3-torch, torch.set_num_threads(threads)) on the layers listed in bench/conv_shapes.h:
+For every layer of bench/conv_shapes.h and batch 1 and 8, runs build/bin/bench_conv (Google Benchmark)
+and then PyTorch (Debian's python3-torch, torch.set_num_threads(threads)) back to back, --repetitions
+times over the whole list:
 forward = F.conv2d, backward-data = aten.convolution_backward with only the input gradient requested
 (what gcam's backward-data computes). Prints one table: GFLOP/s for both, and gcam / PyTorch.
 
@@ -48,7 +49,7 @@ def time_torch(fn, min_time=0.3, repetitions=3):
     return statistics.median(medians)
 
 
-def torch_times(layer, batch):
+def torch_times(layer, batch, repetitions):
     name, c_in, c_out, size, k, stride, pad = layer
     g = torch.Generator().manual_seed(0)
     x = torch.rand(batch, c_in, size, size, generator=g) * 2 - 1
@@ -56,10 +57,28 @@ def torch_times(layer, batch):
     with torch.no_grad():
         y = F.conv2d(x, w, None, stride, pad)
         dy = torch.rand(y.shape, generator=g) * 2 - 1
-        forward = time_torch(lambda: F.conv2d(x, w, None, stride, pad))
+        forward = time_torch(lambda: F.conv2d(x, w, None, stride, pad), repetitions=repetitions)
         backward = time_torch(lambda: torch.ops.aten.convolution_backward(
-            dy, x, w, None, [stride, stride], [pad, pad], [1, 1], False, [0, 0], 1, (True, False, False)))
+            dy, x, w, None, [stride, stride], [pad, pad], [1, 1], False, [0, 0], 1, (True, False, False)),
+            repetitions=repetitions)
     return forward, backward
+
+
+def gcam_times(args, env, layer, batch):
+    """GFLOP/s of gcam's forward and backward-data for one layer and batch (one bench_conv run)."""
+    pattern = f"^conv_(forward|backward_data)/{re.escape(layer[0])}/batch:{batch}/"
+    cmd = [os.path.join(args.build, "bin", "bench_conv"), "--benchmark_format=json", f"--benchmark_filter={pattern}"]
+    report = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
+    result = {}
+    for b in report["benchmarks"]:
+        result[b["run_name"].split("/")[0]] = b["FLOPS"] / 1e9
+    return result["conv_forward"], result["conv_backward_data"]
+
+
+def peak(args, env):
+    cmd = [os.path.join(args.build, "bin", "bench_conv"), "--benchmark_format=json", "--benchmark_filter=Peak"]
+    report = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
+    return report["benchmarks"][0]["FLOPS"] / 1e9
 
 
 def main():
@@ -67,51 +86,39 @@ def main():
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repetitions", type=int, default=3)
-    ap.add_argument("--filter", default="")
+    ap.add_argument("--filter", default="", help="regex on the layer name")
     args = ap.parse_args()
-
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    cmd = [os.path.join(args.build, "bin", "bench_conv"), "--benchmark_format=json",
-           f"--benchmark_repetitions={args.repetitions}", "--benchmark_report_aggregates_only=true",
-           f"--benchmark_filter=Peak|{args.filter}" if args.filter else "--benchmark_filter=."]
-    report = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
-    gcam = {}
-    peak = None
-    for b in report["benchmarks"]:
-        single = args.repetitions == 1 and b.get("run_type") == "iteration"
-        if b.get("aggregate_name") != "median" and not single:
-            continue
-        if b["run_name"].startswith("BM_Fp32PeakFma"):
-            peak = b["FLOPS"] / 1e9
-            continue
-        m = re.match(r"(conv_forward|conv_backward_data)/([^/]+)/batch:(\d+)", b["run_name"])
-        gcam[(m.group(1), m.group(2), int(m.group(3)))] = b["FLOPS"] / 1e9
-
     torch.set_num_threads(args.threads)
-    print(f"gcam conv2d vs PyTorch {torch.__version__} (CPU, {args.threads} threads), median of "
-          f"{args.repetitions} runs; measured FP32 peak {peak:.1f} GFLOP/s")
-    header = f"{'layer':28s} {'batch':>5s} {'pass':>13s} {'gcam GF/s':>10s} {'torch GF/s':>10s} {'gcam/torch':>10s} {'% peak':>7s}"
+
+    rows = [(layer, batch) for layer in layers_from_header() if re.search(args.filter, layer[0]) for batch in (1, 8)]
+    # Interleaved: each repetition times gcam and PyTorch back to back on every row, so that a slow
+    # spell of this (shared, noisy) machine hits both sides of a row alike. Medians over repetitions.
+    samples = {row: {"gcam": [], "torch": []} for row in range(len(rows))}
+    peaks = [peak(args, env)]
+    for _ in range(args.repetitions):
+        for i, (layer, batch) in enumerate(rows):
+            work = flops(*layer[1:], batch) / 1e9
+            samples[i]["gcam"].append(gcam_times(args, env, layer, batch))
+            fwd, bwd = torch_times(layer, batch, repetitions=1)
+            samples[i]["torch"].append((work / fwd, work / bwd))
+    peaks.append(peak(args, env))
+    top = statistics.median(peaks)
+
+    print(f"gcam conv2d vs PyTorch {torch.__version__} (CPU, {args.threads} threads): GFLOP/s as direct-convolution "
+          f"FLOPs per second, medians of {args.repetitions} interleaved runs; measured FP32 peak {top:.1f} GFLOP/s")
+    header = f"{'layer':26s} {'batch':>5s} {'pass':>13s} {'gcam':>7s} {'torch':>7s} {'gcam/torch':>10s} {'% peak':>7s}"
     print(header)
     print("-" * len(header))
     ratios = []
-    for layer in layers_from_header():
-        if args.filter and not re.search(args.filter, layer[0]):
-            continue
-        for batch in (1, 8):
-            fwd, bwd = torch_times(layer, batch)
-            work = flops(*layer[1:], batch)
-            for pass_name, seconds in (("conv_forward", fwd), ("conv_backward_data", bwd)):
-                ours = gcam.get((pass_name, layer[0], batch))
-                if ours is None:
-                    continue
-                theirs = work / seconds / 1e9
-                ratios.append(ours / theirs)
-                label = "forward" if pass_name == "conv_forward" else "backward-data"
-                print(f"{layer[0]:28s} {batch:5d} {label:>13s} {ours:10.1f} {theirs:10.1f} {ours / theirs:10.2f} "
-                      f"{100 * ours / peak:6.0f}%")
-    if ratios:
-        print(f"median gcam/torch over {len(ratios)} rows: {statistics.median(ratios):.2f}; "
-              f"min {min(ratios):.2f}, max {max(ratios):.2f}")
+    for i, (layer, batch) in enumerate(rows):
+        for p, label in ((0, "forward"), (1, "backward-data")):
+            ours = statistics.median(s[p] for s in samples[i]["gcam"])
+            theirs = statistics.median(s[p] for s in samples[i]["torch"])
+            ratios.append(ours / theirs)
+            print(f"{layer[0]:26s} {batch:5d} {label:>13s} {ours:7.1f} {theirs:7.1f} {ours / theirs:10.2f} {100 * ours / top:6.0f}%")
+    print(f"median gcam/torch over {len(ratios)} rows: {statistics.median(ratios):.2f}; "
+          f"min {min(ratios):.2f}, max {max(ratios):.2f}")
 
 
 if __name__ == "__main__":

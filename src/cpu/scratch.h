@@ -10,8 +10,8 @@
 
 namespace gcam::cpu {
 
-enum class ScratchSlot { Columns = 0, Tile = 1 };
-constexpr int kScratchSlots = 2;
+enum class ScratchSlot { Columns = 0, Tile = 1, Rows = 2 };
+constexpr int kScratchSlots = 3;
 
 float* scratch(ScratchSlot slot, int64_t numel);
 

@@ -16,9 +16,12 @@
 #include <memory>
 #include <vector>
 
+#include <omp.h>
+
 #include "../cpu/gemm.h"
 #include "../cpu/im2col.h"
 #include "../cpu/scratch.h"
+#include "../cpu/winograd.h"
 #include "gcam/autograd.h"
 #include "gcam/error.h"
 #include "op_support.h"
@@ -57,10 +60,20 @@ struct Tile {
   int64_t columns = 0;
 };
 
-// Cuts the N·Ho output rows into tiles of about 2M unfolded floats (8 MB, well inside L3), but at
-// least 512 columns so that SGEMM stays efficient.
+// Cuts the N·Ho output rows into tiles for the GEMMs:
+//  - at most about 2M unfolded floats (8 MB) per tile, so that the patches stay in cache;
+//  - at least kMinColumns columns where the layer has them: SGEMM is inefficient on narrower
+//    matrices, so the small planes of late layers (7×7) share a tile across images;
+//  - about four tiles per thread when the layer is big enough, so that the threads can share them.
+constexpr int64_t kMinColumns = 256;
+constexpr int64_t kTileBudgetFloats = int64_t{2} << 20;
+
 std::vector<Tile> plan_tiles(int64_t batch, int64_t out_h, int64_t out_w, int64_t patch) {
-  const int64_t target_columns = std::max<int64_t>(512, (int64_t{2} << 20) / std::max<int64_t>(patch, 1));
+  const int64_t total = batch * out_h * out_w;
+  const int64_t threads = omp_get_max_threads();
+  const int64_t budget = kTileBudgetFloats / std::max<int64_t>(patch, 1);
+  const int64_t share = (total + 4 * threads - 1) / (4 * threads);
+  const int64_t target_columns = std::max(kMinColumns, std::min(budget, share));
   const int64_t rows_per_tile = std::max<int64_t>(1, target_columns / std::max<int64_t>(out_w, 1));
   std::vector<Tile> tiles(1);
   int64_t rows_in_tile = 0;
@@ -150,6 +163,28 @@ struct ConvPlan {
   }
 };
 
+// out (Kg, columns) = w[g] (Kg, P) · cols (P, columns), tile by tile, into y.
+void run_im2col_forward(const ConvPlan& plan, const Tensor& x, const Tensor& w, Tensor& y) {
+  auto run_tile = [&](const Tile& t) {
+    for (int64_t gi = 0; gi < plan.groups; ++gi) {
+      const ConvPlan::Matrix cols = plan.unfold(t, gi, x.data());
+      const ConvPlan::Matrix out = plan.output_tile(t, gi, y.data(), false);
+      cpu::sgemm(false, false, plan.kg, t.columns, plan.patch, 1.0f, w.data() + gi * plan.kg * plan.patch,
+                 plan.patch, cols.data, cols.ld, 0.0f, out.data, out.ld);
+      if (t.bands.size() > 1) plan.copy_bands(t, gi, y.data(), out.data, false);
+    }
+  };
+  const int64_t tiles = static_cast<int64_t>(plan.tiles.size());
+  if (tiles >= 2 * omp_get_max_threads()) {
+    // Enough tiles: each thread takes whole tiles, and its SGEMMs run single-threaded (OpenBLAS does
+    // so inside a parallel region), which is faster than splitting every GEMM between the threads.
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t i = 0; i < tiles; ++i) run_tile(plan.tiles[i]);
+  } else {
+    for (const Tile& t : plan.tiles) run_tile(t);  // few, wide tiles: SGEMM uses every thread
+  }
+}
+
 class Conv2dNode : public Node {
  public:
   Conv2dNode(Tensor x, Tensor w, bool has_bias, Conv2dOptions o)
@@ -178,16 +213,12 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
   detail::require_cpu("conv2d", {&x, &w, &bias});
   const ConvPlan plan(x.shape(), w.shape(), o);
   check_bias(bias, w.shape());
-  Tensor y = Tensor::empty(plan.y);
-  for (const Tile& t : plan.tiles) {
-    for (int64_t gi = 0; gi < plan.groups; ++gi) {
-      const ConvPlan::Matrix cols = plan.unfold(t, gi, x.data());
-      const ConvPlan::Matrix out = plan.output_tile(t, gi, y.data(), false);
-      // out (Kg, columns) = w[g] (Kg, P) · cols (P, columns)
-      cpu::sgemm(false, false, plan.kg, t.columns, plan.patch, 1.0f, w.data() + gi * plan.kg * plan.patch,
-                 plan.patch, cols.data, cols.ld, 0.0f, out.data, out.ld);
-      if (t.bands.size() > 1) plan.copy_bands(t, gi, y.data(), out.data, false);
-    }
+  Tensor y;
+  if (cpu::winograd_applies(x.shape(), w.shape(), o)) {
+    y = cpu::winograd_conv3x3(x, w, o);  // 3×3, stride 1: 2.25× fewer multiplies (src/cpu/winograd.h)
+  } else {
+    y = Tensor::empty(plan.y);
+    run_im2col_forward(plan, x, w, y);
   }
   if (bias.defined()) {
     const float* bp = bias.data();
@@ -203,10 +234,49 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
   return y;
 }
 
+namespace {
+
+// For stride 1 the input gradient is itself a convolution, of dy with the kernel flipped in space and
+// with input and output channels swapped (within each group):
+//   dx[c, y, x] = Σ_{k,i,j} dy[k, y + p − i·d, x + p − j·d] · w[k, c, i, j]
+//               = conv(dy, w′, padding p′ = d·(kh − 1) − p)[c, y, x],   w′[c, k, i′, j′] = w[k, c, kh−1−i′, kw−1−j′]
+// so it runs on the forward path (parallel tiles, no col2im, no write conflicts).
+bool backward_data_is_a_convolution(const Shape& w, const Conv2dOptions& o) {
+  return o.stride.h == 1 && o.stride.w == 1 && o.padding.h <= o.dilation.h * (w[2] - 1) &&
+         o.padding.w <= o.dilation.w * (w[3] - 1);
+}
+
+Tensor flipped_transposed_kernel(const Tensor& w, int64_t groups) {
+  const int64_t k_out = w.size(0), cg = w.size(1), kh = w.size(2), kw = w.size(3), kg = k_out / groups;
+  const int64_t taps = kh * kw;
+  Tensor flipped = Tensor::empty(Shape{cg * groups, kg, kh, kw});  // (C, K/G, kh, kw)
+  const float* src = w.data();
+  float* dst = flipped.data();
+  // Destination order, one kernel (kh·kw taps, reversed) at a time.
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t gc = 0; gc < groups * cg; ++gc)
+    for (int64_t k = 0; k < kg; ++k) {
+      const int64_t g = gc / cg, c = gc % cg;
+      const float* from = src + ((g * kg + k) * cg + c) * taps;
+      float* to = dst + (gc * kg + k) * taps;
+      for (int64_t t = 0; t < taps; ++t) to[t] = from[taps - 1 - t];  // (i, j) → (kh−1−i, kw−1−j)
+    }
+  return flipped;
+}
+
+}  // namespace
+
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, const Conv2dOptions& o) {
   detail::require_cpu("conv2d backward", {&dy, &w});
   const ConvPlan plan(xs, w.shape(), o);
   check_same_shape("conv2d backward", "output gradient", plan.y, dy.shape());
+  if (backward_data_is_a_convolution(w.shape(), o)) {
+    Conv2dOptions transposed = o;
+    transposed.padding = Hw(o.dilation.h * (w.size(2) - 1) - o.padding.h, o.dilation.w * (w.size(3) - 1) - o.padding.w);
+    Tensor dx = conv2d_forward(dy, flipped_transposed_kernel(w, o.groups), Tensor(), transposed);
+    GCAM_ASSERT(dx.shape() == xs);
+    return dx;
+  }
   Tensor dx = Tensor::zeros(xs);
   const int64_t plane = xs[2] * xs[3];
   for (const Tile& t : plan.tiles) {

@@ -1,0 +1,227 @@
+// winograd.cpp — F(2×2, 3×3) convolution (the algorithm and its matrices are in winograd.h).
+//
+// The 2×2 output tiles of all images are numbered t = (n·tiles_h + ty)·tiles_w + tx and processed in
+// blocks of `block` tiles; per block:
+//   V (16, C, block)  input transform of every channel's 4×4 tiles
+//   M (16, K, block)  M[ξ] = U[ξ] · V[ξ], sixteen SGEMMs
+//   y                 output transform of every 4×4 M tile into 2×2 outputs
+// Blocks are independent, so threads take whole blocks and their SGEMMs run single-threaded.
+#include "winograd.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "gcam/error.h"
+#include "gemm.h"
+#include "scratch.h"
+
+namespace gcam::cpu {
+
+namespace {
+
+constexpr int64_t kMinTiles = 128;  // below this the products are too narrow to pay off
+constexpr int64_t kBlockBudgetFloats = int64_t{2} << 20;  // V and M of one block: about 8 MB
+
+// U (16, K, C): U[ξ][k][c] = (G g Gᵀ)[ξ] for the filter g = w[k][c] (row-major 3×3, g0 … g8).
+Tensor transform_filters(const Tensor& w) {
+  const int64_t kc_count = w.size(0) * w.size(1);
+  Tensor u = Tensor::empty(Shape{16, w.size(0), w.size(1)});
+  float* up = u.data();
+  const float* wp = w.data();
+  // Written out in full so that the loop over filters vectorises.
+#pragma omp parallel for simd schedule(static)
+  for (int64_t kc = 0; kc < kc_count; ++kc) {
+    const float* g = wp + kc * 9;
+    // s = G g (4×3): s0 = g_row0, s1 = ½(row0 + row1 + row2), s2 = ½(row0 − row1 + row2), s3 = row2.
+    const float s00 = g[0], s01 = g[1], s02 = g[2];
+    const float s10 = 0.5f * (g[0] + g[3] + g[6]), s11 = 0.5f * (g[1] + g[4] + g[7]), s12 = 0.5f * (g[2] + g[5] + g[8]);
+    const float s20 = 0.5f * (g[0] - g[3] + g[6]), s21 = 0.5f * (g[1] - g[4] + g[7]), s22 = 0.5f * (g[2] - g[5] + g[8]);
+    const float s30 = g[6], s31 = g[7], s32 = g[8];
+    // U = s Gᵀ, row i of s (a, b, c) → (a, ½(a + b + c), ½(a − b + c), c).
+    float* out = up + kc;
+    const int64_t st = kc_count;
+    out[0 * st] = s00;  out[1 * st] = 0.5f * (s00 + s01 + s02);  out[2 * st] = 0.5f * (s00 - s01 + s02);  out[3 * st] = s02;
+    out[4 * st] = s10;  out[5 * st] = 0.5f * (s10 + s11 + s12);  out[6 * st] = 0.5f * (s10 - s11 + s12);  out[7 * st] = s12;
+    out[8 * st] = s20;  out[9 * st] = 0.5f * (s20 + s21 + s22);  out[10 * st] = 0.5f * (s20 - s21 + s22); out[11 * st] = s22;
+    out[12 * st] = s30; out[13 * st] = 0.5f * (s30 + s31 + s32); out[14 * st] = 0.5f * (s30 - s31 + s32); out[15 * st] = s32;
+  }
+  return u;
+}
+
+struct Geometry {
+  int64_t N, C, H, W, K, Ho, Wo, pad_h, pad_w, tiles_h, tiles_w;
+};
+
+// A run of consecutive output tiles in one tile row: tiles (n, ty, tx) for tx in [tx_begin, tx_end),
+// at positions [offset, offset + tx_end − tx_begin) of the block.
+struct Segment {
+  int64_t n, ty, tx_begin, tx_end, offset;
+};
+
+std::vector<Segment> segments_of(const Geometry& g, int64_t first, int64_t count) {
+  std::vector<Segment> segments;
+  for (int64_t t = first; t < first + count;) {
+    const int64_t n = t / (g.tiles_h * g.tiles_w), rest = t % (g.tiles_h * g.tiles_w);
+    const int64_t ty = rest / g.tiles_w, tx = rest % g.tiles_w;
+    const int64_t take = std::min(g.tiles_w - tx, first + count - t);
+    segments.push_back(Segment{n, ty, tx, tx + take, t - first});
+    t += take;
+  }
+  return segments;
+}
+
+// The four input rows a tile row reads, zero-padded and split into even and odd columns, so that the
+// transform below reads every operand contiguously across tiles (and vectorises):
+//   rows[r][0][m] = P[r][2m],  rows[r][1][m] = P[r][2m + 1],  P[r][x] = image[2ty − ph + r][x − pw].
+void gather_tile_rows(const Geometry& g, const float* image, int64_t ty, float* rows) {
+  const int64_t wt = g.tiles_w + 1;
+  for (int r = 0; r < 4; ++r) {
+    const int64_t y = 2 * ty - g.pad_h + r;
+    float* even = rows + (2 * r) * wt;
+    float* odd = rows + (2 * r + 1) * wt;
+    if (y < 0 || y >= g.H) {
+      std::fill(even, even + wt, 0.0f);
+      std::fill(odd, odd + wt, 0.0f);
+      continue;
+    }
+    const float* line = image + y * g.W;
+    for (int64_t m = 0; m < wt; ++m) {
+      const int64_t x0 = 2 * m - g.pad_w, x1 = x0 + 1;
+      even[m] = (x0 >= 0 && x0 < g.W) ? line[x0] : 0.0f;
+      odd[m] = (x1 >= 0 && x1 < g.W) ? line[x1] : 0.0f;
+    }
+  }
+}
+
+// V[ξ][c][t] = (Bᵀ d B)[ξ] for the 4×4 input tile d of every block tile t in every channel c.
+void transform_inputs(const Geometry& g, const float* x, const std::vector<Segment>& segments,
+                      int64_t count, float* v) {
+  const int64_t stride_xi = g.C * count, wt = g.tiles_w + 1;
+  float* rows = scratch(ScratchSlot::Rows, 8 * wt);
+  for (const Segment& s : segments) {
+    for (int64_t c = 0; c < g.C; ++c) {
+      gather_tile_rows(g, x + (s.n * g.C + c) * g.H * g.W, s.ty, rows);
+      float* out = v + c * count + s.offset - s.tx_begin;
+      // Row r of the tile: (e_r[tx], o_r[tx], e_r[tx+1], o_r[tx+1]). Every loop body below is written
+      // out in full, so that the loop over tx is the innermost one and vectorises.
+      const float *e0 = rows, *o0 = rows + wt, *e1 = rows + 2 * wt, *o1 = rows + 3 * wt;
+      const float *e2 = rows + 4 * wt, *o2 = rows + 5 * wt, *e3 = rows + 6 * wt, *o3 = rows + 7 * wt;
+      float* v_row[16];
+      for (int xi = 0; xi < 16; ++xi) v_row[xi] = out + xi * stride_xi;
+#pragma omp simd  // the sixteen output rows never overlap the input rows or each other
+      for (int64_t tx = s.tx_begin; tx < s.tx_end; ++tx) {
+        // b = Bᵀ d, column by column: b0 = d0 − d2, b1 = d1 + d2, b2 = d2 − d1, b3 = d1 − d3.
+        const float c0_0 = e0[tx] - e2[tx], c0_1 = e1[tx] + e2[tx], c0_2 = e2[tx] - e1[tx], c0_3 = e1[tx] - e3[tx];
+        const float c1_0 = o0[tx] - o2[tx], c1_1 = o1[tx] + o2[tx], c1_2 = o2[tx] - o1[tx], c1_3 = o1[tx] - o3[tx];
+        const float c2_0 = e0[tx + 1] - e2[tx + 1], c2_1 = e1[tx + 1] + e2[tx + 1];
+        const float c2_2 = e2[tx + 1] - e1[tx + 1], c2_3 = e1[tx + 1] - e3[tx + 1];
+        const float c3_0 = o0[tx + 1] - o2[tx + 1], c3_1 = o1[tx + 1] + o2[tx + 1];
+        const float c3_2 = o2[tx + 1] - o1[tx + 1], c3_3 = o1[tx + 1] - o3[tx + 1];
+        // V = b B, row i of b is (c0_i, c1_i, c2_i, c3_i): (r0 − r2, r1 + r2, r2 − r1, r1 − r3).
+        v_row[0][tx] = c0_0 - c2_0;  v_row[1][tx] = c1_0 + c2_0;  v_row[2][tx] = c2_0 - c1_0;  v_row[3][tx] = c1_0 - c3_0;
+        v_row[4][tx] = c0_1 - c2_1;  v_row[5][tx] = c1_1 + c2_1;  v_row[6][tx] = c2_1 - c1_1;  v_row[7][tx] = c1_1 - c3_1;
+        v_row[8][tx] = c0_2 - c2_2;  v_row[9][tx] = c1_2 + c2_2;  v_row[10][tx] = c2_2 - c1_2; v_row[11][tx] = c1_2 - c3_2;
+        v_row[12][tx] = c0_3 - c2_3; v_row[13][tx] = c1_3 + c2_3; v_row[14][tx] = c2_3 - c1_3; v_row[15][tx] = c1_3 - c3_3;
+      }
+    }
+  }
+}
+
+// y[n][k][2ty + a][2tx + b] = (Aᵀ m A)[a][b] for the 4×4 tile m = M[·][k][t], clipped to the output.
+void transform_outputs(const Geometry& g, const float* m, const std::vector<Segment>& segments,
+                       int64_t count, float* y) {
+  const int64_t stride_xi = g.K * count, wt = g.tiles_w;
+  float* rows = scratch(ScratchSlot::Rows, 4 * wt);  // out[a][b][tx] before interleaving
+  for (const Segment& s : segments) {
+    for (int64_t k = 0; k < g.K; ++k) {
+      const float* in = m + k * count + s.offset - s.tx_begin;
+      const float* m_row[16];
+      for (int xi = 0; xi < 16; ++xi) m_row[xi] = in + xi * stride_xi;
+      float* __restrict y00 = rows;  // Y[a][b] for every tile, before interleaving into the image
+      float* __restrict y01 = rows + wt;
+      float* __restrict y10 = rows + 2 * wt;
+      float* __restrict y11 = rows + 3 * wt;
+#pragma omp simd
+      for (int64_t tx = s.tx_begin; tx < s.tx_end; ++tx) {
+        // q = Aᵀ m, column j: q0 = m0 + m1 + m2, q1 = m1 − m2 − m3 (m_i = row i of the tile).
+        const float q0_0 = m_row[0][tx] + m_row[4][tx] + m_row[8][tx], q1_0 = m_row[4][tx] - m_row[8][tx] - m_row[12][tx];
+        const float q0_1 = m_row[1][tx] + m_row[5][tx] + m_row[9][tx], q1_1 = m_row[5][tx] - m_row[9][tx] - m_row[13][tx];
+        const float q0_2 = m_row[2][tx] + m_row[6][tx] + m_row[10][tx], q1_2 = m_row[6][tx] - m_row[10][tx] - m_row[14][tx];
+        const float q0_3 = m_row[3][tx] + m_row[7][tx] + m_row[11][tx], q1_3 = m_row[7][tx] - m_row[11][tx] - m_row[15][tx];
+        // Y = q A: y_a0 = q_a0 + q_a1 + q_a2, y_a1 = q_a1 − q_a2 − q_a3.
+        y00[tx] = q0_0 + q0_1 + q0_2;
+        y01[tx] = q0_1 - q0_2 - q0_3;
+        y10[tx] = q1_0 + q1_1 + q1_2;
+        y11[tx] = q1_1 - q1_2 - q1_3;
+      }
+      float* plane = y + (s.n * g.K + k) * g.Ho * g.Wo;
+      for (int a = 0; a < 2; ++a) {
+        const int64_t oy = 2 * s.ty + a;
+        if (oy >= g.Ho) break;
+        float* line = plane + oy * g.Wo;
+        const float* even = rows + (2 * a) * wt;
+        const float* odd = rows + (2 * a + 1) * wt;
+        const int64_t full_end = std::min(s.tx_end, g.Wo / 2);  // tiles whose two columns both exist
+        for (int64_t tx = s.tx_begin; tx < full_end; ++tx) {
+          line[2 * tx] = even[tx];
+          line[2 * tx + 1] = odd[tx];
+        }
+        if (full_end < s.tx_end) line[2 * full_end] = even[full_end];  // odd Wo: the last half tile
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool winograd_applies(const Shape& x, const Shape& w, const ops::Conv2dOptions& o) {
+  if (w[2] != 3 || w[3] != 3 || o.stride.h != 1 || o.stride.w != 1 || o.dilation.h != 1 ||
+      o.dilation.w != 1 || o.groups != 1 || o.padding.h > 2 || o.padding.w > 2)
+    return false;
+  const int64_t out_h = x[2] + 2 * o.padding.h - 2, out_w = x[3] + 2 * o.padding.w - 2;
+  if (out_h < 1 || out_w < 1) return false;
+  return x[0] * ((out_h + 1) / 2) * ((out_w + 1) / 2) >= kMinTiles;
+}
+
+Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptions& o) {
+  GCAM_ASSERT(winograd_applies(x.shape(), w.shape(), o));
+  Geometry g{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), 0, 0, o.padding.h, o.padding.w, 0, 0};
+  g.Ho = g.H + 2 * g.pad_h - 2;
+  g.Wo = g.W + 2 * g.pad_w - 2;
+  g.tiles_h = (g.Ho + 1) / 2;
+  g.tiles_w = (g.Wo + 1) / 2;
+  const int64_t tiles = g.N * g.tiles_h * g.tiles_w;
+  const int64_t threads = omp_get_max_threads();
+  // A block's V and M fit the budget; at least 16 tiles wide, and enough blocks for every thread.
+  int64_t block = std::max<int64_t>(16, kBlockBudgetFloats / (16 * (g.C + g.K)));
+  block = std::min(block, std::max<int64_t>(16, (tiles + 2 * threads - 1) / (2 * threads)));
+  const int64_t blocks = (tiles + block - 1) / block;
+
+  const Tensor u = transform_filters(w);  // (16, K, C)
+  Tensor y = Tensor::empty(Shape{g.N, g.K, g.Ho, g.Wo});
+  const float* xp = x.data();
+  const float* up = u.data();
+  float* yp = y.data();
+  auto run_block = [&](int64_t b) {
+    const int64_t first = b * block, count = std::min(block, tiles - first);
+    float* v = scratch(ScratchSlot::Columns, 16 * g.C * count);
+    float* m = scratch(ScratchSlot::Tile, 16 * g.K * count);
+    const std::vector<Segment> segments = segments_of(g, first, count);
+    transform_inputs(g, xp, segments, count, v);
+    for (int xi = 0; xi < 16; ++xi)  // M[ξ] (K, count) = U[ξ] (K, C) · V[ξ] (C, count)
+      sgemm(false, false, g.K, count, g.C, 1.0f, up + xi * g.K * g.C, g.C, v + xi * g.C * count, count,
+            0.0f, m + xi * g.K * count, count);
+    transform_outputs(g, m, segments, count, yp);
+  };
+  if (blocks >= threads && threads > 1) {
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t b = 0; b < blocks; ++b) run_block(b);
+  } else {
+    for (int64_t b = 0; b < blocks; ++b) run_block(b);
+  }
+  return y;
+}
+
+}  // namespace gcam::cpu
