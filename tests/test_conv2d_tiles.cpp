@@ -3,6 +3,7 @@
 // and the fast path must still equal the reference loops.
 #include <gtest/gtest.h>
 
+#include "cpu/winograd.h"  // internal: the test reaches the fast path directly
 #include "gcam/ops/conv2d.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
@@ -38,6 +39,42 @@ TEST(Conv2dTiles, FastPathEqualsReferenceLoops) {
     EXPECT_TRUE(test::near_relative(ops::conv2d_backward_weight(dy, x, c.w, c.options),
                                     ops::reference::conv2d_backward_weight(dy, x, c.w, c.options), 1e-5));
   }
+}
+
+}  // namespace
+}  // namespace gcam
+
+namespace gcam {
+namespace {
+
+// Winograd F(2×2, 3×3) (src/cpu/winograd.h) against the reference loops: every padding it accepts,
+// odd output sizes (half tiles at the right and bottom edges), several images, several blocks.
+TEST(Conv2dWinograd, EqualsReferenceLoops) {
+  struct Case {
+    Shape x, w;
+    Hw padding;
+  };
+  const std::vector<Case> cases = {
+      {Shape{3, 5, 17, 13}, Shape{4, 5, 3, 3}, Hw(1, 1)},    // odd outputs, batch 3
+      {Shape{2, 6, 20, 21}, Shape{3, 6, 3, 3}, Hw(0, 0)},    // valid convolution
+      {Shape{2, 4, 15, 16}, Shape{5, 4, 3, 3}, Hw(2, 2)},    // padding 2 (the transposed conv of pad 0)
+      {Shape{2, 3, 18, 17}, Shape{2, 3, 3, 3}, Hw(0, 2)},    // asymmetric padding
+      {Shape{1, 64, 60, 60}, Shape{8, 64, 3, 3}, Hw(1, 1)},  // many blocks of tiles
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    SCOPED_TRACE("winograd case " + std::to_string(i));
+    ops::Conv2dOptions options;
+    options.padding = c.padding;
+    ASSERT_TRUE(cpu::winograd_applies(c.x, c.w, options));
+    const Tensor x = test::random_normal(c.x, 40 + i), w = test::random_normal(c.w, 50 + i, 0.3f);
+    EXPECT_TRUE(test::near_relative(cpu::winograd_conv3x3(x, w, options),
+                                    ops::reference::conv2d_forward(x, w, Tensor(), options), 1e-5));
+  }
+  ops::Conv2dOptions strided;
+  strided.stride = 2;
+  EXPECT_FALSE(cpu::winograd_applies(Shape{2, 8, 40, 40}, Shape{4, 8, 3, 3}, strided));
+  EXPECT_FALSE(cpu::winograd_applies(Shape{1, 8, 6, 6}, Shape{4, 8, 3, 3}, {}));  // too few tiles
 }
 
 }  // namespace
