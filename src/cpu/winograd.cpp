@@ -194,10 +194,13 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
   g.tiles_w = (g.Wo + 1) / 2;
   const int64_t tiles = g.N * g.tiles_h * g.tiles_w;
   const int64_t threads = omp_get_max_threads();
-  // A block's V and M fit the budget; at least 16 tiles wide, and enough blocks for every thread.
-  int64_t block = std::max<int64_t>(16, kBlockBudgetFloats / (16 * (g.C + g.K)));
-  block = std::min(block, std::max<int64_t>(16, (tiles + 2 * threads - 1) / (2 * threads)));
-  const int64_t blocks = (tiles + block - 1) / block;
+  // A block's V and M fit the budget, and the blocks come in a multiple of the thread count (at least
+  // two each) so that no thread idles at the end; at least 16 tiles a block.
+  const int64_t widest = std::max<int64_t>(16, kBlockBudgetFloats / (16 * (g.C + g.K)));
+  int64_t blocks = std::max((tiles + widest - 1) / widest, 2 * threads);
+  blocks = (blocks + threads - 1) / threads * threads;
+  const int64_t block = std::max<int64_t>(16, (tiles + blocks - 1) / blocks);
+  blocks = (tiles + block - 1) / block;
 
   const Tensor u = transform_filters(w);  // (16, K, C)
   Tensor y = Tensor::empty(Shape{g.N, g.K, g.Ho, g.Wo});

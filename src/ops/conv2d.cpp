@@ -240,10 +240,21 @@ namespace {
 // with input and output channels swapped (within each group):
 //   dx[c, y, x] = Σ_{k,i,j} dy[k, y + p − i·d, x + p − j·d] · w[k, c, i, j]
 //               = conv(dy, w′, padding p′ = d·(kh − 1) − p)[c, y, x],   w′[c, k, i′, j′] = w[k, c, kh−1−i′, kw−1−j′]
-// so it runs on the forward path (parallel tiles, no col2im, no write conflicts).
-bool backward_data_is_a_convolution(const Shape& w, const Conv2dOptions& o) {
-  return o.stride.h == 1 && o.stride.w == 1 && o.padding.h <= o.dilation.h * (w[2] - 1) &&
-         o.padding.w <= o.dilation.w * (w[3] - 1);
+// so it can run on the forward path (Winograd, parallel tiles, no col2im, no write conflicts).
+// The transposed form pays for flipping the kernel only where it reaches the Winograd path; elsewhere
+// one GEMM (cols = wᵀ·dy) and a fold are cheaper than a flip and an unfold.
+Conv2dOptions transposed_options(const Shape& w, const Conv2dOptions& o) {
+  Conv2dOptions t = o;
+  t.padding = Hw(o.dilation.h * (w[2] - 1) - o.padding.h, o.dilation.w * (w[3] - 1) - o.padding.w);
+  return t;
+}
+
+bool backward_data_as_winograd_convolution(const Shape& dy, const Shape& w, const Conv2dOptions& o) {
+  if (o.stride.h != 1 || o.stride.w != 1 || o.padding.h > o.dilation.h * (w[2] - 1) ||
+      o.padding.w > o.dilation.w * (w[3] - 1))
+    return false;
+  const Shape flipped{w[1] * o.groups, w[0] / o.groups, w[2], w[3]};
+  return cpu::winograd_applies(dy, flipped, transposed_options(w, o));
 }
 
 Tensor flipped_transposed_kernel(const Tensor& w, int64_t groups) {
@@ -270,10 +281,8 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, 
   detail::require_cpu("conv2d backward", {&dy, &w});
   const ConvPlan plan(xs, w.shape(), o);
   check_same_shape("conv2d backward", "output gradient", plan.y, dy.shape());
-  if (backward_data_is_a_convolution(w.shape(), o)) {
-    Conv2dOptions transposed = o;
-    transposed.padding = Hw(o.dilation.h * (w.size(2) - 1) - o.padding.h, o.dilation.w * (w.size(3) - 1) - o.padding.w);
-    Tensor dx = conv2d_forward(dy, flipped_transposed_kernel(w, o.groups), Tensor(), transposed);
+  if (backward_data_as_winograd_convolution(dy.shape(), w.shape(), o)) {
+    Tensor dx = conv2d_forward(dy, flipped_transposed_kernel(w, o.groups), Tensor(), transposed_options(w.shape(), o));
     GCAM_ASSERT(dx.shape() == xs);
     return dx;
   }
