@@ -3,9 +3,24 @@
 // so col2im needs no atomics.
 #include "im2col.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace gcam::cpu {
+
+namespace {
+
+// The output columns ox whose input column x0 + ox·stride lies inside [0, width): [begin, end).
+struct ColumnRange {
+  int64_t begin, end;
+};
+ColumnRange valid_columns(int64_t x0, int64_t stride, int64_t width, int64_t out_width) {
+  const int64_t begin = x0 >= 0 ? 0 : (-x0 + stride - 1) / stride;
+  const int64_t end = width - x0 <= 0 ? 0 : std::min(out_width, (width - x0 + stride - 1) / stride);
+  return {std::min(begin, end), end};
+}
+
+}  // namespace
 
 void im2col(const PatchGeometry& g, const float* image, const RowBand& band, float* columns) {
 #pragma omp parallel for schedule(static)
@@ -27,10 +42,12 @@ void im2col(const PatchGeometry& g, const float* image, const RowBand& band, flo
             std::memcpy(out, in + x0, sizeof(float) * g.out_width);  // the common interior case
             continue;
           }
-          for (int64_t ox = 0; ox < g.out_width; ++ox) {
-            const int64_t x = x0 + ox * g.stride.w;
-            out[ox] = (x >= 0 && x < g.width) ? in[x] : 0.0f;
-          }
+          // Zeros left and right of the image, a strided copy in between (no test per element).
+          const ColumnRange r = valid_columns(x0, g.stride.w, g.width, g.out_width);
+          for (int64_t ox = 0; ox < r.begin; ++ox) out[ox] = 0.0f;
+          const int64_t step = g.stride.w;
+          for (int64_t ox = r.begin; ox < r.end; ++ox) out[ox] = in[x0 + ox * step];
+          for (int64_t ox = r.end; ox < g.out_width; ++ox) out[ox] = 0.0f;
         }
       }
     }
@@ -54,10 +71,9 @@ void col2im_add(const PatchGeometry& g, const float* columns, const RowBand& ban
             for (int64_t ox = 0; ox < g.out_width; ++ox) out[x0 + ox] += in[ox];
             continue;
           }
-          for (int64_t ox = 0; ox < g.out_width; ++ox) {
-            const int64_t x = x0 + ox * g.stride.w;
-            if (x >= 0 && x < g.width) out[x] += in[ox];
-          }
+          const ColumnRange r = valid_columns(x0, g.stride.w, g.width, g.out_width);
+          const int64_t step = g.stride.w;
+          for (int64_t ox = r.begin; ox < r.end; ++ox) out[x0 + ox * step] += in[ox];
         }
       }
     }
