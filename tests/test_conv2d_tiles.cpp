@@ -71,6 +71,22 @@ TEST(Conv2dWinograd, EqualsReferenceLoops) {
     EXPECT_TRUE(test::near_relative(cpu::winograd_conv3x3(x, w, options),
                                     ops::reference::conv2d_forward(x, w, Tensor(), options), 1e-5));
   }
+  // The input-gradient form: convolution by the flipped, transposed kernel, built without flipping.
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    SCOPED_TRACE("winograd input-gradient case " + std::to_string(i));
+    ops::Conv2dOptions forward;
+    forward.padding = Hw(2 - c.padding.h, 2 - c.padding.w);  // so that the gradient's padding is c.padding
+    const Shape w_shape{c.x[1], c.w[0], 3, 3};                 // (K, C): the gradient flows K → C
+    const Shape x_shape{c.x[0], c.w[0], c.x[2] + 2 * c.padding.h - 2, c.x[3] + 2 * c.padding.w - 2};
+    const Tensor w = test::random_normal(w_shape, 60 + i, 0.3f);
+    const Tensor dy = test::random_normal(c.x, 70 + i);
+    ops::Conv2dOptions transposed;
+    transposed.padding = c.padding;
+    EXPECT_TRUE(test::near_relative(
+        cpu::winograd_conv3x3(dy, w, transposed, cpu::FilterOrientation::FlippedTransposed),
+        ops::reference::conv2d_backward_data(dy, w, x_shape, forward), 1e-5));
+  }
   ops::Conv2dOptions strided;
   strided.stride = 2;
   EXPECT_FALSE(cpu::winograd_applies(Shape{2, 8, 40, 40}, Shape{4, 8, 3, 3}, strided));

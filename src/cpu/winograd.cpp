@@ -25,27 +25,37 @@ constexpr int64_t kMinTiles = 128;  // below this the products are too narrow to
 constexpr int64_t kBlockBudgetFloats = int64_t{2} << 20;  // V and M of one block: about 8 MB
 
 // U (16, K, C): U[ξ][k][c] = (G g Gᵀ)[ξ] for the filter g = w[k][c] (row-major 3×3, g0 … g8).
-Tensor transform_filters(const Tensor& w) {
-  const int64_t kc_count = w.size(0) * w.size(1);
-  Tensor u = Tensor::empty(Shape{16, w.size(0), w.size(1)});
+//
+// FlippedTransposed builds the same for w′[c][k] = w[k][c] flipped in space, without flipping: with J
+// the 3×3 reversal, G·J = P·G where P swaps rows 0 and 3, so G (J g J) Gᵀ = P U Pᵀ — the 4×4 transform
+// with its indices 0 and 3 swapped in both directions.
+Tensor transform_filters(const Tensor& w, FilterOrientation orientation) {
+  const int64_t K = w.size(0), C = w.size(1), count = K * C;
+  const bool flip = orientation == FilterOrientation::FlippedTransposed;
+  Tensor u = flip ? Tensor::empty(Shape{16, C, K}) : Tensor::empty(Shape{16, K, C});
   float* up = u.data();
   const float* wp = w.data();
-  // Written out in full so that the loop over filters vectorises.
+  static constexpr int kSwap03[4] = {3, 1, 2, 0};
+  int at[16];  // where U[i][j] goes: position (i, j), or (p(i), p(j)) when flipping
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) at[i * 4 + j] = flip ? kSwap03[i] * 4 + kSwap03[j] : i * 4 + j;
+  // Written out in full so that the loop over filters vectorises; it runs in U's order (contiguous
+  // writes) and reads the filter w[k][c] of each output position.
 #pragma omp parallel for simd schedule(static)
-  for (int64_t kc = 0; kc < kc_count; ++kc) {
-    const float* g = wp + kc * 9;
+  for (int64_t rc = 0; rc < count; ++rc) {
+    const int64_t k = flip ? rc % K : rc / C, c = flip ? rc / K : rc % C;
+    const float* g = wp + (k * C + c) * 9;
     // s = G g (4×3): s0 = g_row0, s1 = ½(row0 + row1 + row2), s2 = ½(row0 − row1 + row2), s3 = row2.
     const float s00 = g[0], s01 = g[1], s02 = g[2];
     const float s10 = 0.5f * (g[0] + g[3] + g[6]), s11 = 0.5f * (g[1] + g[4] + g[7]), s12 = 0.5f * (g[2] + g[5] + g[8]);
     const float s20 = 0.5f * (g[0] - g[3] + g[6]), s21 = 0.5f * (g[1] - g[4] + g[7]), s22 = 0.5f * (g[2] - g[5] + g[8]);
     const float s30 = g[6], s31 = g[7], s32 = g[8];
     // U = s Gᵀ, row i of s (a, b, c) → (a, ½(a + b + c), ½(a − b + c), c).
-    float* out = up + kc;
-    const int64_t st = kc_count;
-    out[0 * st] = s00;  out[1 * st] = 0.5f * (s00 + s01 + s02);  out[2 * st] = 0.5f * (s00 - s01 + s02);  out[3 * st] = s02;
-    out[4 * st] = s10;  out[5 * st] = 0.5f * (s10 + s11 + s12);  out[6 * st] = 0.5f * (s10 - s11 + s12);  out[7 * st] = s12;
-    out[8 * st] = s20;  out[9 * st] = 0.5f * (s20 + s21 + s22);  out[10 * st] = 0.5f * (s20 - s21 + s22); out[11 * st] = s22;
-    out[12 * st] = s30; out[13 * st] = 0.5f * (s30 + s31 + s32); out[14 * st] = 0.5f * (s30 - s31 + s32); out[15 * st] = s32;
+    float* out = up + rc;
+    out[at[0] * count] = s00;  out[at[1] * count] = 0.5f * (s00 + s01 + s02);  out[at[2] * count] = 0.5f * (s00 - s01 + s02);  out[at[3] * count] = s02;
+    out[at[4] * count] = s10;  out[at[5] * count] = 0.5f * (s10 + s11 + s12);  out[at[6] * count] = 0.5f * (s10 - s11 + s12);  out[at[7] * count] = s12;
+    out[at[8] * count] = s20;  out[at[9] * count] = 0.5f * (s20 + s21 + s22);  out[at[10] * count] = 0.5f * (s20 - s21 + s22); out[at[11] * count] = s22;
+    out[at[12] * count] = s30; out[at[13] * count] = 0.5f * (s30 + s31 + s32); out[at[14] * count] = 0.5f * (s30 - s31 + s32); out[at[15] * count] = s32;
   }
   return u;
 }
@@ -185,9 +195,12 @@ bool winograd_applies(const Shape& x, const Shape& w, const ops::Conv2dOptions& 
   return x[0] * ((out_h + 1) / 2) * ((out_w + 1) / 2) >= kMinTiles;
 }
 
-Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptions& o) {
-  GCAM_ASSERT(winograd_applies(x.shape(), w.shape(), o));
-  Geometry g{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), 0, 0, o.padding.h, o.padding.w, 0, 0};
+Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptions& o,
+                        FilterOrientation orientation) {
+  const bool flip = orientation == FilterOrientation::FlippedTransposed;
+  const Shape effective = flip ? Shape{w.size(1), w.size(0), 3, 3} : w.shape();  // (out, in, 3, 3)
+  GCAM_ASSERT(w.ndim() == 4 && winograd_applies(x.shape(), effective, o));
+  Geometry g{x.size(0), x.size(1), x.size(2), x.size(3), effective[0], 0, 0, o.padding.h, o.padding.w, 0, 0};
   g.Ho = g.H + 2 * g.pad_h - 2;
   g.Wo = g.W + 2 * g.pad_w - 2;
   g.tiles_h = (g.Ho + 1) / 2;
@@ -202,7 +215,7 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
   const int64_t block = std::max<int64_t>(16, (tiles + blocks - 1) / blocks);
   blocks = (tiles + block - 1) / block;
 
-  const Tensor u = transform_filters(w);  // (16, K, C)
+  const Tensor u = transform_filters(w, orientation);  // (16, K, C), K and C of the effective filter
   Tensor y = Tensor::empty(Shape{g.N, g.K, g.Ho, g.Wo});
   const float* xp = x.data();
   const float* up = u.data();

@@ -22,7 +22,16 @@ namespace gcam::cpu {
 // and enough 2×2 output tiles to keep the matrix products wide.
 bool winograd_applies(const Shape& x, const Shape& w, const ops::Conv2dOptions& options);
 
-// y (N, K, Ho, Wo) = conv2d(x (N, C, H, W), w (K, C, 3, 3)) without bias.
-Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptions& options);
+enum class FilterOrientation {
+  AsIs,               // the filters of w (K, C, 3, 3)
+  FlippedTransposed,  // w′ (C, K, 3, 3), w′[c][k] = w[k][c] rotated by 180°: the input gradient of a
+                      // stride-1 convolution by w is the convolution of its output gradient by w′
+};
+
+// y (N, K, Ho, Wo) = conv2d(x (N, C, H, W), w (K, C, 3, 3)) without bias; or, FlippedTransposed,
+// conv2d(x (N, K, H, W), w′ (C, K, 3, 3)) for w (K, C, 3, 3), without building w′.
+// winograd_applies must hold for x, the effective filter shape and options.
+Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptions& options,
+                        FilterOrientation orientation = FilterOrientation::AsIs);
 
 }  // namespace gcam::cpu

@@ -240,9 +240,8 @@ namespace {
 // with input and output channels swapped (within each group):
 //   dx[c, y, x] = Σ_{k,i,j} dy[k, y + p − i·d, x + p − j·d] · w[k, c, i, j]
 //               = conv(dy, w′, padding p′ = d·(kh − 1) − p)[c, y, x],   w′[c, k, i′, j′] = w[k, c, kh−1−i′, kw−1−j′]
-// so it can run on the forward path (Winograd, parallel tiles, no col2im, no write conflicts).
-// The transposed form pays for flipping the kernel only where it reaches the Winograd path; elsewhere
-// one GEMM (cols = wᵀ·dy) and a fold are cheaper than a flip and an unfold.
+// For a 3×3 kernel that is the Winograd path, which builds the transformed w′ directly from w (no flip
+// pass; src/cpu/winograd.h). Elsewhere one GEMM (cols = wᵀ·dy) and a fold (col2im) are used.
 Conv2dOptions transposed_options(const Shape& w, const Conv2dOptions& o) {
   Conv2dOptions t = o;
   t.padding = Hw(o.dilation.h * (w[2] - 1) - o.padding.h, o.dilation.w * (w[3] - 1) - o.padding.w);
@@ -257,24 +256,6 @@ bool backward_data_as_winograd_convolution(const Shape& dy, const Shape& w, cons
   return cpu::winograd_applies(dy, flipped, transposed_options(w, o));
 }
 
-Tensor flipped_transposed_kernel(const Tensor& w, int64_t groups) {
-  const int64_t k_out = w.size(0), cg = w.size(1), kh = w.size(2), kw = w.size(3), kg = k_out / groups;
-  const int64_t taps = kh * kw;
-  Tensor flipped = Tensor::empty(Shape{cg * groups, kg, kh, kw});  // (C, K/G, kh, kw)
-  const float* src = w.data();
-  float* dst = flipped.data();
-  // Destination order, one kernel (kh·kw taps, reversed) at a time.
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t gc = 0; gc < groups * cg; ++gc)
-    for (int64_t k = 0; k < kg; ++k) {
-      const int64_t g = gc / cg, c = gc % cg;
-      const float* from = src + ((g * kg + k) * cg + c) * taps;
-      float* to = dst + (gc * kg + k) * taps;
-      for (int64_t t = 0; t < taps; ++t) to[t] = from[taps - 1 - t];  // (i, j) → (kh−1−i, kw−1−j)
-    }
-  return flipped;
-}
-
 }  // namespace
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, const Conv2dOptions& o) {
@@ -282,7 +263,7 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, 
   const ConvPlan plan(xs, w.shape(), o);
   check_same_shape("conv2d backward", "output gradient", plan.y, dy.shape());
   if (backward_data_as_winograd_convolution(dy.shape(), w.shape(), o)) {
-    Tensor dx = conv2d_forward(dy, flipped_transposed_kernel(w, o.groups), Tensor(), transposed_options(w.shape(), o));
+    Tensor dx = cpu::winograd_conv3x3(dy, w, transposed_options(w.shape(), o), cpu::FilterOrientation::FlippedTransposed);
     GCAM_ASSERT(dx.shape() == xs);
     return dx;
   }
