@@ -48,11 +48,8 @@ Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
   check_ndim("max_pool2d", "input", x, 4);
   detail::require_cpu("max_pool2d", {&x});
   MaxPool2dOptions o = options;
-  if (o.stride.h == 0) o.stride.h = o.kernel.h;
-  if (o.stride.w == 0) o.stride.w = o.kernel.w;
-  GCAM_CHECK(o.padding.h * 2 <= o.kernel.h && o.padding.w * 2 <= o.kernel.w,
-             "max_pool2d: padding must be at most half the kernel (kernel ", o.kernel.h, "x",
-             o.kernel.w, ", padding ", o.padding.h, "x", o.padding.w, ")");
+  o.stride = pool_stride(o.kernel, o.stride);
+  check_pool_padding("max_pool2d", o.kernel, o.padding);
   const int64_t H = x.size(2), W = x.size(3);
   const int64_t Ho = window_output_size("max_pool2d", H, o.kernel.h, o.stride.h, o.padding.h, o.dilation.h, o.ceil_mode);
   const int64_t Wo = window_output_size("max_pool2d", W, o.kernel.w, o.stride.w, o.padding.w, o.dilation.w, o.ceil_mode);

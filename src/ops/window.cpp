@@ -20,4 +20,14 @@ int64_t window_output_size(const char* op, int64_t in, int64_t kernel, int64_t s
   return out;
 }
 
+Hw pool_stride(Hw kernel, Hw stride) {
+  return Hw(stride.h == 0 ? kernel.h : stride.h, stride.w == 0 ? kernel.w : stride.w);
+}
+
+void check_pool_padding(const char* op, Hw kernel, Hw padding) {
+  GCAM_CHECK(padding.h * 2 <= kernel.h && padding.w * 2 <= kernel.w, op,
+             ": padding must be at most half the kernel (kernel ", kernel.h, "x", kernel.w, ", padding ",
+             padding.h, "x", padding.w, ")");
+}
+
 }  // namespace gcam

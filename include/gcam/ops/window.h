@@ -24,4 +24,10 @@ struct Hw {
 int64_t window_output_size(const char* op, int64_t in, int64_t kernel, int64_t stride,
                            int64_t padding, int64_t dilation, bool ceil_mode);
 
+// Pooling's stride: a 0 extent means "equal to the kernel", as in PyTorch.
+Hw pool_stride(Hw kernel, Hw stride);
+// Pooling pads with values that never win (max) or count (average): at most half the kernel, as in
+// PyTorch; more is an InputError naming `op`.
+void check_pool_padding(const char* op, Hw kernel, Hw padding);
+
 }  // namespace gcam
