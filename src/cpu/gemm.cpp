@@ -1,13 +1,35 @@
-// gemm.cpp — SGEMM through OpenBLAS's CBLAS interface.
+// gemm.cpp — SGEMM through OpenBLAS's CBLAS interface, split across threads by gcam.
+//
+// Measured on the 2-core development machine (bench/compare_conv.py's shapes): OpenBLAS's own two-thread
+// SGEMM reaches 60–110 GFLOP/s on convolution-sized products, while two single-threaded SGEMMs on
+// halves of the output reach 140–160. So a large product is cut into one band per thread — along the
+// longer side of C — and each thread runs a single-threaded SGEMM on its band (inside an OpenMP
+// parallel region OpenBLAS uses one thread). Calls made from inside a parallel region run as they are.
 #include "gemm.h"
 
 #include <cblas.h>
+#include <omp.h>
 
+#include <algorithm>
 #include <climits>
 
 #include "gcam/error.h"
 
 namespace gcam::cpu {
+
+namespace {
+
+constexpr double kSplitFlops = 2e6;  // below this, one call is cheaper than waking threads
+constexpr int64_t kBandAlign = 16;   // band edges on multiples of 16 rows/columns
+
+void sgemm_one_thread(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                      const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb),
+              beta, c, static_cast<int>(ldc));
+}
+
+}  // namespace
 
 void sgemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha,
            const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
@@ -17,10 +39,27 @@ void sgemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, 
                  ldc <= INT_MAX,
              "sgemm: matrix too large for BLAS (", m, "x", n, "x", k, ")");
   if (m == 0 || n == 0) return;
-  cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
-              transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta, c,
-              static_cast<int>(ldc));
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const bool split_rows = m >= n;
+  const int64_t side = split_rows ? m : n;
+  if (threads < 2 || 2.0 * m * n * k < kSplitFlops || side < 2 * kBandAlign) {
+    sgemm_one_thread(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  const int64_t band = (side + threads - 1) / threads;
+  const int64_t aligned = (band + kBandAlign - 1) / kBandAlign * kBandAlign;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int t = 0; t < threads; ++t) {
+    const int64_t begin = std::min(side, t * aligned), end = std::min(side, begin + aligned);
+    if (begin >= end) continue;
+    if (split_rows) {  // rows [begin, end) of C come from rows [begin, end) of op(A)
+      const float* a_band = transpose_a ? a + begin : a + begin * lda;
+      sgemm_one_thread(transpose_a, transpose_b, end - begin, n, k, alpha, a_band, lda, b, ldb, beta, c + begin * ldc, ldc);
+    } else {  // columns [begin, end) of C come from columns [begin, end) of op(B)
+      const float* b_band = transpose_b ? b + begin * ldb : b + begin;
+      sgemm_one_thread(transpose_a, transpose_b, m, end - begin, k, alpha, a, lda, b_band, ldb, beta, c + begin, ldc);
+    }
+  }
 }
 
 }  // namespace gcam::cpu

@@ -208,12 +208,15 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
   g.tiles_w = (g.Wo + 1) / 2;
   const int64_t tiles = g.N * g.tiles_h * g.tiles_w;
   const int64_t threads = omp_get_max_threads();
-  // A block's V and M fit the budget, and the blocks come in a multiple of the thread count (at least
-  // two each) so that no thread idles at the end; at least 16 tiles a block.
-  const int64_t widest = std::max<int64_t>(16, kBlockBudgetFloats / (16 * (g.C + g.K)));
-  int64_t blocks = std::max((tiles + widest - 1) / widest, 2 * threads);
-  blocks = (blocks + threads - 1) / threads * threads;
-  const int64_t block = std::max<int64_t>(16, (tiles + blocks - 1) / blocks);
+  // Block width: every block re-reads all of U (16·K·C floats) for its SGEMMs, so blocks must be wide
+  // where U is large (K·C/512 tiles, up to 256); otherwise the V and M of a block stay within the
+  // budget. Several blocks are shared out to the threads (single-threaded SGEMMs); one block runs its
+  // SGEMMs on every thread instead.
+  const int64_t min_width = std::clamp<int64_t>(g.K * g.C / 512, 16, 256);
+  const int64_t width = std::max(min_width, kBlockBudgetFloats / (16 * (g.C + g.K)));
+  int64_t blocks = (tiles + width - 1) / width;
+  if (blocks >= threads) blocks = (blocks + threads - 1) / threads * threads;  // no thread idles at the end
+  const int64_t block = (tiles + blocks - 1) / blocks;
   blocks = (tiles + block - 1) / block;
 
   const Tensor u = transform_filters(w, orientation);  // (16, K, C), K and C of the effective filter
