@@ -35,21 +35,33 @@ Tensor Tape::watch(const Tensor& x) const {
   return v;
 }
 
-void Tape::tap(const std::string& name, const Tensor& t) {
-  GCAM_CHECK(t.defined(), "tape: cannot tap an undefined tensor as '", name, "'");
-  for (auto& [existing, tensor] : state_->taps) {
+namespace {
+
+// Records `t` under `name` (the newest wins when a model runs twice on one tape) and labels the node
+// that produced it, for --trace and BackwardStats::stopped_after.
+void tap_on(TapeState& state, const std::string& name, const Tensor& t) {
+  bool replaced = false;
+  for (auto& [existing, tensor] : state.taps) {
     if (existing == name) {
-      tensor = t;  // a re-run of the same model on this tape: the newest wins
-      return;
+      tensor = t;
+      replaced = true;
+      break;
     }
   }
-  state_->taps.emplace_back(name, t);
-  for (auto it = state_->nodes.rbegin(); it != state_->nodes.rend(); ++it) {
+  if (!replaced) state.taps.emplace_back(name, t);
+  for (auto it = state.nodes.rbegin(); it != state.nodes.rend(); ++it) {
     if ((*it)->output_id == t.id()) {
       if ((*it)->label.empty()) (*it)->label = name;
       break;
     }
   }
+}
+
+}  // namespace
+
+void Tape::tap(const std::string& name, const Tensor& t) {
+  GCAM_CHECK(t.defined(), "tape: cannot tap an undefined tensor as '", name, "'");
+  tap_on(*state_, name, t);
 }
 
 Tensor Tape::tapped(const std::string& name) const {
@@ -190,6 +202,11 @@ std::vector<Tensor> Tape::run_backward(const Tensor& output, const Tensor& seed,
 }
 
 namespace autograd {
+
+void tap(const std::string& name, const Tensor& t) {
+  if (!t.defined()) return;
+  if (auto tape = t.impl()->tape.lock()) tap_on(*tape, name, t);
+}
 
 std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs) {
   std::shared_ptr<TapeState> found;

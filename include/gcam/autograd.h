@@ -108,6 +108,10 @@ class Tape {
 
 namespace autograd {
 
+// Names a point of the computation on the tape that records `t` (no-op when nothing records it): how a
+// model taps each layer's output without being handed the Tape.
+void tap(const std::string& name, const Tensor& t);
+
 // The tape an op on these inputs must record on (the live tape of any input), or null: then the op
 // records nothing. Undefined tensors (an absent bias) are skipped. Two different tapes are an error.
 std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs);

@@ -1,0 +1,37 @@
+// layers.cpp — running the layer types, each output tapped under its torchvision path.
+#include "layers.h"
+
+#include "gcam/autograd.h"
+
+namespace gcam::models::detail {
+
+void tap(const std::string& path, const Tensor& t) { autograd::tap(path, t); }
+
+Tensor run(const Conv& conv, const Tensor& x) {
+  Tensor y = ops::conv2d(x, conv.weight, conv.bias, conv.options);
+  tap(conv.path, y);
+  return y;
+}
+
+Tensor run(const BatchNorm& bn, const Tensor& x, bool training) {
+  ops::BatchNormOptions options;
+  options.training = training;
+  Tensor mean = bn.running_mean, var = bn.running_var;  // handles: training updates the model's buffers
+  Tensor y = ops::batch_norm(x, bn.weight, bn.bias, mean, var, options);
+  tap(bn.path, y);
+  return y;
+}
+
+Tensor run(const Linear& linear, const Tensor& x) {
+  Tensor y = ops::linear(x, linear.weight, linear.bias);
+  tap(linear.path, y);
+  return y;
+}
+
+Tensor run_relu(const std::string& path, const Tensor& x) {
+  Tensor y = ops::relu(x);
+  if (!path.empty()) tap(path, y);
+  return y;
+}
+
+}  // namespace gcam::models::detail

@@ -1,0 +1,42 @@
+// layers.h — the layer types VGG and ResNet are built from, as plain data plus a run function (internal).
+//
+// A layer holds Tensor handles that share their impl with the model's state, so loading weights into
+// the state (in place) updates the layers too. Each run function taps its output under the layer's
+// torchvision path, which is how a user names a Grad-CAM target.
+#pragma once
+
+#include <random>
+#include <string>
+
+#include "gcam/models.h"
+#include "gcam/ops.h"
+
+namespace gcam::models::detail {
+
+struct Conv {
+  std::string path;
+  Tensor weight;  // (K, C, kh, kw)
+  Tensor bias;    // (K) or undefined
+  ops::Conv2dOptions options;
+};
+
+struct BatchNorm {
+  std::string path;
+  Tensor weight, bias, running_mean, running_var;  // (C) each
+};
+
+struct Linear {
+  std::string path;
+  Tensor weight;  // (out, in)
+  Tensor bias;    // (out)
+};
+
+// Taps `t` under `path` on the tape that records it, if any.
+void tap(const std::string& path, const Tensor& t);
+
+Tensor run(const Conv& conv, const Tensor& x);
+Tensor run(const BatchNorm& bn, const Tensor& x, bool training);
+Tensor run(const Linear& linear, const Tensor& x);
+Tensor run_relu(const std::string& path, const Tensor& x);
+
+}  // namespace gcam::models::detail

@@ -1,0 +1,117 @@
+// vgg.cpp — torchvision's VGG (Simonyan & Zisserman), with and without batch norm.
+//
+//   features    for each width w in the configuration: conv 3×3 (pad 1) → [batch norm] → ReLU; for
+//               each 0: max pool 2×2; every module takes the next index: features.0, features.1, …
+//   avgpool     adaptive average pool to 7×7
+//   classifier  0 linear 25088→4096, 1 ReLU, 2 dropout, 3 linear 4096→4096, 4 ReLU, 5 dropout,
+//               6 linear 4096→classes
+// Every module's output is tapped under its path; the default Grad-CAM target is the ReLU after the
+// last convolution (VGG-16: features.29, relu5_3, 14×14 at 224×224 input — the paper's layer).
+#include <random>
+
+#include "gcam/ops.h"
+#include "layers.h"
+
+namespace gcam::models {
+
+namespace {
+
+class Vgg : public Model {
+ public:
+  Vgg(const std::string& name, const std::vector<int64_t>& config, bool batch_norm, int64_t num_classes)
+      : Model(name, num_classes) {
+    int64_t channels = 3, index = 0;
+    for (int64_t width : config) {
+      if (width == 0) {
+        const std::string path = "features." + std::to_string(index++);
+        steps_.push_back({Step::Pool, path, -1});
+        add_layer(path, "MaxPool2d 2×2");
+        continue;
+      }
+      const std::string conv_path = "features." + std::to_string(index++);
+      detail::Conv conv{conv_path, add_parameter(conv_path + ".weight", Shape{width, channels, 3, 3}),
+                        add_parameter(conv_path + ".bias", Shape{width}), ops::Conv2dOptions{1, 1}};
+      steps_.push_back({Step::Convolution, conv_path, static_cast<int>(convs_.size())});
+      convs_.push_back(conv);
+      add_layer(conv_path, "Conv2d " + std::to_string(channels) + "→" + std::to_string(width) + " 3×3");
+      if (batch_norm) {
+        const std::string bn_path = "features." + std::to_string(index++);
+        detail::BatchNorm bn{bn_path, add_parameter(bn_path + ".weight", Shape{width}),
+                             add_parameter(bn_path + ".bias", Shape{width}),
+                             add_buffer(bn_path + ".running_mean", Shape{width}, 0.0f),
+                             add_buffer(bn_path + ".running_var", Shape{width}, 1.0f)};
+        steps_.push_back({Step::Norm, bn_path, static_cast<int>(norms_.size())});
+        norms_.push_back(bn);
+        add_layer(bn_path, "BatchNorm2d " + std::to_string(width));
+      }
+      const std::string relu_path = "features." + std::to_string(index++);
+      steps_.push_back({Step::Relu, relu_path, -1});
+      add_layer(relu_path, "ReLU");
+      default_target_ = relu_path;  // the last one wins: the ReLU after the last convolution
+      channels = width;
+    }
+    add_layer("avgpool", "AdaptiveAvgPool2d 7×7");
+    fc_[0] = make_linear("classifier.0", channels * 7 * 7, 4096);
+    add_layer("classifier.1", "ReLU");
+    add_layer("classifier.2", "Dropout 0.5");
+    fc_[1] = make_linear("classifier.3", 4096, 4096);
+    add_layer("classifier.4", "ReLU");
+    add_layer("classifier.5", "Dropout 0.5");
+    fc_[2] = make_linear("classifier.6", 4096, num_classes);
+  }
+
+  Tensor forward(const Tensor& x) override {
+    Tensor h = x;  // (N, 3, H, W)
+    for (const Step& step : steps_) {
+      switch (step.kind) {
+        case Step::Convolution: h = detail::run(convs_[step.index], h); break;
+        case Step::Norm: h = detail::run(norms_[step.index], h, training_); break;
+        case Step::Relu: h = detail::run_relu(step.path, h); break;
+        case Step::Pool:
+          h = ops::max_pool2d(h, ops::MaxPool2dOptions{2, 2, 0, 1, false});
+          detail::tap(step.path, h);
+          break;
+      }
+    }
+    h = ops::adaptive_avg_pool2d(h, 7);  // (N, 512, 7, 7)
+    detail::tap("avgpool", h);
+    h = ops::flatten(h);  // (N, 25088)
+    std::mt19937_64 rng(dropout_seed_ + forward_count_++);
+    h = detail::run(fc_[0], h);
+    h = detail::run_relu("classifier.1", h);
+    h = ops::dropout(h, 0.5f, training_, &rng);
+    detail::tap("classifier.2", h);
+    h = detail::run(fc_[1], h);
+    h = detail::run_relu("classifier.4", h);
+    h = ops::dropout(h, 0.5f, training_, &rng);
+    detail::tap("classifier.5", h);
+    return detail::run(fc_[2], h);  // (N, classes)
+  }
+
+ private:
+  struct Step {
+    enum Kind { Convolution, Norm, Relu, Pool } kind;
+    std::string path;
+    int index;  // into convs_ or norms_
+  };
+
+  detail::Linear make_linear(const std::string& path, int64_t in, int64_t out) {
+    add_layer(path, "Linear " + std::to_string(in) + "→" + std::to_string(out));
+    return detail::Linear{path, add_parameter(path + ".weight", Shape{out, in}), add_parameter(path + ".bias", Shape{out})};
+  }
+
+  std::vector<Step> steps_;
+  std::vector<detail::Conv> convs_;
+  std::vector<detail::BatchNorm> norms_;
+  detail::Linear fc_[3];
+  uint64_t forward_count_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> make_vgg(const std::string& name, const std::vector<int64_t>& config, bool batch_norm,
+                                int64_t num_classes) {
+  return std::make_unique<Vgg>(name, config, batch_norm, num_classes);
+}
+
+}  // namespace gcam::models
