@@ -95,6 +95,9 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& path) {
   if (size >= 10 && read_u64(head) <= 100'000'000 && 8 + read_u64(head) <= size && head[8] == '{') {
     c->format_ = Format::Safetensors;
     c->tensors_ = read_safetensors(*file, &c->metadata_);
+  } else if (size >= 10 && head[8] == '{' && read_u64(head) <= 100'000'000) {
+    file->fail(detail::concat("safetensors header of ", read_u64(head), " bytes runs past the end of the file (",
+                              size, " bytes; truncated?)"));
   } else if (size >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) {
     c->format_ = Format::TorchZip;
     c->tensors_ = read_torch_zip(*file);
