@@ -111,4 +111,10 @@ struct LoadReport {
 };
 LoadReport load_weights(Model& model, const weights::Checkpoint& checkpoint, bool non_strict = false);
 
+// Folds every batch norm into the convolution before it, keeping torchvision's layout: with
+// s = γ/√(σ² + ε), the convolution's weight becomes w·s and the batch norm a pure shift
+// (γ′ = 1, μ′ = 0, σ′² = 1 − ε, β′ = β + (b − μ)·s, and the convolution's bias, if any, 0).
+// The model computes the same function up to float rounding. Returns the number of pairs folded.
+int fold_batch_norm(Model& model);
+
 }  // namespace gcam::models

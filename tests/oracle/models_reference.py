@@ -26,13 +26,19 @@ def randomised(arch, seed=7):
     model = getattr(torchvision.models, arch)()
     g = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
-        for module in model.modules():
+        for name, module in model.named_modules():
             if isinstance(module, torch.nn.BatchNorm2d):
                 c = module.num_features
                 module.running_mean.copy_(torch.randn(c, generator=g) * 0.1)
                 module.running_var.copy_(torch.rand(c, generator=g) * 0.5 + 0.75)
                 module.weight.copy_(torch.rand(c, generator=g) * 0.5 + 0.75)
                 module.bias.copy_(torch.randn(c, generator=g) * 0.1)
+                # The last batch norm of each residual branch small (as trained ResNets have it): without
+                # it, random activations grow block by block to ~1e7 in resnet152 and the comparison
+                # measures float32 cancellation, not the implementation.
+                if name.startswith("layer") and name.split(".")[-1] in ("bn2", "bn3") and \
+                        (name.endswith("bn3") or isinstance(model.layer1[0], torchvision.models.resnet.BasicBlock)):
+                    module.weight.mul_(0.2)
     return model.eval()
 
 
