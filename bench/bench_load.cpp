@@ -4,17 +4,34 @@
 // Prints one JSON line: the median load time (open + strict match + copy into the model, the model
 // itself allocated before the clock starts), the file size and this process's peak RSS. Run it in a
 // fresh process per measurement (bench/compare_load.py does): peak RSS is per process.
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "gcam/error.h"
 #include "gcam/models.h"
 #include "gcam/weights.h"
+
+// This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: that survives execve, so a
+// child started by a large parent would report the parent's peak.
+long long peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  long long kb = 0;
+  while (status >> key) {
+    if (key == "VmHWM:") {
+      status >> kb;
+      break;
+    }
+    status.ignore(1 << 12, '\n');
+  }
+  return kb * 1024;
+}
 
 int main(int argc, char** argv) try {
   if (argc < 3) {
@@ -31,12 +48,10 @@ int main(int argc, char** argv) try {
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(seconds.begin(), seconds.end());
-  struct rusage usage {};
-  getrusage(RUSAGE_SELF, &usage);
   struct stat st {};
   stat(argv[2], &st);
   std::printf("{\"seconds\": %.6f, \"file_bytes\": %lld, \"peak_rss_bytes\": %lld}\n", seconds[seconds.size() / 2],
-              static_cast<long long>(st.st_size), static_cast<long long>(usage.ru_maxrss) * 1024);
+              static_cast<long long>(st.st_size), peak_rss_bytes());
   return 0;
 } catch (const gcam::InputError& e) {
   std::fprintf(stderr, "bench_load: %s\n", e.what());

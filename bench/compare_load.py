@@ -5,8 +5,9 @@ Writes random-initialised torchvision checkpoints (zip and legacy format, the fo
 files) into a scratch folder, then for each file measures, each in a fresh process:
   gcam   build/bin/bench_load ARCH FILE: open + strict match + copy into an allocated model
   torch  torch.load(FILE) + model.load_state_dict(...) into a model built before the clock starts
-Time is the median over --repetitions processes; peak RSS is the process's maximum resident set, also
-shown above the process's RSS just before loading (for torch, importing torch alone takes hundreds of MB).
+Time is the median over --repetitions processes; peak RSS is the process's high-water mark (VmHWM: not
+getrusage's ru_maxrss, which a child inherits from its parent across exec), for torch also shown above
+its RSS just before loading (importing torch alone takes hundreds of MB).
 
   /usr/bin/python3 bench/compare_load.py [--build build] [--repetitions 3] [--scratch DIR]
 """
@@ -29,7 +30,7 @@ before = int(open('/proc/self/statm').read().split()[1]) * resource.getpagesize(
 start = time.perf_counter()
 model.load_state_dict(torch.load(path))
 seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = [int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]
 print('{"seconds": %f, "peak_rss_bytes": %d, "before_bytes": %d}' % (seconds, peak, before))
 """
 

@@ -3,6 +3,7 @@
 // Detection (WEIGHT-FORMATS.md §1), in this order: safetensors (u64 header length that fits, then '{'),
 // zip ("PK\x03\x04"), the pre-2017 TAR format (refused with a clear message), legacy (a protocol-2
 // pickle of the magic number). Anything else is not a weight file.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -182,7 +183,15 @@ void Checkpoint::read_into(const StoredTensor& t, Tensor& out) const {
   }
   float* dst = out.data();
   if (contiguous && t.dtype == DType::Float32) {
-    std::memcpy(dst, storage + t.storage_offset * item, static_cast<size_t>(n) * 4);
+    // In 16 MB pieces, each released as soon as it is copied: a 411 MB tensor (VGG's first classifier
+    // layer) never has both its file pages and its copy resident at once.
+    constexpr int64_t kPiece = int64_t{4} << 20;  // floats
+    const uint64_t begin = t.storage_begin + static_cast<uint64_t>(t.storage_offset) * item;
+    for (int64_t done = 0; done < n; done += kPiece) {
+      const int64_t count = std::min(kPiece, n - done);
+      std::memcpy(dst + done, storage + (t.storage_offset + done) * item, static_cast<size_t>(count) * 4);
+      file_->release(begin + static_cast<uint64_t>(done) * 4, static_cast<uint64_t>(count) * 4);
+    }
   } else {
     // A general strided read: walk the multi-index in row-major order.
     std::vector<int64_t> index(t.shape.size(), 0);
