@@ -47,6 +47,22 @@ int64_t int_of(const ValuePtr& v, const char* what, const FileMap& file) {
   return v->integer;
 }
 
+// The storage a persistent id ('storage', torch.<X>Storage, key, location, numel[, view]) names; the
+// zip format's id has 5 elements, the legacy format's 6 (the view is read by the legacy reader).
+ValuePtr storage_from_persistent_id(const ValuePtr& pid, size_t elements, const FileMap& file) {
+  if (pid->kind != Value::Kind::Tuple || pid->items.size() != elements || pid->items[0]->kind != Value::Kind::String ||
+      pid->items[0]->text != "storage")
+    file.fail("unexpected persistent id in the pickled state dict");
+  auto v = std::make_shared<Value>();
+  v->kind = Value::Kind::Storage;
+  v->storage = std::make_shared<StorageRef>();
+  v->storage->dtype = storage_type_of(pid->items[1], file);
+  v->storage->key = string_of(pid->items[2], "a storage key", file);
+  v->storage->numel = int_of(pid->items[4], "a storage size", file);
+  if (v->storage->numel < 0) file.fail("negative storage size");
+  return v;
+}
+
 // The state dict inside what was pickled: the object itself, or a training checkpoint's
 // "state_dict" / "model" entry.
 const Value& state_dict_of(const Value& top, const FileMap& file) {
@@ -111,19 +127,7 @@ std::vector<StoredTensor> read_torch_zip(const FileMap& file) {
   }
   if (pickle->method != 0) file.fail("data.pkl is compressed (only stored members are supported)");
 
-  // Persistent id: ('storage', torch.<X>Storage, key, location, numel).
-  PersistentLoad load = [&](const ValuePtr& pid) {
-    if (pid->kind != Value::Kind::Tuple || pid->items.size() != 5 || pid->items[0]->kind != Value::Kind::String ||
-        pid->items[0]->text != "storage")
-      file.fail("unexpected persistent id in data.pkl");
-    auto v = std::make_shared<Value>();
-    v->kind = Value::Kind::Storage;
-    v->storage = std::make_shared<StorageRef>();
-    v->storage->dtype = storage_type_of(pid->items[1], file);
-    v->storage->key = string_of(pid->items[2], "a storage key", file);
-    v->storage->numel = int_of(pid->items[4], "a storage size", file);
-    return v;
-  };
+  PersistentLoad load = [&](const ValuePtr& pid) { return storage_from_persistent_id(pid, 5, file); };
   const uint8_t* bytes = file.at(pickle->data_offset, pickle->size, "data.pkl");
   const ValuePtr top = unpickle(bytes, pickle->size, 0, file.path() + " (data.pkl)", load).value;
 
@@ -167,17 +171,8 @@ std::vector<StoredTensor> read_torch_legacy(const FileMap& file) {
   };
   std::map<std::string, Root> roots;
   PersistentLoad load = [&](const ValuePtr& pid) {
-    if (pid->kind != Value::Kind::Tuple || pid->items.size() != 6 || pid->items[0]->kind != Value::Kind::String ||
-        pid->items[0]->text != "storage")
-      file.fail("unexpected persistent id in the legacy state dict");
-    auto v = std::make_shared<Value>();
-    v->kind = Value::Kind::Storage;
-    v->storage = std::make_shared<StorageRef>();
+    ValuePtr v = storage_from_persistent_id(pid, 6, file);
     StorageRef& s = *v->storage;
-    s.dtype = storage_type_of(pid->items[1], file);
-    s.key = string_of(pid->items[2], "a storage key", file);
-    s.numel = int_of(pid->items[4], "a storage size", file);
-    if (s.numel < 0) file.fail("negative storage size");
     const DType dtype = storage_dtype(s.dtype, file);
     auto [it, inserted] = roots.emplace(s.key, Root{dtype, s.numel});
     if (!inserted && (it->second.dtype != dtype || it->second.numel != s.numel))

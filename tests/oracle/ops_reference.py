@@ -52,6 +52,7 @@ def conv_cases(archive):
         (1, 3, 23, 23, 8, 7, 7, 2, 2, 3, 3, 1, 1, 1, 0),  # 7x7 stride 2 pad 3 (ResNet stem)
         (2, 3, 9, 10, 4, 3, 5, 2, 1, 1, 2, 1, 1, 1, 1),   # asymmetric kernel, stride, padding
         (3, 16, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),  # larger, batch 3
+        (2, 8, 30, 29, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1),   # enough 2x2 tiles for the Winograd path (and its input gradient)
     ]
     for i, (n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw, g, bias) in enumerate(cases):
         inputs = {"x": rand(n, c, h, w), "w": rand(k, c // g, kh, kw, scale=0.3)}
