@@ -8,6 +8,7 @@
 #   cmake, g++, make             the build (C++17)
 #   libopenblas-openmp-dev       SGEMM for convolutions and linear layers; the OpenMP build shares
 #                                one thread pool with gcam's own parallel loops
+#   libstb-dev                   stb_image / stb_image_write: decoding JPEG/PNG/BMP/TGA/GIF, writing PNG
 #   libgtest-dev                 GoogleTest, the test framework                       (--tests)
 #   libbenchmark-dev             Google Benchmark, the benchmark framework            (--tests)
 #   python3-torch, python3-torchvision
@@ -16,7 +17,7 @@
 # CUDA (nvcc, cuDNN, cuBLAS) is not installed here: gcam uses it when the toolkit is present.
 set -euo pipefail
 
-packages=(cmake g++ make libopenblas-openmp-dev)
+packages=(cmake g++ make libopenblas-openmp-dev libstb-dev)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(libgtest-dev libbenchmark-dev python3-torch python3-torchvision)
 fi

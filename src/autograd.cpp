@@ -48,7 +48,11 @@ void tap_on(TapeState& state, const std::string& name, const Tensor& t) {
       break;
     }
   }
-  if (!replaced) state.taps.emplace_back(name, t);
+  if (!replaced) {
+    state.taps.emplace_back(name, t);
+    state.tap_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - state.began).count());
+  }
   for (auto it = state.nodes.rbegin(); it != state.nodes.rend(); ++it) {
     if ((*it)->output_id == t.id()) {
       if ((*it)->label.empty()) (*it)->label = name;
@@ -179,6 +183,7 @@ std::vector<Tensor> Tape::run_backward(const Tensor& output, const Tensor& seed,
     std::vector<bool> needs(node.input_ids.size());
     for (size_t i = 0; i < needs.size(); ++i) needs[i] = depends.count(node.input_ids[i]) > 0;
 
+    const auto node_start = std::chrono::steady_clock::now();
     std::vector<Tensor> input_grads = node.backward(grad_output, needs, options);
     GCAM_ASSERT(input_grads.size() == needs.size());
     for (size_t i = 0; i < needs.size(); ++i) {
@@ -190,6 +195,8 @@ std::vector<Tensor> Tape::run_backward(const Tensor& output, const Tensor& seed,
     }
     ++stats_.nodes_run;
     stats_.ops_run.push_back(node.op());
+    stats_.labels_run.push_back(node.label);
+    stats_.ms_run.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - node_start).count());
     stats_.stopped_after = node.label.empty() ? node.op() : std::string(node.op()) + " (" + node.label + ")";
   }
 

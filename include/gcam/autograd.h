@@ -13,6 +13,7 @@
 // Gradients that meet at one tensor (ResNet skips) are summed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -59,6 +60,8 @@ struct BackwardStats {
   int input_grads_computed = 0;      // summed over the nodes run: inputs differentiated
   int parameter_grads_written = 0;   // leaves whose .grad() was written
   std::vector<std::string> ops_run;  // "linear", "adaptive_avg_pool2d", … in the order they ran
+  std::vector<std::string> labels_run;  // the tap name of each node run, or ""
+  std::vector<double> ms_run;        // the time each node's backward took
   std::string stopped_after;         // op (and label) of the last node run: where the pass stopped
 };
 
@@ -67,6 +70,8 @@ class TapeState {
  public:
   std::vector<std::unique_ptr<Node>> nodes;  // in execution order: a topological order
   std::vector<std::pair<std::string, Tensor>> taps;
+  std::vector<double> tap_ms;  // when each tap was made, in ms since the tape began (for --trace)
+  std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
 };
 
 class Tape {
@@ -80,6 +85,7 @@ class Tape {
   void tap(const std::string& name, const Tensor& t);
   Tensor tapped(const std::string& name) const;  // throws InputError naming the unknown point
   std::vector<std::string> tap_names() const;
+  const std::vector<double>& tap_times_ms() const { return state_->tap_ms; }  // parallel to tap_names()
 
   // The targeted query: d(Σ seed ⊙ output) / d(w) for each w in wrt. seed has output's shape.
   // Runs only the nodes between wrt and output; computes no parameter gradient.

@@ -1,0 +1,25 @@
+// gcam/colormap.h — turning a map in [0, 1] into colours, and blending them over an image.
+//   jet   r = clamp(1.5 − |4v − 3|), g = clamp(1.5 − |4v − 2|), b = clamp(1.5 − |4v − 1|)   (blue → red)
+//   hot   r = clamp(3v), g = clamp(3v − 1), b = clamp(3v − 2)                                (black → white)
+//   cool  (v, 1 − v, 1)                                                                         (cyan → magenta)
+//   gray  (v, v, v)
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "gcam/image.h"
+
+namespace gcam::cam {
+
+enum class Colormap { Jet, Hot, Cool, Gray };
+bool parse_colormap(const std::string& name, Colormap* out);
+std::array<uint8_t, 3> colorize(Colormap map, float v);  // v clamped to [0, 1]
+
+// (H×W map in [0, 1]) → RGB heatmap.
+image::Image heatmap(const float* map, int64_t height, int64_t width, Colormap colormap);
+// alpha·heatmap + (1 − alpha)·image, per channel; image and map must have the same size.
+image::Image overlay(const image::Image& image, const float* map, Colormap colormap, float alpha);
+
+}  // namespace gcam::cam

@@ -1,0 +1,58 @@
+// gcam/explain.h — one explanation pass over a batch: forward once, then the short backward passes.
+//
+//   Grad-CAM (and its counterfactual): a targeted query d(y^c)/d(A) at the target layer: the backward
+//     pass runs only the nodes between the layer and the logits, and no weight gradient.
+//   Guided backprop / deconvnet: d(y^c)/d(x) under the guided / deconvnet ReLU rule: down to the input,
+//     still no weight gradient. Guided Grad-CAM multiplies it by the upsampled Grad-CAM map.
+// Several targets per image (top-k) reuse the one recorded forward pass.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gcam/autograd.h"
+#include "gcam/cam.h"
+#include "gcam/models.h"
+
+namespace gcam::cam {
+
+struct ExplainOptions {
+  std::string layer;            // a torchvision path; empty: the model's default target
+  bool gradcam = true;          // Grad-CAM (needed by Guided Grad-CAM too)
+  bool counterfactual = false;  // counterfactual Grad-CAM
+  bool guided = false;          // guided backprop (and Guided Grad-CAM when gradcam is on)
+  bool deconvnet = false;       // deconvnet saliency
+};
+
+struct Explanation {
+  int64_t image = 0;       // index in the batch
+  int64_t class_index = 0;
+  float score = 0.0f;      // the logit y^c
+  std::vector<float> alpha;  // α_k, K values
+  Tensor raw_map;          // (h, w) ReLU(Σ α_k A_k), before normalisation
+  Tensor map;              // (H, W) normalised and upsampled to the input size
+  bool map_all_zero = false;
+  Box box;                 // on `map`, the paper's 15%-of-max threshold
+  Tensor counterfactual;   // (H, W), if asked
+  bool counterfactual_all_zero = false;
+  Tensor guided;           // (3, H, W) ∂y^c/∂x under the guided rule, if asked
+  Tensor guided_gradcam;   // (3, H, W) guided ⊙ map
+  Tensor deconvnet;        // (3, H, W), if asked
+};
+
+struct BatchExplanation {
+  Tensor logits;         // (N, classes)
+  Tensor probabilities;  // softmax of the logits
+  std::vector<std::vector<Explanation>> images;  // [n][r]: image n, its r-th target
+  double forward_ms = 0, gradcam_ms = 0, guided_ms = 0, maps_ms = 0;
+  BackwardStats gradcam_stats;  // what the Grad-CAM backward pass ran (for --trace)
+  std::vector<std::string> recorded_layers;
+};
+
+// targets[n] lists image n's classes (all images the same count); a negative entry r means "the class
+// ranked r-th", e.g. −1 the top-1 class. InputError for an unknown layer or an out-of-range class.
+BatchExplanation explain(models::Model& model, const Tensor& input, const std::vector<std::vector<int64_t>>& targets,
+                         const ExplainOptions& options);
+
+}  // namespace gcam::cam

@@ -1,0 +1,48 @@
+// gcam/image.h — images in and out, and the preprocessing that turns them into network input.
+//
+// Reading uses stb_image (JPEG, PNG, BMP, TGA, GIF; grayscale becomes RGB, alpha is dropped); writing
+// uses stb_image_write (PNG). Colours are RGB everywhere. Preprocessing presets:
+//   imagenet  resize the shorter side to `resize` (256; 232 for the V2 ResNet weights) with an
+//             antialiased bilinear filter (PIL's, which torchvision's published accuracies use), centre-crop
+//             `crop` (224; top = round((H − 224)/2), halves to even, as Python's round), /255, ImageNet mean/std
+//   none      the image is already the network input: only /255 and mean/std
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gcam/tensor.h"
+
+namespace gcam::image {
+
+// 8-bit RGB, row-major, 3 bytes per pixel.
+struct Image {
+  int64_t width = 0, height = 0;
+  std::vector<uint8_t> rgb;
+};
+
+constexpr int64_t kMaxPixels = int64_t{1} << 28;  // 268 MP: larger images are refused before decoding
+
+Image read_image(const std::string& path);                      // InputError "<path>: …" on a bad file
+void write_png(const std::string& path, const Image& image);     // atomically (temporary file + rename)
+// A float32 array as NumPy's .npy (little-endian, C order), atomically.
+void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape);
+
+struct Preprocess {
+  bool resize_and_crop = true;  // false: the "none" preset
+  int64_t resize = 256;
+  int64_t crop = 224;
+  std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
+};
+
+// Antialiased bilinear resize to exactly (width, height).
+Image resize(const Image& image, int64_t width, int64_t height);
+// The image the network sees (resized and cropped, or as it is), still 8-bit RGB.
+Image network_view(const Image& image, const Preprocess& preprocess);
+// (N, 3, H, W) float input from network views of equal size: (v/255 − mean) / std.
+Tensor to_input(const std::vector<Image>& views, const Preprocess& preprocess);
+
+}  // namespace gcam::image

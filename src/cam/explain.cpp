@@ -1,0 +1,154 @@
+// explain.cpp — the explanation pass (see gcam/explain.h): one recorded forward pass, then per target
+// round one targeted backward query to the layer and, if asked, one guided pass to the input.
+#include "gcam/explain.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "gcam/error.h"
+#include "gcam/ops/softmax.h"
+
+namespace gcam::cam {
+
+namespace {
+
+double since_ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// One image's (h, w) plane of a (N, h, w) tensor, as its own tensor.
+Tensor plane(const Tensor& maps, int64_t n) {
+  const int64_t h = maps.size(1), w = maps.size(2);
+  Tensor out = Tensor::empty(Shape{h, w});
+  std::copy_n(maps.data() + n * h * w, h * w, out.data());
+  return out;
+}
+
+Tensor image_of(const Tensor& batch, int64_t n) {  // (N, C, H, W) → (C, H, W)
+  const int64_t c = batch.size(1), h = batch.size(2), w = batch.size(3);
+  Tensor out = Tensor::empty(Shape{c, h, w});
+  std::copy_n(batch.data() + n * c * h * w, c * h * w, out.data());
+  return out;
+}
+
+// Normalised at feature resolution, then upsampled to the input size (the convention most users know).
+Tensor normalized_upsampled(const Tensor& raw, int64_t height, int64_t width, std::vector<bool>* all_zero) {
+  Tensor normalized = raw.clone();
+  normalize_maps(normalized, all_zero);
+  return upsample_bilinear(normalized, height, width);
+}
+
+}  // namespace
+
+BatchExplanation explain(models::Model& model, const Tensor& input, const std::vector<std::vector<int64_t>>& targets,
+                         const ExplainOptions& options) {
+  check_ndim("explain", "input", input, 4);
+  const int64_t N = input.size(0), H = input.size(2), W = input.size(3);
+  GCAM_CHECK(static_cast<int64_t>(targets.size()) == N, "explain: ", targets.size(), " target lists for ", N, " images");
+  const size_t rounds = targets.empty() ? 0 : targets[0].size();
+  for (const auto& t : targets) GCAM_CHECK(t.size() == rounds && rounds > 0, "explain: every image needs the same number of targets");
+  const std::string layer = options.layer.empty() ? model.default_target_layer() : options.layer;
+  GCAM_CHECK(model.has_layer(layer), "unknown layer '", layer, "' for ", model.architecture(),
+             " (list them with --list-layers)");
+
+  BatchExplanation result;
+  Tape tape;
+  auto start = std::chrono::steady_clock::now();
+  const Tensor x = tape.watch(input);
+  result.logits = model.forward(x);  // (N, classes)
+  result.forward_ms = since_ms(start);
+  result.recorded_layers = tape.tap_names();
+  const Tensor A = tape.tapped(layer);  // (N, K, h, w)
+  GCAM_CHECK(A.ndim() == 4, "layer '", layer, "' is not a convolutional feature map (its output is ", A.shape().str(),
+             "); choose a layer before the classifier");
+  result.probabilities = ops::softmax(result.logits.detach());
+  const int64_t classes = result.logits.size(1), K = A.size(1);
+
+  // The class of each (image, round): an index, or a rank among the logits (−1: top-1).
+  std::vector<std::vector<int64_t>> chosen(static_cast<size_t>(N));
+  for (int64_t n = 0; n < N; ++n) {
+    const float* row = result.logits.data() + n * classes;
+    std::vector<int64_t> order(static_cast<size_t>(classes));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return row[a] > row[b]; });
+    for (int64_t c : targets[n]) {
+      if (c < 0) {
+        GCAM_CHECK(-c <= classes, "explain: rank ", -c, " of ", classes, " classes");
+        chosen[n].push_back(order[-c - 1]);
+      } else {
+        GCAM_CHECK(c < classes, "explain: class ", c, " is out of range for ", classes, " classes");
+        chosen[n].push_back(c);
+      }
+    }
+  }
+
+  result.images.assign(static_cast<size_t>(N), std::vector<Explanation>(rounds));
+  for (size_t r = 0; r < rounds; ++r) {
+    Tensor seed = Tensor::zeros(result.logits.shape());  // one-hot: d(y^c)/d(·) for each image's class
+    for (int64_t n = 0; n < N; ++n) seed.data()[n * classes + chosen[n][r]] = 1.0f;
+    for (int64_t n = 0; n < N; ++n) {
+      Explanation& e = result.images[n][r];
+      e.image = n;
+      e.class_index = chosen[n][r];
+      e.score = result.logits.data()[n * classes + e.class_index];
+    }
+    Tensor map;  // (N, H, W)
+    if (options.gradcam || options.counterfactual) {
+      start = std::chrono::steady_clock::now();
+      const Tensor dA = tape.grad(result.logits, seed, {A})[0];  // stops at the layer
+      result.gradcam_stats = tape.stats();
+      result.gradcam_ms += since_ms(start);
+      start = std::chrono::steady_clock::now();
+      const Tensor alpha = channel_weights(dA);  // (N, K)
+      if (options.gradcam) {
+        const Tensor raw = weighted_map(A, alpha);  // (N, h, w)
+        std::vector<bool> zero;
+        map = normalized_upsampled(raw, H, W, &zero);
+        for (int64_t n = 0; n < N; ++n) {
+          Explanation& e = result.images[n][r];
+          e.alpha.assign(alpha.data() + n * K, alpha.data() + (n + 1) * K);
+          e.raw_map = plane(raw, n);
+          e.map = plane(map, n);
+          e.map_all_zero = zero[n];
+          e.box = localize(e.map.data(), H, W);
+        }
+      }
+      if (options.counterfactual) {
+        std::vector<bool> zero;
+        const Tensor counter = normalized_upsampled(weighted_map(A, alpha, /*counterfactual=*/true), H, W, &zero);
+        for (int64_t n = 0; n < N; ++n) {
+          result.images[n][r].counterfactual = plane(counter, n);
+          result.images[n][r].counterfactual_all_zero = zero[n];
+        }
+      }
+      result.maps_ms += since_ms(start);
+    }
+    for (ReluRule rule : {ReluRule::Guided, ReluRule::Deconvnet}) {
+      if (rule == ReluRule::Guided ? !options.guided : !options.deconvnet) continue;
+      start = std::chrono::steady_clock::now();
+      BackwardOptions backward;
+      backward.relu_rule = rule;
+      const Tensor dx = tape.grad(result.logits, seed, {x}, backward)[0];  // (N, 3, H, W), no weight gradient
+      result.guided_ms += since_ms(start);
+      for (int64_t n = 0; n < N; ++n) {
+        Explanation& e = result.images[n][r];
+        Tensor g = image_of(dx, n);
+        if (rule == ReluRule::Deconvnet) {
+          e.deconvnet = g;
+          continue;
+        }
+        e.guided = g;
+        if (map.defined()) {  // Guided Grad-CAM: guided ⊙ upsampled map, on every colour channel
+          e.guided_gradcam = g.clone();
+          float* p = e.guided_gradcam.data();
+          for (int64_t c = 0; c < g.size(0); ++c)
+            for (int64_t i = 0; i < H * W; ++i) p[c * H * W + i] *= e.map.data()[i];
+        }
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace gcam::cam

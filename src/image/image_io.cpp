@@ -1,0 +1,87 @@
+// image_io.cpp — decoding with stb_image (after checking the size it announces), PNG and .npy output.
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "../weights/file_map.h"
+#include "gcam/error.h"
+#include "gcam/image.h"
+
+namespace gcam::image {
+
+namespace {
+
+// Writes `bytes` to path via path.partial and a rename: a reader never sees half a file.
+template <typename Write>
+void write_atomically(const std::string& path, Write write) {
+  const std::string temporary = path + ".partial";
+  if (!write(temporary)) {
+    std::remove(temporary.c_str());
+    throw InputError(path + ": cannot write: " + std::strerror(errno));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw InputError(path + ": cannot write: " + std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+Image read_image(const std::string& path) {
+  weights::FileMap file(path);  // the same bounds-checked map the checkpoints use
+  if (file.size() == 0) file.fail("empty file");
+  if (file.size() > (uint64_t{1} << 31)) file.fail("file too large for an image");
+  const auto* bytes = file.at(0, file.size(), "image");
+  int width = 0, height = 0, channels = 0;
+  if (!stbi_info_from_memory(bytes, static_cast<int>(file.size()), &width, &height, &channels))
+    file.fail(std::string("not a readable image (") + stbi_failure_reason() + ")");
+  if (width <= 0 || height <= 0 || int64_t(width) * height > kMaxPixels)
+    file.fail("image of " + std::to_string(width) + "×" + std::to_string(height) + " pixels is too large");
+  std::unique_ptr<uint8_t, void (*)(void*)> pixels(
+      stbi_load_from_memory(bytes, static_cast<int>(file.size()), &width, &height, &channels, 3), stbi_image_free);
+  if (!pixels) file.fail(std::string("cannot decode the image (") + stbi_failure_reason() + ")");
+  Image image;
+  image.width = width;
+  image.height = height;
+  image.rgb.assign(pixels.get(), pixels.get() + int64_t(width) * height * 3);
+  return image;
+}
+
+void write_png(const std::string& path, const Image& image) {
+  GCAM_CHECK(image.width > 0 && image.height > 0 && int64_t(image.rgb.size()) == image.width * image.height * 3,
+             path, ": not a complete RGB image");
+  write_atomically(path, [&](const std::string& to) {
+    return stbi_write_png(to.c_str(), static_cast<int>(image.width), static_cast<int>(image.height), 3,
+                          image.rgb.data(), static_cast<int>(image.width * 3)) != 0;
+  });
+}
+
+void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape) {
+  // NumPy format 1.0: magic, version, u16 header length, a Python dict literal padded to 64 bytes.
+  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+  int64_t count = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    dict += std::to_string(shape[d]) + (shape.size() == 1 || d + 1 < shape.size() ? "," : "");
+    if (d + 1 < shape.size()) dict += " ";
+    count *= shape[d];
+  }
+  dict += "), }";
+  while ((10 + dict.size() + 1) % 64) dict += ' ';
+  dict += '\n';
+  write_atomically(path, [&](const std::string& to) {
+    FILE* f = std::fopen(to.c_str(), "wb");
+    if (!f) return false;
+    const uint16_t length = static_cast<uint16_t>(dict.size());
+    const unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(length & 0xFF),
+                                    static_cast<unsigned char>(length >> 8)};
+    bool ok = std::fwrite(head, 1, 10, f) == 10 && std::fwrite(dict.data(), 1, dict.size(), f) == dict.size() &&
+              std::fwrite(data, sizeof(float), static_cast<size_t>(count), f) == static_cast<size_t>(count);
+    return (std::fclose(f) == 0) && ok;
+  });
+}
+
+}  // namespace gcam::image

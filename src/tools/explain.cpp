@@ -1,0 +1,383 @@
+// explain — Grad-CAM, guided backprop and Guided Grad-CAM for images, from the command line.
+//
+//   explain --weights resnet50-0676ba61.pth cat.jpg dog.png
+// writes, per image and explained class, a heatmap, an overlay, guided backprop, Guided Grad-CAM and the
+// map as float32 .npy into --out, and one JSON line (top-k classes, explained class, layer, box,
+// timings) to <out>/results.jsonl (and stdout with --json). Run `explain --help` for every option.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <omp.h>
+
+#include "gcam/classes.h"
+#include "gcam/colormap.h"
+#include "gcam/error.h"
+#include "gcam/explain.h"
+#include "gcam/image.h"
+#include "gcam/manifest.h"
+#include "gcam/models.h"
+#include "gcam/weights.h"
+
+using namespace gcam;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* kHelp = R"(usage: explain [options] IMAGE...
+
+Explains a classifier's decision on each image with Grad-CAM (Selvaraju et al., arXiv 1610.02391),
+guided backprop and Guided Grad-CAM, on torchvision's VGG and ResNet models.
+
+Model
+  --weights FILE      checkpoint: PyTorch .pth (zip or legacy) or .safetensors (required for now: the
+                      shipped default model is not in this version; weights/fetch.sh downloads official ones)
+  --model ARCH        vgg11 … vgg19_bn, resnet18 … resnet152 (default: the file's gcam.architecture metadata,
+                      or the manifest entry for an official file name)
+  --classes N         number of classes (default: read from the checkpoint)
+  --layer PATH        target layer, a torchvision path: features.29, layer4, layer4.2.conv3 … (default:
+                      the last convolutional stage: features.29 for VGG-16, layer4 for ResNets)
+  --list-layers       print the model's layer paths and exit
+What to explain
+  --class C[,C…]      class index or ImageNet name ("tabby", 281); one for all images or one per image
+  --topk K            explain each image's K highest-scoring classes (default 1: the top class)
+  --method M[,M…]     gradcam, counterfactual, guided, deconvnet, guided-gradcam, all
+                      (default: gradcam,guided,guided-gradcam)
+Input
+  --preprocess P      imagenet (resize shorter side, centre-crop 224, ImageNet mean/std; default) or none
+                      (the image is already the network input; only /255 and mean/std)
+  --resize N          shorter side before the crop (default: 232 for V2 ResNet weights, else 256)
+  --batch N           images per forward pass (default 8)
+Output
+  --out DIR           output folder (default: out)
+  --colormap NAME     jet (default), hot, cool, gray
+  --alpha A           heatmap weight in the overlay, 0…1 (default 0.5)
+  --json              also print the JSON lines to stdout
+  --trace             print each layer's output shape and time, forward and backward, and where the
+                      Grad-CAM backward pass stopped
+Run
+  --threads N         CPU threads (default: all cores)
+  --device D          cpu (default); cuda is not available in this version
+  --help              this text
+
+Outputs per image (STEM = the image's file name without extension; _cCLASS added with --topk > 1 or
+several classes): STEM_gradcam.png (heatmap), STEM_overlay.png, STEM_gradcam.npy (float32 map at input
+resolution), STEM_guided.png, STEM_guided_gradcam.png, STEM_counterfactual.png, STEM_deconvnet.png
+(when asked), and a line in results.jsonl.
+Exit status: 0 success; 2 bad usage or bad input (one line on stderr naming the file and the problem;
+nothing written is left behind); 1 internal error.
+)";
+
+struct Options {
+  std::string weights, model, layer, out = "out", preprocess = "imagenet", device = "cpu", colormap = "jet";
+  std::vector<std::string> classes, methods = {"gradcam", "guided", "guided-gradcam"}, images;
+  int64_t num_classes = 0, topk = 1, batch = 8, resize = 0, threads = 0;
+  float alpha = 0.5f;
+  bool json = false, trace = false, list_layers = false;
+};
+
+[[noreturn]] void usage(const std::string& message) { throw InputError(message + " (see explain --help)"); }
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::stringstream in(s);
+  std::string part;
+  while (std::getline(in, part, sep))
+    if (!part.empty()) parts.push_back(part);
+  return parts;
+}
+
+int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo, int64_t hi) {
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end || v < lo || v > hi)
+    usage(flag + " expects a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + text + "'");
+  return v;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") { std::fputs(kHelp, stdout); std::exit(0); }
+    else if (a == "--weights") o.weights = value();
+    else if (a == "--model") o.model = value();
+    else if (a == "--classes") o.num_classes = parse_int(a, value(), 1, 1 << 20);
+    else if (a == "--layer") o.layer = value();
+    else if (a == "--list-layers") o.list_layers = true;
+    else if (a == "--class") o.classes = split(value(), ',');
+    else if (a == "--topk") o.topk = parse_int(a, value(), 1, 1000);
+    else if (a == "--method") o.methods = split(value(), ',');
+    else if (a == "--preprocess") o.preprocess = value();
+    else if (a == "--resize") o.resize = parse_int(a, value(), 224, 4096);
+    else if (a == "--batch") o.batch = parse_int(a, value(), 1, 4096);
+    else if (a == "--out") o.out = value();
+    else if (a == "--colormap") o.colormap = value();
+    else if (a == "--alpha") {
+      const std::string v = value();
+      char* end = nullptr;
+      o.alpha = std::strtof(v.c_str(), &end);
+      if (v.empty() || *end || !(o.alpha >= 0.0f && o.alpha <= 1.0f)) usage("--alpha expects a number from 0 to 1, got '" + v + "'");
+    } else if (a == "--json") o.json = true;
+    else if (a == "--trace") o.trace = true;
+    else if (a == "--threads") o.threads = parse_int(a, value(), 1, 1024);
+    else if (a == "--device") o.device = value();
+    else if (a.size() > 1 && a[0] == '-') usage("unknown option " + a);
+    else o.images.push_back(a);
+  }
+  if (o.device != "cpu") {
+    if (o.device == "cuda") throw InputError("--device cuda: the CUDA backend is not available in this version; use --device cpu");
+    usage("--device must be cpu or cuda");
+  }
+  if (o.preprocess != "imagenet" && o.preprocess != "none") usage("--preprocess must be imagenet or none");
+  cam::Colormap unused;
+  if (!cam::parse_colormap(o.colormap, &unused)) usage("unknown colormap '" + o.colormap + "' (jet, hot, cool, gray)");
+  for (const std::string& m : o.methods)
+    if (m != "gradcam" && m != "counterfactual" && m != "guided" && m != "deconvnet" && m != "guided-gradcam" && m != "all")
+      usage("unknown method '" + m + "'");
+  if (!o.classes.empty() && o.topk > 1) usage("--class and --topk exclude each other");
+  return o;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
+    else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// Guided gradients as a picture: centred, scaled to 0.1 standard deviations per unit, around grey.
+image::Image gradient_picture(const Tensor& g) {  // (3, H, W)
+  const int64_t H = g.size(1), W = g.size(2), n = g.numel();
+  double mean = 0.0, sq = 0.0;
+  for (int64_t i = 0; i < n; ++i) mean += g.data()[i];
+  mean /= n;
+  for (int64_t i = 0; i < n; ++i) sq += (g.data()[i] - mean) * (g.data()[i] - mean);
+  const double std = std::sqrt(sq / n);
+  image::Image out{W, H, std::vector<uint8_t>(static_cast<size_t>(W * H * 3))};
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < H * W; ++i) {
+      const double v = (g.data()[c * H * W + i] - mean) / (std + 1e-5) * 0.1 + 0.5;
+      out.rgb[i * 3 + c] = static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
+    }
+  return out;
+}
+
+// Everything the run writes, so that an error can take it all back.
+struct Written {
+  std::vector<std::string> files;
+  bool keep = false;
+  ~Written() {
+    if (keep) return;
+    for (const std::string& f : files) std::remove(f.c_str());
+  }
+};
+
+std::string class_name(int64_t c, int64_t num_classes) {
+  return num_classes == 1000 && c >= 0 && c < 1000 ? imagenet_classes()[c] : "class " + std::to_string(c);
+}
+
+int run(const Options& o) {
+  if (o.threads > 0) omp_set_num_threads(static_cast<int>(o.threads));
+  if (o.weights.empty())
+    throw InputError("no --weights given, and this version ships no default model: download one with "
+                     "weights/fetch.sh (e.g. weights/fetch.sh resnet50), then pass --weights FILE");
+  auto checkpoint = weights::Checkpoint::open(o.weights);
+  const OfficialWeights* official = official_weights_for_file(o.weights);
+  std::map<std::string, std::string> meta(checkpoint->metadata().begin(), checkpoint->metadata().end());
+  std::string arch = o.model;
+  if (arch.empty() && meta.count("gcam.architecture")) arch = meta["gcam.architecture"];
+  if (arch.empty() && official) arch = official->architecture;
+  if (arch.empty()) throw InputError(o.weights + ": cannot tell the architecture; say --model");
+  int64_t num_classes = o.num_classes;
+  if (num_classes == 0) {  // the classifier's output rows
+    for (const char* head : {"fc.weight", "classifier.6.weight", "head.fc.weight", "module.fc.weight", "module.classifier.6.weight"})
+      if (const auto* t = checkpoint->find(head); t && !t->shape.empty()) num_classes = t->shape[0];
+    if (num_classes == 0) num_classes = 1000;
+  }
+  auto model = models::make_model(arch, num_classes);
+  if (o.list_layers) {
+    for (const auto& layer : model->layers())
+      std::printf("%-28s %s%s\n", layer.path.c_str(), layer.kind.c_str(),
+                  layer.path == model->default_target_layer() ? "   (default)" : "");
+    return 0;
+  }
+  if (o.images.empty()) usage("no images given");
+  const std::string layer = o.layer.empty() ? model->default_target_layer() : o.layer;
+  if (!model->has_layer(layer))
+    throw InputError("unknown layer '" + layer + "' for " + arch + " (list them with --list-layers)");
+  models::load_weights(*model, *checkpoint);
+  checkpoint.reset();
+
+  // Targets: explicit classes (one for all, or one per image), or the top-k ranks.
+  std::vector<int64_t> explicit_classes;
+  for (const std::string& c : o.classes) {
+    char* end = nullptr;
+    const long long v = std::strtoll(c.c_str(), &end, 10);
+    int64_t index = (!c.empty() && !*end) ? v : (num_classes == 1000 ? imagenet_class_index(c) : -1);
+    if (index < 0 || index >= num_classes) throw InputError("unknown class '" + c + "' (an index below " + std::to_string(num_classes) + " or an ImageNet class name)");
+    explicit_classes.push_back(index);
+  }
+  if (explicit_classes.size() > 1 && explicit_classes.size() != o.images.size())
+    throw InputError(std::to_string(explicit_classes.size()) + " classes for " + std::to_string(o.images.size()) +
+                     " images: give one class, or one per image");
+
+  image::Preprocess pre;
+  pre.resize_and_crop = o.preprocess == "imagenet";
+  pre.resize = o.resize ? o.resize : meta.count("gcam.resize") ? std::stoll(meta["gcam.resize"]) : official ? official->resize : 256;
+  cam::ExplainOptions eo;
+  eo.layer = layer;
+  auto wants = [&](const char* m) { return std::count(o.methods.begin(), o.methods.end(), m) || std::count(o.methods.begin(), o.methods.end(), "all"); };
+  eo.gradcam = wants("gradcam") || wants("guided-gradcam");
+  eo.counterfactual = wants("counterfactual");
+  eo.guided = wants("guided") || wants("guided-gradcam");
+  eo.deconvnet = wants("deconvnet");
+  cam::Colormap colormap;
+  cam::parse_colormap(o.colormap, &colormap);
+
+  fs::create_directories(o.out);
+  Written written;
+  const std::string results_path = (fs::path(o.out) / "results.jsonl").string();
+  std::string results;  // written at the end, with everything else in place
+  std::map<std::string, int> stems;
+  const bool progress = isatty(STDERR_FILENO) && o.images.size() > static_cast<size_t>(o.batch);
+  for (size_t first = 0; first < o.images.size(); first += o.batch) {
+    const size_t count = std::min<size_t>(o.batch, o.images.size() - first);
+    auto t0 = std::chrono::steady_clock::now();
+    std::vector<image::Image> views;
+    for (size_t i = 0; i < count; ++i) views.push_back(image::network_view(image::read_image(o.images[first + i]), pre));
+    const Tensor input = image::to_input(views, pre);
+    const double decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    std::vector<std::vector<int64_t>> targets(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (!explicit_classes.empty()) targets[i] = {explicit_classes.size() == 1 ? explicit_classes[0] : explicit_classes[first + i]};
+      else for (int64_t r = 1; r <= o.topk; ++r) targets[i].push_back(-r);
+    }
+    const cam::BatchExplanation result = cam::explain(*model, input, targets, eo);
+    if (o.trace && first == 0) {
+      std::fprintf(stderr, "trace: forward %.1f ms; layer outputs:\n", result.forward_ms);
+      // (the explain pass records its own tape; its tap order is the layer order)
+      for (const std::string& name : result.recorded_layers) std::fprintf(stderr, "  %s\n", name.c_str());
+      const BackwardStats& s = result.gradcam_stats;
+      std::fprintf(stderr, "trace: Grad-CAM backward ran %d of %d nodes, stopped after %s:\n", s.nodes_run, s.nodes_on_tape, s.stopped_after.c_str());
+      for (size_t i = 0; i < s.ops_run.size(); ++i)
+        std::fprintf(stderr, "  %-22s %-20s %.3f ms\n", s.ops_run[i].c_str(), s.labels_run[i].c_str(), s.ms_run[i]);
+    }
+    auto t1 = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < count; ++i) {
+      const std::string path = o.images[first + i];
+      std::string stem = fs::path(path).stem().string();
+      if (stems[stem]++) stem += "_" + std::to_string(stems[stem]);
+      const int64_t H = views[i].height, W = views[i].width;
+      for (size_t r = 0; r < targets[i].size(); ++r) {
+        const cam::Explanation& e = result.images[i][r];
+        const std::string base = (fs::path(o.out) / (targets[i].size() > 1 || explicit_classes.size() > 0 && o.topk > 1
+                                                         ? stem + "_c" + std::to_string(e.class_index) : stem)).string();
+        std::vector<std::pair<std::string, std::string>> outputs;
+        auto save_png = [&](const std::string& kind, const image::Image& picture) {
+          const std::string file = base + "_" + kind + ".png";
+          written.files.push_back(file);
+          image::write_png(file, picture);
+          outputs.emplace_back(kind, file);
+        };
+        if (eo.gradcam) {
+          save_png("gradcam", cam::heatmap(e.map.data(), H, W, colormap));
+          save_png("overlay", cam::overlay(views[i], e.map.data(), colormap, o.alpha));
+          const std::string npy = base + "_gradcam.npy";
+          written.files.push_back(npy);
+          image::write_npy(npy, e.map.data(), {H, W});
+          outputs.emplace_back("map", npy);
+        }
+        if (eo.counterfactual) save_png("counterfactual", cam::heatmap(e.counterfactual.data(), H, W, colormap));
+        if (wants("guided")) save_png("guided", gradient_picture(e.guided));
+        if (wants("guided-gradcam")) save_png("guided_gradcam", gradient_picture(e.guided_gradcam));
+        if (eo.deconvnet) save_png("deconvnet", gradient_picture(e.deconvnet));
+
+        // One JSON line.
+        const float* probs = result.probabilities.data() + i * num_classes;
+        std::vector<int64_t> order(static_cast<size_t>(num_classes));
+        for (int64_t c = 0; c < num_classes; ++c) order[c] = c;
+        std::partial_sort(order.begin(), order.begin() + std::min<int64_t>(5, num_classes), order.end(),
+                          [&](int64_t a, int64_t b) { return probs[a] > probs[b]; });
+        std::string line = "{\"image\": " + json_string(path) + ", \"model\": " + json_string(arch) +
+                           ", \"layer\": " + json_string(layer) + ", \"method\": [";
+        for (size_t m = 0; m < o.methods.size(); ++m) line += (m ? ", " : "") + json_string(o.methods[m]);
+        line += "], \"class\": " + std::to_string(e.class_index) + ", \"class_name\": " +
+                json_string(class_name(e.class_index, num_classes)) + ", \"score\": " + json_number(e.score) +
+                ", \"probability\": " + json_number(probs[e.class_index]) + ", \"topk\": [";
+        for (int64_t k = 0; k < std::min<int64_t>(5, num_classes); ++k)
+          line += std::string(k ? ", " : "") + "{\"class\": " + std::to_string(order[k]) + ", \"name\": " +
+                  json_string(class_name(order[k], num_classes)) + ", \"probability\": " + json_number(probs[order[k]]) + "}";
+        line += "], \"map_all_zero\": ";
+        line += e.map_all_zero ? "true" : "false";
+        line += ", \"box\": ";
+        line += (eo.gradcam && !e.box.empty) ? "[" + std::to_string(e.box.x0) + ", " + std::to_string(e.box.y0) + ", " +
+                                                    std::to_string(e.box.x1) + ", " + std::to_string(e.box.y1) + "]"
+                                              : "null";
+        line += ", \"input_size\": [" + std::to_string(W) + ", " + std::to_string(H) + "], \"outputs\": {";
+        for (size_t k = 0; k < outputs.size(); ++k)
+          line += (k ? ", " : "") + json_string(outputs[k].first) + ": " + json_string(outputs[k].second);
+        const double write_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+        line += "}, \"timings_ms\": {\"decode\": " + json_number(decode_ms / count) + ", \"forward\": " +
+                json_number(result.forward_ms / count) + ", \"gradcam\": " + json_number(result.gradcam_ms / count) +
+                ", \"guided\": " + json_number(result.guided_ms / count) + ", \"maps\": " +
+                json_number(result.maps_ms / count) + ", \"write\": " + json_number(write_ms / count) + "}}";
+        if (e.map_all_zero && eo.gradcam)
+          std::fprintf(stderr, "explain: %s: the Grad-CAM map for class %lld is zero everywhere (no positive evidence at %s)\n",
+                       path.c_str(), static_cast<long long>(e.class_index), layer.c_str());
+        if (o.json) std::printf("%s\n", line.c_str());
+        results += line + "\n";
+      }
+    }
+    if (progress) {
+      const size_t done = first + count, width = 30, filled = done * width / o.images.size();
+      std::fprintf(stderr, "\r[%s%s] %zu/%zu images", std::string(filled, '#').c_str(),
+                   std::string(width - filled, ' ').c_str(), done, o.images.size());
+      if (done == o.images.size()) std::fputc('\n', stderr);
+    }
+  }
+  FILE* f = std::fopen(results_path.c_str(), "w");
+  if (!f || std::fputs(results.c_str(), f) < 0 || std::fclose(f) != 0)
+    throw InputError(results_path + ": cannot write");
+  written.keep = true;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const InputError& e) {
+    std::fprintf(stderr, "explain: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "explain: internal error: %s\n", e.what());
+    return 1;
+  }
+}
