@@ -47,7 +47,12 @@ struct BatchExplanation {
   std::vector<std::vector<Explanation>> images;  // [n][r]: image n, its r-th target
   double forward_ms = 0, gradcam_ms = 0, guided_ms = 0, maps_ms = 0;
   BackwardStats gradcam_stats;  // what the Grad-CAM backward pass ran (for --trace)
-  std::vector<std::string> recorded_layers;
+  struct LayerTrace {
+    std::string path;
+    Shape shape;  // the layer's output
+    double ms;    // time since the previous layer's output (forward)
+  };
+  std::vector<LayerTrace> layers;  // every layer of the forward pass, in order
 };
 
 // targets[n] lists image n's classes (all images the same count); a negative entry r means "the class

@@ -58,7 +58,11 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
   const Tensor x = tape.watch(input);
   result.logits = model.forward(x);  // (N, classes)
   result.forward_ms = since_ms(start);
-  result.recorded_layers = tape.tap_names();
+  const std::vector<std::string> names = tape.tap_names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const double at = tape.tap_times_ms()[i], before = i ? tape.tap_times_ms()[i - 1] : 0.0;
+    result.layers.push_back({names[i], tape.tapped(names[i]).shape(), at - before});
+  }
   const Tensor A = tape.tapped(layer);  // (N, K, h, w)
   GCAM_CHECK(A.ndim() == 4, "layer '", layer, "' is not a convolutional feature map (its output is ", A.shape().str(),
              "); choose a layer before the classifier");

@@ -280,9 +280,9 @@ int run(const Options& o) {
     }
     const cam::BatchExplanation result = cam::explain(*model, input, targets, eo);
     if (o.trace && first == 0) {
-      std::fprintf(stderr, "trace: forward %.1f ms; layer outputs:\n", result.forward_ms);
-      // (the explain pass records its own tape; its tap order is the layer order)
-      for (const std::string& name : result.recorded_layers) std::fprintf(stderr, "  %s\n", name.c_str());
+      std::fprintf(stderr, "trace: forward %.1f ms for %zu images; each layer's output and time:\n", result.forward_ms, count);
+      for (const auto& l : result.layers)
+        std::fprintf(stderr, "  %-24s %-20s %8.3f ms\n", l.path.c_str(), l.shape.str().c_str(), l.ms);
       const BackwardStats& s = result.gradcam_stats;
       std::fprintf(stderr, "trace: Grad-CAM backward ran %d of %d nodes, stopped after %s:\n", s.nodes_run, s.nodes_on_tape, s.stopped_after.c_str());
       for (size_t i = 0; i < s.ops_run.size(); ++i)
