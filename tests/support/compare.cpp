@@ -31,6 +31,26 @@ namespace gcam::test {
          << " (scale " << scale << ", shape " << e.shape().str() << ")";
 }
 
+::testing::AssertionResult near_in_norm(const Tensor& actual, const Tensor& expected, double tolerance) {
+  if (!actual.defined() || !expected.defined()) return ::testing::AssertionFailure() << "undefined tensor";
+  if (actual.shape() != expected.shape())
+    return ::testing::AssertionFailure() << "shape " << actual.shape().str() << " != expected " << expected.shape().str();
+  const Tensor a = actual.to(Device::CPU), e = expected.to(Device::CPU);
+  double diff = 0.0, norm = 0.0;
+  int64_t differing = 0;
+  for (int64_t i = 0; i < e.numel(); ++i) {
+    const double d = double(a.data()[i]) - e.data()[i];
+    diff += d * d;
+    norm += double(e.data()[i]) * e.data()[i];
+    differing += std::fabs(d) > 1e-3 * std::fabs(e.data()[i]) + 1e-12;
+  }
+  const double relative = std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
+  if (std::isfinite(relative) && relative <= tolerance)
+    return ::testing::AssertionSuccess() << "relative L2 error " << relative;
+  return ::testing::AssertionFailure() << "relative L2 error " << relative << " > " << tolerance << " (" << differing
+                                       << " of " << e.numel() << " elements differ by more than 1e-3 relative)";
+}
+
 ::testing::AssertionResult equal_exactly(const Tensor& actual, const std::vector<float>& expected) {
   if (actual.numel() != static_cast<int64_t>(expected.size()))
     return ::testing::AssertionFailure() << actual.numel() << " elements, expected " << expected.size();
