@@ -105,6 +105,15 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     image = test_image(os.path.join(args.out, "picture.png"))
+    # Bad images for the explain program's tests: garbage, a cut-off PNG, a PNG claiming 100000×100000.
+    open(os.path.join(args.out, "corrupt.jpg"), "wb").write(b"\xff\xd8\xff\xe0 this is not really a JPEG" * 4)
+    open(os.path.join(args.out, "truncated.png"), "wb").write(open(os.path.join(args.out, "picture.png"), "rb").read()[:300])
+    import struct as _s, zlib as _z
+    ihdr = _s.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
+    chunk = _s.pack(">I", len(ihdr)) + b"IHDR" + ihdr + _s.pack(">I", _z.crc32(b"IHDR" + ihdr))
+    open(os.path.join(args.out, "huge.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + chunk)
+    image.convert("L").save(os.path.join(args.out, "gray.png"))
+    image.convert("RGBA").save(os.path.join(args.out, "alpha.png"))
     preprocess = torchvision.transforms.Compose([
         torchvision.transforms.Resize(256), torchvision.transforms.CenterCrop(224), torchvision.transforms.ToTensor(),
         torchvision.transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])

@@ -1,0 +1,111 @@
+// The explanation pieces on inputs whose answers are known by hand: channel weights, the ReLU of the
+// weighted sum, normalisation (and the all-zero case), half-pixel bilinear upsampling, the paper's box,
+// colour maps, and the .npy file.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <cstring>
+#include <filesystem>
+#include <iterator>
+
+#include "gcam/cam.h"
+#include "gcam/colormap.h"
+#include "gcam/image.h"
+#include "support/archive.h"
+#include "support/compare.h"
+
+namespace gcam {
+namespace {
+
+TEST(Cam, ChannelWeightsAreSpatialMeansAndTheMapIsTheirReluWeightedSum) {
+  // Two channels of 2×2: ∂y/∂A = [[1,2],[3,6]] and [[−4,0],[0,0]] → α = (3, −1).
+  const Tensor grad = Tensor::from_vector(Shape{1, 2, 2, 2}, {1, 2, 3, 6, -4, 0, 0, 0});
+  const Tensor alpha = cam::channel_weights(grad);
+  EXPECT_TRUE(test::equal_exactly(alpha, {3.0f, -1.0f}));
+  const Tensor A = Tensor::from_vector(Shape{1, 2, 2, 2}, {1, 0, 2, 1, 1, 1, 9, 1});
+  // 3·A0 − A1 = [[2, −1], [−3, 2]] → ReLU → [[2, 0], [0, 2]]; counterfactual: ReLU(−that) = [[0,1],[3,0]].
+  EXPECT_TRUE(test::equal_exactly(cam::weighted_map(A, alpha), {2, 0, 0, 2}));
+  EXPECT_TRUE(test::equal_exactly(cam::weighted_map(A, alpha, true), {0, 1, 3, 0}));
+}
+
+TEST(Cam, AllZeroMapsStayZeroAndAreReportedNeverNaN) {
+  const Tensor A = Tensor::full(Shape{2, 3, 4, 4}, 1.0f);
+  const Tensor alpha = Tensor::from_vector(Shape{2, 3}, {-1, -2, -3, 1, 0, 0});  // image 0: Σ < 0 everywhere
+  Tensor map = cam::weighted_map(A, alpha);
+  std::vector<bool> zero;
+  cam::normalize_maps(map, &zero);
+  EXPECT_EQ(zero, (std::vector<bool>{true, false}));
+  for (int64_t i = 0; i < 16; ++i) EXPECT_EQ(map.data()[i], 0.0f);
+  const Tensor up = cam::upsample_bilinear(map, 9, 9);
+  for (int64_t i = 0; i < 81; ++i) ASSERT_EQ(up.data()[i], 0.0f) << i;
+  EXPECT_TRUE(cam::localize(up.data(), 9, 9).empty);
+  for (int64_t i = 0; i < up.numel(); ++i) ASSERT_FALSE(std::isnan(up.data()[i]));
+}
+
+TEST(Cam, NormalisationIsPerImageMinMax) {
+  Tensor maps = Tensor::from_vector(Shape{2, 1, 3}, {1, 2, 3, 0, 0, 10});
+  cam::normalize_maps(maps, nullptr);
+  const std::vector<float> v = maps.to_vector();
+  EXPECT_NEAR(v[0], 0.0f, 1e-6);
+  EXPECT_NEAR(v[1], 0.5f, 1e-6);
+  EXPECT_NEAR(v[2], 1.0f, 1e-6);
+  EXPECT_NEAR(v[5], 1.0f, 1e-6);
+}
+
+TEST(Cam, BilinearUpsamplingUsesHalfPixelCentres) {
+  // 1×2 → 1×4: source x = (o + ½)·½ − ½ = −¼ (clamped 0), ¼, ¾, 1¼ (clamped to the last pixel).
+  const Tensor in = Tensor::from_vector(Shape{1, 1, 2}, {0.0f, 4.0f});
+  EXPECT_TRUE(test::equal_exactly(cam::upsample_bilinear(in, 1, 4), {0.0f, 1.0f, 3.0f, 4.0f}));
+  const Tensor same = Tensor::from_vector(Shape{1, 2, 2}, {1, 2, 3, 4});
+  EXPECT_TRUE(test::equal_exactly(cam::upsample_bilinear(same, 2, 2), {1, 2, 3, 4}));
+}
+
+TEST(Cam, TheBoxIsTheLargestComponentAboveFifteenPercent) {
+  std::vector<float> map(10 * 12, 0.0f);
+  auto set = [&](int y, int x, float v) { map[y * 12 + x] = v; };
+  for (int y = 1; y <= 3; ++y) set(y, 1, 1.0f);                      // a 3-pixel column with the maximum
+  for (int y = 5; y <= 8; ++y)
+    for (int x = 6; x <= 10; ++x) set(y, x, 0.5f);                   // a 20-pixel block: the largest
+  set(9, 11, 0.2f);                                                  // touches the block diagonally
+  set(0, 11, 0.1f);                                                  // under 15% of the maximum
+  const cam::Box box = cam::localize(map.data(), 10, 12);
+  ASSERT_FALSE(box.empty);
+  EXPECT_EQ(box.x0, 6);
+  EXPECT_EQ(box.y0, 5);
+  EXPECT_EQ(box.x1, 11);
+  EXPECT_EQ(box.y1, 9);
+}
+
+TEST(Cam, ColormapsAndOverlay) {
+  EXPECT_EQ(cam::colorize(cam::Colormap::Jet, 0.0f), (std::array<uint8_t, 3>{0, 0, 128}));    // dark blue
+  EXPECT_EQ(cam::colorize(cam::Colormap::Jet, 1.0f), (std::array<uint8_t, 3>{128, 0, 0}));    // dark red
+  EXPECT_EQ(cam::colorize(cam::Colormap::Jet, 0.5f), (std::array<uint8_t, 3>{128, 255, 128}));
+  EXPECT_EQ(cam::colorize(cam::Colormap::Gray, 2.0f), (std::array<uint8_t, 3>{255, 255, 255}));  // clamped
+  EXPECT_EQ(cam::colorize(cam::Colormap::Hot, NAN), (std::array<uint8_t, 3>{0, 0, 0}));
+  image::Image picture{1, 1, {100, 200, 50}};
+  const float v = 0.0f;
+  const image::Image blend = cam::overlay(picture, &v, cam::Colormap::Gray, 0.5f);
+  EXPECT_EQ(blend.rgb, (std::vector<uint8_t>{50, 100, 25}));
+}
+
+TEST(Cam, NpyFilesCarryShapeAndFloat32Data) {
+  const std::string path = (std::filesystem::temp_directory_path() / "gcam_test_map.npy").string();
+  const std::vector<float> values = {0.0f, 0.25f, 0.5f, 1.0f, -2.0f, 3.5f};
+  image::write_npy(path, values.data(), {2, 3});
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_GE(bytes.size(), 10u);
+  EXPECT_EQ(bytes.substr(0, 6), "\x93NUMPY");
+  const size_t header = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+  EXPECT_EQ((10 + header) % 64, 0u);
+  EXPECT_NE(bytes.find("'descr': '<f4'"), std::string::npos);
+  EXPECT_NE(bytes.find("'shape': (2, 3)"), std::string::npos);
+  ASSERT_EQ(bytes.size(), 10 + header + values.size() * 4);
+  std::vector<float> back(values.size());
+  std::memcpy(back.data(), bytes.data() + 10 + header, back.size() * 4);
+  EXPECT_EQ(back, values);
+}
+
+}  // namespace
+}  // namespace gcam
