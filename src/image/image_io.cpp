@@ -37,6 +37,14 @@ Image read_image(const std::string& path) {
   if (file.size() > (uint64_t{1} << 31)) file.fail("file too large for an image");
   const auto* bytes = file.at(0, file.size(), "image");
   int width = 0, height = 0, channels = 0;
+  // PNG announces its size at a fixed place (IHDR); stb refuses very large ones with a vague message,
+  // so say it plainly, before any decoding.
+  if (file.size() >= 24 && std::memcmp(bytes, "\x89PNG\r\n\x1a\n", 8) == 0) {
+    const uint64_t w = (uint64_t(bytes[16]) << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19];
+    const uint64_t h = (uint64_t(bytes[20]) << 24) | (bytes[21] << 16) | (bytes[22] << 8) | bytes[23];
+    if (w * h > static_cast<uint64_t>(kMaxPixels))
+      file.fail("image of " + std::to_string(w) + "×" + std::to_string(h) + " pixels is too large");
+  }
   if (!stbi_info_from_memory(bytes, static_cast<int>(file.size()), &width, &height, &channels))
     file.fail(std::string("not a readable image (") + stbi_failure_reason() + ")");
   if (width <= 0 || height <= 0 || int64_t(width) * height > kMaxPixels)
