@@ -30,7 +30,11 @@ for m in model.modules():
     if isinstance(m, torch.nn.ReLU): m.inplace = False
 layer = model.layer4 if arch.startswith('resnet') else model.features[29]
 store = {}
-layer.register_forward_hook(lambda m, i, o: (store.__setitem__('A', o), o.register_hook(lambda g: store.__setitem__('dA', g))))
+def keep(m, i, o):
+    store['A'] = o
+    if o.requires_grad:
+        o.register_hook(lambda g: store.__setitem__('dA', g))
+layer.register_forward_hook(keep)
 if method == 'guided':
     for m in model.modules():
         if isinstance(m, torch.nn.ReLU):
