@@ -68,8 +68,8 @@ Run
   --device D          cpu (default); cuda is not available in this version
   --help              this text
 
-Outputs per image (STEM = the image's file name without extension; _cCLASS added with --topk > 1 or
-several classes): STEM_gradcam.png (heatmap), STEM_overlay.png, STEM_gradcam.npy (float32 map at input
+Outputs per image (STEM = the image's file name without extension, plus _cCLASS with --topk > 1;
+a repeated STEM gets _2, _3, …): STEM_gradcam.png (heatmap), STEM_overlay.png, STEM_gradcam.npy (float32 map at input
 resolution), STEM_guided.png, STEM_guided_gradcam.png, STEM_counterfactual.png, STEM_deconvnet.png
 (when asked), and a line in results.jsonl.
 Exit status: 0 success; 2 bad usage or bad input (one line on stderr naming the file and the problem;
@@ -296,8 +296,9 @@ int run(const Options& o) {
       const int64_t H = views[i].height, W = views[i].width;
       for (size_t r = 0; r < targets[i].size(); ++r) {
         const cam::Explanation& e = result.images[i][r];
-        const std::string base = (fs::path(o.out) / (targets[i].size() > 1 || explicit_classes.size() > 0 && o.topk > 1
-                                                         ? stem + "_c" + std::to_string(e.class_index) : stem)).string();
+        // Several explanations of one image (top-k) are told apart by their class.
+        const std::string name = targets[i].size() > 1 ? stem + "_c" + std::to_string(e.class_index) : stem;
+        const std::string base = (fs::path(o.out) / name).string();
         std::vector<std::pair<std::string, std::string>> outputs;
         auto save_png = [&](const std::string& kind, const image::Image& picture) {
           const std::string file = base + "_" + kind + ".png";
