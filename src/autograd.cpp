@@ -9,6 +9,7 @@
 // small nodes (fc, avgpool) instead of a second pass through the network.
 #include "gcam/autograd.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -40,16 +41,21 @@ namespace {
 // Records `t` under `name` (the newest wins when a model runs twice on one tape) and labels the node
 // that produced it, for --trace and BackwardStats::stopped_after.
 void tap_on(TapeState& state, const std::string& name, const Tensor& t) {
+  const bool keep = state.keep_only.empty() ||
+                    std::find(state.keep_only.begin(), state.keep_only.end(), name) != state.keep_only.end();
+  if (name == state.record_from) state.record_from.clear();  // from here on, nodes are stored
   bool replaced = false;
-  for (auto& [existing, tensor] : state.taps) {
-    if (existing == name) {
-      tensor = t;
+  for (size_t i = 0; i < state.taps.size(); ++i) {
+    if (state.taps[i].first == name) {
+      state.taps[i].second = keep ? t : Tensor();
+      state.tap_shapes[i] = t.shape();
       replaced = true;
       break;
     }
   }
   if (!replaced) {
-    state.taps.emplace_back(name, t);
+    state.taps.emplace_back(name, keep ? t : Tensor());
+    state.tap_shapes.push_back(t.shape());
     state.tap_ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - state.began).count());
   }
@@ -69,8 +75,11 @@ void Tape::tap(const std::string& name, const Tensor& t) {
 }
 
 Tensor Tape::tapped(const std::string& name) const {
-  for (const auto& [existing, tensor] : state_->taps)
-    if (existing == name) return tensor;
+  for (const auto& [existing, tensor] : state_->taps) {
+    if (existing != name) continue;
+    GCAM_CHECK(tensor.defined(), "tape: point '", name, "' was recorded without keeping its tensor (keep_taps_only)");
+    return tensor;
+  }
   throw InputError("tape: no point named '" + name + "' was recorded");
 }
 
@@ -210,6 +219,17 @@ std::vector<Tensor> Tape::run_backward(const Tensor& output, const Tensor& seed,
 
 namespace autograd {
 
+Tensor keep_for_parameter_grads(const Tensor& kept, std::initializer_list<const Tensor*> params) {
+  for (const Tensor* p : params)
+    if (p && p->defined() && p->requires_grad()) return kept;
+  return Tensor();
+}
+
+void parameter_grad_unavailable(const char* op) {
+  throw InputError(std::string(op) + ": a parameter gradient was asked for, but the parameter did not require grad "
+                   "when the forward pass was recorded (call set_requires_grad(true) before the forward pass)");
+}
+
 void tap(const std::string& name, const Tensor& t) {
   if (!t.defined()) return;
   if (auto tape = t.impl()->tape.lock()) tap_on(*tape, name, t);
@@ -229,6 +249,10 @@ std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs) 
 
 void record(const std::shared_ptr<TapeState>& tape, std::unique_ptr<Node> node,
             std::initializer_list<const Tensor*> inputs, const Tensor& output) {
+  if (!tape->record_from.empty()) {  // not yet: the output still carries the tape, the node is dropped
+    output.impl()->tape = tape;
+    return;
+  }
   for (const Tensor* t : inputs) {
     bool present = t && t->defined();
     node->input_ids.push_back(present ? t->id() : 0);

@@ -178,3 +178,47 @@ TEST(Autograd, DeepChainsDoNotRecurse) {
 
 }  // namespace
 }  // namespace gcam
+
+namespace gcam {
+namespace {
+
+// Explaining keeps no activation for weight gradients; asking for one anyway is a clear error.
+TEST(Autograd, ParameterGradientsNeedRequiresGradBeforeTheForwardPass) {
+  Tensor w = test::random_normal(Shape{2, 1, 3, 3}, 1);
+  Tape tape;
+  Tensor x = tape.watch(test::random_normal(Shape{1, 1, 5, 5}, 2));
+  Tensor y = ops::conv2d(x, w, Tensor(), {1, 1});
+  try {
+    tape.grad(y, Tensor::full(y.shape(), 1.0f), {w});
+    ADD_FAILURE() << "a weight gradient without requires_grad";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("set_requires_grad"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(tape.grad(y, Tensor::full(y.shape(), 1.0f), {x})[0].shape(), x.shape());  // the input is fine
+}
+
+}  // namespace
+}  // namespace gcam
+
+namespace gcam {
+namespace {
+
+// Explaining's memory plan: only the target's activation is kept, and no node before it is stored.
+TEST(Autograd, RecordFromATapStoresOnlyWhatFollowsIt) {
+  SmallNet net;
+  Tape full, lean;
+  lean.keep_taps_only({"stage"});
+  lean.record_from("stage");
+  const Tensor image = random_normal(Shape{2, 3, 8, 8}, 5);
+  const Tensor logits_full = net.forward(full, full.watch(image));
+  const Tensor logits_lean = net.forward(lean, lean.watch(image));
+  EXPECT_EQ(full.size(), 7u);
+  EXPECT_EQ(lean.size(), 3u);  // avgpool, reshape, linear
+  const Tensor seed = one_hot(2, 5, 1);
+  EXPECT_TRUE(test::near_relative(lean.grad(logits_lean, seed, {lean.tapped("stage")})[0],
+                                  full.grad(logits_full, seed, {full.tapped("stage")})[0], 0.0, 1e-30));
+  EXPECT_THROW(lean.grad(logits_lean, seed, {lean.watch(image)}), InputError);  // nothing recorded back there
+}
+
+}  // namespace
+}  // namespace gcam

@@ -33,6 +33,7 @@ void check_case(const std::string& op, int i, const std::vector<std::string>& na
   for (const auto& n : names) inputs.push_back(o.get(key(op, i, n)));
   Tape tape;
   inputs[0] = tape.watch(inputs[0]);
+  for (size_t k = 1; k < inputs.size(); ++k) inputs[k].set_requires_grad(true);  // parameters
   Tensor y = forward(inputs);
   EXPECT_TRUE(test::near_relative(y, o.get(key(op, i, "y")), kForwardTolerance));
   std::vector<Tensor> grads = tape.grad(y, o.get(key(op, i, "gy")), inputs);

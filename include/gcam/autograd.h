@@ -69,9 +69,12 @@ struct BackwardStats {
 class TapeState {
  public:
   std::vector<std::unique_ptr<Node>> nodes;  // in execution order: a topological order
-  std::vector<std::pair<std::string, Tensor>> taps;
-  std::vector<double> tap_ms;  // when each tap was made, in ms since the tape began (for --trace)
+  std::vector<std::pair<std::string, Tensor>> taps;  // the tensor is undefined when not kept
+  std::vector<Shape> tap_shapes;  // parallel to taps
+  std::vector<double> tap_ms;     // when each tap was made, in ms since the tape began (for --trace)
   std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
+  std::vector<std::string> keep_only;  // taps whose tensors are kept; empty: all
+  std::string record_from;             // while not empty, nodes are not stored until this tap
 };
 
 class Tape {
@@ -85,6 +88,14 @@ class Tape {
   void tap(const std::string& name, const Tensor& t);
   Tensor tapped(const std::string& name) const;  // throws InputError naming the unknown point
   std::vector<std::string> tap_names() const;
+  const std::vector<Shape>& tap_shapes() const { return state_->tap_shapes; }  // parallel to tap_names()
+
+  // Memory for explaining. keep_taps_only: of all the points a model taps, keep the tensors of these
+  // only (the others keep their name, shape and time). record_from: store no node until the point
+  // `name` is tapped — a backward pass can then start no further back than there, and nothing before
+  // it is held (a Grad-CAM query needs no more).
+  void keep_taps_only(const std::vector<std::string>& names) { state_->keep_only = names; }
+  void record_from(const std::string& name) { state_->record_from = name; }
   const std::vector<double>& tap_times_ms() const { return state_->tap_ms; }  // parallel to tap_names()
 
   // The targeted query: d(Σ seed ⊙ output) / d(w) for each w in wrt. seed has output's shape.
@@ -121,6 +132,13 @@ void tap(const std::string& name, const Tensor& t);
 // The tape an op on these inputs must record on (the live tape of any input), or null: then the op
 // records nothing. Undefined tensors (an absent bias) are skipped. Two different tapes are an error.
 std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs);
+
+// What a node should keep for its parameters' gradients: `kept` when one of `params` is a leaf that
+// requires grad (training), else an undefined tensor — so that explaining, which never asks for a
+// parameter gradient, holds no activation only a weight gradient would need.
+Tensor keep_for_parameter_grads(const Tensor& kept, std::initializer_list<const Tensor*> params);
+// The error for a parameter gradient asked of a node that kept nothing for it.
+[[noreturn]] void parameter_grad_unavailable(const char* op);
 
 // Appends `node` to `tape`, filling its input/output bookkeeping, and attaches the tape to `output`.
 void record(const std::shared_ptr<TapeState>& tape, std::unique_ptr<Node> node,

@@ -54,6 +54,9 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
 
   BatchExplanation result;
   Tape tape;
+  // Keep only the target layer's activation; a Grad-CAM-only pass also stores no node before it.
+  tape.keep_taps_only({layer});
+  if (!options.guided && !options.deconvnet) tape.record_from(layer);
   auto start = std::chrono::steady_clock::now();
   const Tensor x = tape.watch(input);
   result.logits = model.forward(x);  // (N, classes)
@@ -61,7 +64,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
   const std::vector<std::string> names = tape.tap_names();
   for (size_t i = 0; i < names.size(); ++i) {
     const double at = tape.tap_times_ms()[i], before = i ? tape.tap_times_ms()[i - 1] : 0.0;
-    result.layers.push_back({names[i], tape.tapped(names[i]).shape(), at - before});
+    result.layers.push_back({names[i], tape.tap_shapes()[i], at - before});
   }
   const Tensor A = tape.tapped(layer);  // (N, K, h, w)
   GCAM_CHECK(A.ndim() == 4, "layer '", layer, "' is not a convolutional feature map (its output is ", A.shape().str(),

@@ -13,20 +13,23 @@ namespace {
 
 class BatchNormNode : public Node {
  public:
-  BatchNormNode(Tensor x, Tensor gamma, Tensor mean, Tensor invstd, bool training)
-      : x_(std::move(x)), gamma_(std::move(gamma)), mean_(std::move(mean)),
+  BatchNormNode(Tensor x_if_needed, Shape x_shape, Tensor gamma, Tensor mean, Tensor invstd, bool training)
+      : x_(std::move(x_if_needed)), x_shape_(x_shape), gamma_(std::move(gamma)), mean_(std::move(mean)),
         invstd_(std::move(invstd)), training_(training) {}
   const char* op() const override { return "batch_norm"; }
 
   std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
                                const BackwardOptions&) const override {
-    const int64_t batch = x_.size(0), channels = x_.size(1), plane = x_.size(2) * x_.size(3);
+    const int64_t batch = x_shape_[0], channels = x_shape_[1], plane = x_shape_[2] * x_shape_[3];
     const double count = static_cast<double>(batch * plane);  // M
+    // x̂ is needed for dγ and for the training-mode dx; inference dx = γ·dy/√(σ² + ε) is without it.
+    const bool uses_x = needs[1] || (needs[0] && training_);
+    if (uses_x && !x_.defined()) autograd::parameter_grad_unavailable("batch_norm");
     std::vector<Tensor> grads(3);
-    if (needs[0]) grads[0] = Tensor::empty(x_.shape());
+    if (needs[0]) grads[0] = Tensor::empty(x_shape_);
     if (needs[1]) grads[1] = Tensor::empty(Shape{channels});
     if (needs[2]) grads[2] = Tensor::empty(Shape{channels});
-    const float* xp = x_.data();
+    const float* xp = uses_x ? x_.data() : nullptr;
     const float* dyp = dy.data();
 #pragma omp parallel for schedule(static)
     for (int64_t c = 0; c < channels; ++c) {
@@ -36,7 +39,7 @@ class BatchNormNode : public Node {
         const int64_t base = (n * channels + c) * plane;
         for (int64_t i = 0; i < plane; ++i) {
           sum_dy += dyp[base + i];
-          sum_dy_xhat += double(dyp[base + i]) * (xp[base + i] - mu) * inv;
+          if (xp) sum_dy_xhat += double(dyp[base + i]) * (xp[base + i] - mu) * inv;
         }
       }
       if (needs[1]) grads[1].data()[c] = static_cast<float>(sum_dy_xhat);
@@ -62,7 +65,8 @@ class BatchNormNode : public Node {
   }
 
  private:
-  Tensor x_;       // (N, C, H, W)
+  Tensor x_;       // (N, C, H, W): kept only in training or when γ wants its gradient
+  Shape x_shape_;
   Tensor gamma_;   // (C)
   Tensor mean_;    // (C) μ used in the forward pass (a snapshot: running stats change in training)
   Tensor invstd_;  // (C) 1/√(σ² + ε)
@@ -125,7 +129,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
     }
   }
   if (auto tape = autograd::tape_of({&x, &gamma, &beta})) {
-    autograd::record(tape, std::make_unique<BatchNormNode>(x, gamma, mean, invstd, o.training),
+    Tensor keep = o.training ? x : autograd::keep_for_parameter_grads(x, {&gamma});
+    autograd::record(tape, std::make_unique<BatchNormNode>(keep, x.shape(), gamma, mean, invstd, o.training),
                      {&x, &gamma, &beta}, y);
   }
   return y;

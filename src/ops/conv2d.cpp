@@ -188,21 +188,25 @@ void run_im2col_forward(const ConvPlan& plan, const Tensor& x, const Tensor& w, 
 
 class Conv2dNode : public Node {
  public:
-  Conv2dNode(Tensor x, Tensor w, bool has_bias, Conv2dOptions o)
-      : x_(std::move(x)), w_(std::move(w)), has_bias_(has_bias), options_(o) {}
+  Conv2dNode(Tensor x_if_needed, Shape x_shape, Tensor w, bool has_bias, Conv2dOptions o)
+      : x_(std::move(x_if_needed)), x_shape_(x_shape), w_(std::move(w)), has_bias_(has_bias), options_(o) {}
   const char* op() const override { return "conv2d"; }
 
   std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
                                const BackwardOptions&) const override {
     std::vector<Tensor> grads(needs.size());
-    if (needs[0]) grads[0] = conv2d_backward_data(dy, w_, x_.shape(), options_);
-    if (needs[1]) grads[1] = conv2d_backward_weight(dy, x_, w_.shape(), options_);
+    if (needs[0]) grads[0] = conv2d_backward_data(dy, w_, x_shape_, options_);
+    if (needs[1]) {
+      if (!x_.defined()) autograd::parameter_grad_unavailable("conv2d");
+      grads[1] = conv2d_backward_weight(dy, x_, w_.shape(), options_);
+    }
     if (has_bias_ && needs[2]) grads[2] = conv2d_backward_bias(dy);
     return grads;
   }
 
  private:
-  Tensor x_;  // (N, C, H, W): needed for dw
+  Tensor x_;      // (N, C, H, W): kept only when the weight wants its gradient (dw needs it)
+  Shape x_shape_;
   Tensor w_;  // (K, C/G, kh, kw): needed for dx
   bool has_bias_;
   Conv2dOptions options_;
@@ -332,7 +336,9 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
   check_ndim("conv2d", "weight", w, 4);
   Tensor y = conv2d_forward(x, w, bias, options);
   if (auto tape = autograd::tape_of({&x, &w, &bias})) {
-    autograd::record(tape, std::make_unique<Conv2dNode>(x, w, bias.defined(), options),
+    autograd::record(tape,
+                     std::make_unique<Conv2dNode>(autograd::keep_for_parameter_grads(x, {&w}), x.shape(), w,
+                                                  bias.defined(), options),
                      {&x, &w, &bias}, y);
   }
   return y;

@@ -22,18 +22,20 @@ void check_linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
 
 class LinearNode : public Node {
  public:
-  LinearNode(Tensor x, Tensor w, bool has_bias) : x_(std::move(x)), w_(std::move(w)), has_bias_(has_bias) {}
+  LinearNode(Tensor x_if_needed, Shape x_shape, Tensor w, bool has_bias)
+      : x_(std::move(x_if_needed)), x_shape_(x_shape), w_(std::move(w)), has_bias_(has_bias) {}
   const char* op() const override { return "linear"; }
   std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
                                const BackwardOptions&) const override {
-    const int64_t batch = x_.size(0), in = x_.size(1), out = w_.size(0);
+    const int64_t batch = x_shape_[0], in = x_shape_[1], out = w_.size(0);
     std::vector<Tensor> grads(needs.size());
     if (needs[0]) {  // dx (N, in) = dy (N, out) · w (out, in)
-      grads[0] = Tensor::empty(x_.shape());
+      grads[0] = Tensor::empty(x_shape_);
       cpu::sgemm(false, false, batch, in, out, 1.0f, dy.data(), out, w_.data(), in, 0.0f,
                  grads[0].data(), in);
     }
     if (needs[1]) {  // dw (out, in) = dyᵀ (out, N) · x (N, in)
+      if (!x_.defined()) autograd::parameter_grad_unavailable("linear");
       grads[1] = Tensor::empty(w_.shape());
       cpu::sgemm(true, false, out, in, batch, 1.0f, dy.data(), out, x_.data(), in, 0.0f,
                  grads[1].data(), in);
@@ -47,7 +49,8 @@ class LinearNode : public Node {
   }
 
  private:
-  Tensor x_;  // (N, in): for dw
+  Tensor x_;  // (N, in): kept only when the weight wants its gradient (dw needs it)
+  Shape x_shape_;
   Tensor w_;  // (out, in): for dx
   bool has_bias_;
 };
@@ -65,7 +68,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   cpu::sgemm(false, true, batch, out, in, 1.0f, x.data(), in, w.data(), in,
              bias.defined() ? 1.0f : 0.0f, y.data(), out);
   if (auto tape = autograd::tape_of({&x, &w, &bias}))
-    autograd::record(tape, std::make_unique<LinearNode>(x, w, bias.defined()), {&x, &w, &bias}, y);
+    autograd::record(tape, std::make_unique<LinearNode>(autograd::keep_for_parameter_grads(x, {&w}), x.shape(), w, bias.defined()),
+                     {&x, &w, &bias}, y);
   return y;
 }
 

@@ -48,6 +48,7 @@ Tensor random_distinct(const Shape& shape, unsigned seed, float step) {
   Tape tape;
   std::vector<Tensor> recorded = inputs;
   recorded[0] = tape.watch(inputs[0]);
+  for (size_t k = 1; k < recorded.size(); ++k) recorded[k].set_requires_grad(true);  // parameters
   Tensor y = f(recorded);
   const Tensor g = random_normal(y.shape(), options.seed);
   const std::vector<Tensor> analytic = tape.grad(y, g, recorded);
