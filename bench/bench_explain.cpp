@@ -13,26 +13,10 @@
 #include <vector>
 
 #include "gcam/error.h"
+#include "peak_rss.h"
 #include "gcam/explain.h"
 #include "gcam/models.h"
 
-namespace {
-
-long long peak_rss_bytes() {  // VmHWM: unlike ru_maxrss, not inherited across exec
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  long long kb = 0;
-  while (status >> key) {
-    if (key == "VmHWM:") {
-      status >> kb;
-      break;
-    }
-    status.ignore(1 << 12, '\n');
-  }
-  return kb * 1024;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) try {
   if (argc < 4) {
@@ -64,7 +48,7 @@ int main(int argc, char** argv) try {
     if (r > 0) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   std::sort(seconds.begin(), seconds.end());
-  std::printf("{\"seconds\": %.6f, \"peak_rss_bytes\": %lld}\n", seconds[seconds.size() / 2], peak_rss_bytes());
+  std::printf("{\"seconds\": %.6f, \"peak_rss_bytes\": %lld}\n", seconds[seconds.size() / 2], gcam::bench::peak_rss_bytes());
   return 0;
 } catch (const gcam::InputError& e) {
   std::fprintf(stderr, "bench_explain: %s\n", e.what());

@@ -14,24 +14,9 @@
 #include <vector>
 
 #include "gcam/error.h"
+#include "peak_rss.h"
 #include "gcam/models.h"
 #include "gcam/weights.h"
-
-// This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: that survives execve, so a
-// child started by a large parent would report the parent's peak.
-long long peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  long long kb = 0;
-  while (status >> key) {
-    if (key == "VmHWM:") {
-      status >> kb;
-      break;
-    }
-    status.ignore(1 << 12, '\n');
-  }
-  return kb * 1024;
-}
 
 int main(int argc, char** argv) try {
   if (argc < 3) {
@@ -51,7 +36,7 @@ int main(int argc, char** argv) try {
   struct stat st {};
   stat(argv[2], &st);
   std::printf("{\"seconds\": %.6f, \"file_bytes\": %lld, \"peak_rss_bytes\": %lld}\n", seconds[seconds.size() / 2],
-              static_cast<long long>(st.st_size), peak_rss_bytes());
+              static_cast<long long>(st.st_size), gcam::bench::peak_rss_bytes());
   return 0;
 } catch (const gcam::InputError& e) {
   std::fprintf(stderr, "bench_load: %s\n", e.what());
