@@ -17,18 +17,12 @@ double since_ms(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-// One image's (h, w) plane of a (N, h, w) tensor, as its own tensor.
-Tensor plane(const Tensor& maps, int64_t n) {
-  const int64_t h = maps.size(1), w = maps.size(2);
-  Tensor out = Tensor::empty(Shape{h, w});
-  std::copy_n(maps.data() + n * h * w, h * w, out.data());
-  return out;
-}
-
-Tensor image_of(const Tensor& batch, int64_t n) {  // (N, C, H, W) → (C, H, W)
-  const int64_t c = batch.size(1), h = batch.size(2), w = batch.size(3);
-  Tensor out = Tensor::empty(Shape{c, h, w});
-  std::copy_n(batch.data() + n * c * h * w, c * h * w, out.data());
+// Item n of a batch (N, …), as its own tensor of shape (…).
+Tensor item(const Tensor& batch, int64_t n) {
+  int64_t dims[Shape::kMaxDims];
+  for (int d = 1; d < batch.ndim(); ++d) dims[d - 1] = batch.size(d);
+  Tensor out = Tensor::empty(Shape::of(dims, batch.ndim() - 1));
+  std::copy_n(batch.data() + n * out.numel(), out.numel(), out.data());
   return out;
 }
 
@@ -115,8 +109,8 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
         for (int64_t n = 0; n < N; ++n) {
           Explanation& e = result.images[n][r];
           e.alpha.assign(alpha.data() + n * K, alpha.data() + (n + 1) * K);
-          e.raw_map = plane(raw, n);
-          e.map = plane(map, n);
+          e.raw_map = item(raw, n);
+          e.map = item(map, n);
           e.map_all_zero = zero[n];
           e.box = localize(e.map.data(), H, W);
         }
@@ -125,7 +119,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
         std::vector<bool> zero;
         const Tensor counter = normalized_upsampled(weighted_map(A, alpha, /*counterfactual=*/true), H, W, &zero);
         for (int64_t n = 0; n < N; ++n) {
-          result.images[n][r].counterfactual = plane(counter, n);
+          result.images[n][r].counterfactual = item(counter, n);
           result.images[n][r].counterfactual_all_zero = zero[n];
         }
       }
@@ -140,7 +134,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
       result.guided_ms += since_ms(start);
       for (int64_t n = 0; n < N; ++n) {
         Explanation& e = result.images[n][r];
-        Tensor g = image_of(dx, n);
+        Tensor g = item(dx, n);
         if (rule == ReluRule::Deconvnet) {
           e.deconvnet = g;
           continue;

@@ -204,8 +204,8 @@ void Checkpoint::read_into(const StoredTensor& t, Tensor& out) const {
         index[d] = 0;
       }
     }
+    file_->release(t.storage_begin + t.storage_offset * item, static_cast<uint64_t>(n) * item);
   }
-  file_->release(t.storage_begin + t.storage_offset * item, static_cast<uint64_t>(n) * item);
 }
 
 }  // namespace gcam::weights
