@@ -15,6 +15,7 @@
 
 #include "gcam/error.h"
 #include "gemm.h"
+#include "parallel.h"
 #include "scratch.h"
 
 namespace gcam::cpu {
@@ -238,8 +239,7 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
     transform_outputs(g, m, segments, count, yp);
   };
   if (blocks >= threads && threads > 1) {
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t b = 0; b < blocks; ++b) run_block(b);
+    parallel_for(blocks, run_block);
   } else {
     for (int64_t b = 0; b < blocks; ++b) run_block(b);
   }

@@ -20,6 +20,7 @@
 
 #include "../cpu/gemm.h"
 #include "../cpu/im2col.h"
+#include "../cpu/parallel.h"
 #include "../cpu/scratch.h"
 #include "../cpu/winograd.h"
 #include "gcam/autograd.h"
@@ -179,8 +180,7 @@ void run_im2col_forward(const ConvPlan& plan, const Tensor& x, const Tensor& w, 
   if (tiles >= 2 * omp_get_max_threads()) {
     // Enough tiles: each thread takes whole tiles, and its SGEMMs run single-threaded (OpenBLAS does
     // so inside a parallel region), which is faster than splitting every GEMM between the threads.
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t i = 0; i < tiles; ++i) run_tile(plan.tiles[i]);
+    cpu::parallel_for(tiles, [&](int64_t i) { run_tile(plan.tiles[i]); });
   } else {
     for (const Tile& t : plan.tiles) run_tile(t);  // few, wide tiles: SGEMM uses every thread
   }
