@@ -8,7 +8,10 @@
 #include <cstdio>
 #include <random>
 
+#include <algorithm>
+
 #include "gcam/autograd.h"
+#include "gcam/cam.h"
 #include "gcam/error.h"
 #include "gcam/ops.h"
 
@@ -58,17 +61,10 @@ int main() try {
   Tensor da = tape.grad(logits, seed, {a2})[0];  // (1, 32, 16, 16)
   auto backward_done = std::chrono::steady_clock::now();
 
-  // Grad-CAM at feature resolution.
-  const int64_t K = a2.size(1), h = a2.size(2), w = a2.size(3);
-  std::vector<float> map(h * w, 0.0f);
-  for (int64_t k = 0; k < K; ++k) {
-    double alpha = 0.0;
-    for (int64_t i = 0; i < h * w; ++i) alpha += da.data()[k * h * w + i];
-    alpha /= static_cast<double>(h * w);
-    for (int64_t i = 0; i < h * w; ++i) map[i] += static_cast<float>(alpha * a2.data()[k * h * w + i]);
-  }
-  float peak = 0.0f;
-  for (float& v : map) peak = std::max(peak, v = std::max(v, 0.0f));
+  // Grad-CAM at feature resolution: α_k = mean_ij dA, L = ReLU(Σ_k α_k A_k) (gcam/cam.h).
+  const Tensor map = cam::weighted_map(a2, cam::channel_weights(da));  // (1, h, w)
+  const int64_t h = map.size(1), w = map.size(2);
+  const float peak = *std::max_element(map.data(), map.data() + h * w);
 
   const auto& stats = tape.stats();
   std::printf("gcam-demo: class %lld of %lld, score %.4f\n", (long long)top, (long long)classes, scores[top]);
@@ -83,7 +79,7 @@ int main() try {
               (long long)h, (long long)w);
   for (int64_t y = 0; y < h; ++y) {
     for (int64_t xx = 0; xx < w; ++xx) {
-      const float v = peak > 0 ? map[y * w + xx] / peak : 0.0f;
+      const float v = peak > 0 ? map.data()[y * w + xx] / peak : 0.0f;
       std::putchar(v > 0.5f ? '#' : v > 0.15f ? '+' : '.');
     }
     std::putchar('\n');
