@@ -9,6 +9,9 @@
 #   libopenblas-openmp-dev       SGEMM for convolutions and linear layers; the OpenMP build shares
 #                                one thread pool with gcam's own parallel loops
 #   libstb-dev                   stb_image / stb_image_write: decoding JPEG/PNG/BMP/TGA/GIF, writing PNG
+#   zlib1g-dev                   gunzip for the Fashion-MNIST IDX files (zlib is the reference gzip code)
+#   dataset-fashion-mnist        Fashion-MNIST, what gcam-train trains the shipped model on and
+#                                gcam-localize evaluates it on (30 MB under /usr/share/datasets)
 #   libgtest-dev                 GoogleTest, the test framework                       (--tests)
 #   libbenchmark-dev             Google Benchmark, the benchmark framework            (--tests)
 #   python3-torch, python3-torchvision
@@ -17,7 +20,7 @@
 # CUDA (nvcc, cuDNN, cuBLAS) is not installed here: gcam uses it when the toolkit is present.
 set -euo pipefail
 
-packages=(cmake g++ make libopenblas-openmp-dev libstb-dev)
+packages=(cmake g++ make libopenblas-openmp-dev libstb-dev zlib1g-dev dataset-fashion-mnist)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(libgtest-dev libbenchmark-dev python3-torch python3-torchvision)
 fi

@@ -97,6 +97,11 @@ struct ResNetConfig {
 };
 std::unique_ptr<Model> make_resnet(const ResNetConfig& config);
 
+// gcam's own model for 64×64 canvases (src/tools/gcam_train.cpp trains it; weights/ ships it), made by
+// make_model("fashion_resnet"): four one-block stages of widths 16, 32, 64, 128 after a 5×5 / 2 stem
+// without max pool, so layer4 is 4×4 and layer3 8×8 — the paper's VGG-16 ratio of 1/16 at the last stage.
+ResNetConfig fashion_resnet_config(int64_t num_classes = 10);
+
 // torchvision's VGG: `config` lists conv widths with 0 for a 2×2 max pool ("M" in torchvision).
 std::unique_ptr<Model> make_vgg(const std::string& name, const std::vector<int64_t>& config, bool batch_norm,
                                 int64_t num_classes = 1000);

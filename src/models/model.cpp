@@ -77,6 +77,19 @@ void Model::initialize(uint64_t seed) {
   }
 }
 
+ResNetConfig fashion_resnet_config(int64_t num_classes) {
+  ResNetConfig c;
+  c.name = "fashion_resnet";
+  c.blocks = {1, 1, 1, 1};
+  c.widths = {16, 32, 64, 128};
+  c.stem_width = 16;
+  c.stem_kernel = 5;
+  c.stem_stride = 2;
+  c.stem_max_pool = false;
+  c.num_classes = num_classes;
+  return c;
+}
+
 std::vector<std::string> architectures() {
   return {"vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
           "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"};
@@ -103,9 +116,11 @@ std::unique_ptr<Model> make_model(const std::string& architecture, int64_t num_c
   else if (architecture == "resnet50") c.blocks = {3, 4, 6, 3}, c.bottleneck = true;
   else if (architecture == "resnet101") c.blocks = {3, 4, 23, 3}, c.bottleneck = true;
   else if (architecture == "resnet152") c.blocks = {3, 8, 36, 3}, c.bottleneck = true;
+  else if (architecture == "fashion_resnet") return make_resnet(fashion_resnet_config(num_classes));
   else {
     std::string known;
     for (const std::string& a : architectures()) known += (known.empty() ? "" : ", ") + a;
+    known += ", and gcam's own fashion_resnet";
     throw InputError("unknown model '" + architecture + "' (known: " + known + ")");
   }
   return make_resnet(c);

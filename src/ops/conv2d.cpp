@@ -300,16 +300,32 @@ Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& ws
   detail::require_cpu("conv2d backward", {&dy, &x});
   const ConvPlan plan(x.shape(), ws, o);
   check_same_shape("conv2d backward", "output gradient", plan.y, dy.shape());
-  Tensor dw = Tensor::zeros(ws);
-  for (const Tile& t : plan.tiles) {
+  // dw[g] (Kg, P) += dy (Kg, columns) · colsᵀ (columns, P), summed over the tiles into `into`.
+  auto accumulate_tile = [&](const Tile& t, float* into) {
     for (int64_t gi = 0; gi < plan.groups; ++gi) {
       const ConvPlan::Matrix grad = plan.output_tile(t, gi, const_cast<float*>(dy.data()), true);
       const ConvPlan::Matrix cols = plan.unfold(t, gi, x.data());
-      // dw[g] (Kg, P) += dy (Kg, columns) · colsᵀ (columns, P)
       cpu::sgemm(false, true, plan.kg, plan.patch, t.columns, 1.0f, grad.data, grad.ld, cols.data, cols.ld,
-                 1.0f, dw.data() + gi * plan.kg * plan.patch, plan.patch);
+                 1.0f, into + gi * plan.kg * plan.patch, plan.patch);
     }
+  };
+  Tensor dw = Tensor::zeros(ws);
+  const int64_t tiles = static_cast<int64_t>(plan.tiles.size()), threads = omp_get_max_threads();
+  if (tiles < 2 * threads) {  // few, wide tiles: each SGEMM uses every thread
+    for (const Tile& t : plan.tiles) accumulate_tile(t, dw.data());
+    return dw;
   }
+  // Many tiles (training batches): the output dw is small (K·P), so the tiles are cut into one run per
+  // thread, each run summed into its own copy with single-threaded SGEMMs (unfolding in parallel too),
+  // and the copies added in a fixed order: the same sum on every call, so training is reproducible.
+  const int64_t size = dw.numel(), per_run = (tiles + threads - 1) / threads;
+  std::vector<float> partial(static_cast<size_t>(threads * size), 0.0f);
+  cpu::parallel_for(threads, [&](int64_t r) {
+    for (int64_t i = r * per_run; i < std::min(tiles, (r + 1) * per_run); ++i) accumulate_tile(plan.tiles[i], partial.data() + r * size);
+  });
+  float* out = dw.data();
+  for (int64_t t = 0; t < threads; ++t)
+    for (int64_t j = 0; j < size; ++j) out[j] += partial[t * size + j];
   return dw;
 }
 
