@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build, and run gcam on the shipped default.
-# (Until the `explain` program and the shipped model land, the default is gcam-demo: a recorded forward
-# pass, a targeted gradient query and a Grad-CAM map on a small network.)
+# The main job: install what is missing, build, and explain the sample canvases with the shipped model
+# (weights/fashion_resnet.safetensors, which gcam trained itself: see the README). Pictures and
+# results.jsonl go to out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-build/bin/gcam-demo
+build/bin/explain --out out examples/canvases/*.png
+echo "run.sh: heatmaps, overlays, guided backprop and Guided Grad-CAM in out/; one JSON line per image in out/results.jsonl"

@@ -1,9 +1,11 @@
 // explain — Grad-CAM, guided backprop and Guided Grad-CAM for images, from the command line.
 //
-//   explain --weights resnet50-0676ba61.pth cat.jpg dog.png
+//   explain examples/canvases/*.png                          (the shipped model: weights/fashion_resnet.safetensors)
+//   explain --weights resnet50-0676ba61.pth cat.jpg dog.png  (any torchvision VGG or ResNet checkpoint)
 // writes, per image and explained class, a heatmap, an overlay, guided backprop, Guided Grad-CAM and the
 // map as float32 .npy into --out, and one JSON line (top-k classes, explained class, layer, box,
 // timings) to <out>/results.jsonl (and stdout with --json). Run `explain --help` for every option.
+#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,10 +22,12 @@
 
 #include "gcam/classes.h"
 #include "gcam/colormap.h"
+#include "cli.h"
 #include "gcam/error.h"
 #include "gcam/explain.h"
 #include "gcam/image.h"
 #include "gcam/manifest.h"
+#include "gcam/model_card.h"
 #include "gcam/models.h"
 #include "gcam/weights.h"
 
@@ -35,32 +39,37 @@ namespace {
 const char* kHelp = R"(usage: explain [options] IMAGE...
 
 Explains a classifier's decision on each image with Grad-CAM (Selvaraju et al., arXiv 1610.02391),
-guided backprop and Guided Grad-CAM, on torchvision's VGG and ResNet models.
+guided backprop and Guided Grad-CAM, on torchvision's VGG and ResNet models and on gcam's own model.
 
 Model
-  --weights FILE      checkpoint: PyTorch .pth (zip or legacy) or .safetensors (required for now: the
-                      shipped default model is not in this version; weights/fetch.sh downloads official ones)
-  --model ARCH        vgg11 … vgg19_bn, resnet18 … resnet152 (default: the file's gcam.architecture metadata,
-                      or the manifest entry for an official file name)
+  --weights FILE      checkpoint: PyTorch .pth (zip or legacy) or .safetensors (default: the shipped model,
+                      weights/fashion_resnet.safetensors: a ResNet gcam trained on 64×64 cluttered
+                      Fashion-MNIST canvases; weights/fetch.sh downloads torchvision's ImageNet models)
+  --model ARCH        vgg11 … vgg19_bn, resnet18 … resnet152, fashion_resnet (default: the file's
+                      gcam.architecture metadata, or the manifest entry for an official file name)
   --classes N         number of classes (default: read from the checkpoint)
   --layer PATH        target layer, a torchvision path: features.29, layer4, layer4.2.conv3 … (default:
                       the last convolutional stage: features.29 for VGG-16, layer4 for ResNets)
   --list-layers       print the model's layer paths and exit
 What to explain
-  --class C[,C…]      class index or ImageNet name ("tabby", 281); one for all images or one per image
+  --class C[,C…]      class index or name ("tabby", 281; "Sneaker" for the shipped model); one for all
+                      images or one per image
   --topk K            explain each image's K highest-scoring classes (default 1: the top class)
   --method M[,M…]     gradcam, counterfactual, guided, deconvnet, guided-gradcam, all
                       (default: gradcam,guided,guided-gradcam)
 Input
-  --preprocess P      imagenet (resize shorter side, centre-crop 224, ImageNet mean/std; default) or none
-                      (the image is already the network input; only /255 and mean/std)
-  --resize N          shorter side before the crop (default: 232 for V2 ResNet weights, else 256)
+  --preprocess P      imagenet (resize shorter side, centre-crop, mean/std; default) or none (the image
+                      is already the network input; only /255 and mean/std). Crop, mean and std are
+                      the checkpoint's own when it names them (the shipped model: 64, 0.5, 0.25), else
+                      ImageNet's (224 and its mean/std)
+  --resize N          shorter side before the crop (default: the checkpoint's gcam.resize; 232 for V2
+                      ResNet weights; else 256)
   --batch N           images per forward pass (default 8)
 Output
   --out DIR           output folder (default: out)
   --colormap NAME     jet (default), hot, cool, gray
   --alpha A           heatmap weight in the overlay, 0…1 (default 0.5)
-  --json              also print the JSON lines to stdout
+  --json              print the JSON lines to stdout (instead of one summary line per explanation)
   --trace             print each layer's output shape and time, forward and backward, and where the
                       Grad-CAM backward pass stopped
 Run
@@ -84,7 +93,7 @@ struct Options {
   bool json = false, trace = false, list_layers = false;
 };
 
-[[noreturn]] void usage(const std::string& message) { throw InputError(message + " (see explain --help)"); }
+[[noreturn]] void usage(const std::string& message) { tools::usage_error("explain", message); }
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> parts;
@@ -96,11 +105,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo, int64_t hi) {
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end || v < lo || v > hi)
-    usage(flag + " expects a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + text + "'");
-  return v;
+  return tools::parse_int("explain", flag, text, lo, hi);
 }
 
 Options parse(int argc, char** argv) {
@@ -121,7 +126,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--topk") o.topk = parse_int(a, value(), 1, 1000);
     else if (a == "--method") o.methods = split(value(), ',');
     else if (a == "--preprocess") o.preprocess = value();
-    else if (a == "--resize") o.resize = parse_int(a, value(), 224, 4096);
+    else if (a == "--resize") o.resize = parse_int(a, value(), 16, 4096);
     else if (a == "--batch") o.batch = parse_int(a, value(), 1, 4096);
     else if (a == "--out") o.out = value();
     else if (a == "--colormap") o.colormap = value();
@@ -198,22 +203,32 @@ struct Written {
   }
 };
 
-std::string class_name(int64_t c, int64_t num_classes) {
+// Logit c's name: the checkpoint's own names, ImageNet's for 1000 classes, else "class c".
+std::string class_name(int64_t c, int64_t num_classes, const std::vector<std::string>& names) {
+  if (static_cast<int64_t>(names.size()) == num_classes && c >= 0 && c < num_classes) return names[c];
   return num_classes == 1000 && c >= 0 && c < 1000 ? imagenet_classes()[c] : "class " + std::to_string(c);
+}
+
+// A class given by name: the checkpoint's names (any case), or ImageNet's for 1000 classes; −1 if unknown.
+int64_t class_by_name(const std::string& name, int64_t num_classes, const std::vector<std::string>& names) {
+  if (static_cast<int64_t>(names.size()) == num_classes) {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (strcasecmp(names[i].c_str(), name.c_str()) == 0) return static_cast<int64_t>(i);
+    return -1;
+  }
+  return num_classes == 1000 ? imagenet_class_index(name) : -1;
 }
 
 int run(const Options& o) {
   if (o.threads > 0) omp_set_num_threads(static_cast<int>(o.threads));
-  if (o.weights.empty())
-    throw InputError("no --weights given, and this version ships no default model: download one with "
-                     "weights/fetch.sh (e.g. weights/fetch.sh resnet50), then pass --weights FILE");
-  auto checkpoint = weights::Checkpoint::open(o.weights);
-  const OfficialWeights* official = official_weights_for_file(o.weights);
-  std::map<std::string, std::string> meta(checkpoint->metadata().begin(), checkpoint->metadata().end());
+  const std::string weights_path = o.weights.empty() ? default_weights_path() : o.weights;
+  auto checkpoint = weights::Checkpoint::open(weights_path);
+  const OfficialWeights* official = official_weights_for_file(weights_path);
+  const ModelCard card = read_model_card(*checkpoint);
   std::string arch = o.model;
-  if (arch.empty() && meta.count("gcam.architecture")) arch = meta["gcam.architecture"];
+  if (arch.empty()) arch = card.architecture;
   if (arch.empty() && official) arch = official->architecture;
-  if (arch.empty()) throw InputError(o.weights + ": cannot tell the architecture; say --model");
+  if (arch.empty()) throw InputError(weights_path + ": cannot tell the architecture; say --model");
   int64_t num_classes = o.num_classes;
   if (num_classes == 0) {  // the classifier's output rows
     for (const char* head : {"fc.weight", "classifier.6.weight", "head.fc.weight", "module.fc.weight", "module.classifier.6.weight"})
@@ -239,17 +254,19 @@ int run(const Options& o) {
   for (const std::string& c : o.classes) {
     char* end = nullptr;
     const long long v = std::strtoll(c.c_str(), &end, 10);
-    int64_t index = (!c.empty() && !*end) ? v : (num_classes == 1000 ? imagenet_class_index(c) : -1);
-    if (index < 0 || index >= num_classes) throw InputError("unknown class '" + c + "' (an index below " + std::to_string(num_classes) + " or an ImageNet class name)");
+    const int64_t index = (!c.empty() && !*end) ? v : class_by_name(c, num_classes, card.class_names);
+    if (index < 0 || index >= num_classes)
+      throw InputError("unknown class '" + c + "' (an index below " + std::to_string(num_classes) + " or one of the model's class names)");
     explicit_classes.push_back(index);
   }
   if (explicit_classes.size() > 1 && explicit_classes.size() != o.images.size())
     throw InputError(std::to_string(explicit_classes.size()) + " classes for " + std::to_string(o.images.size()) +
                      " images: give one class, or one per image");
 
-  image::Preprocess pre;
+  image::Preprocess pre = card.preprocess;  // ImageNet's unless the checkpoint names its own
   pre.resize_and_crop = o.preprocess == "imagenet";
-  pre.resize = o.resize ? o.resize : meta.count("gcam.resize") ? std::stoll(meta["gcam.resize"]) : official ? official->resize : 256;
+  if (o.resize) pre.resize = o.resize;
+  else if (!card.has_preprocess && official) pre.resize = official->resize;
   cam::ExplainOptions eo;
   eo.layer = layer;
   auto wants = [&](const char* m) { return std::count(o.methods.begin(), o.methods.end(), m) || std::count(o.methods.begin(), o.methods.end(), "all"); };
@@ -329,11 +346,11 @@ int run(const Options& o) {
                            ", \"layer\": " + json_string(layer) + ", \"method\": [";
         for (size_t m = 0; m < o.methods.size(); ++m) line += (m ? ", " : "") + json_string(o.methods[m]);
         line += "], \"class\": " + std::to_string(e.class_index) + ", \"class_name\": " +
-                json_string(class_name(e.class_index, num_classes)) + ", \"score\": " + json_number(e.score) +
+                json_string(class_name(e.class_index, num_classes, card.class_names)) + ", \"score\": " + json_number(e.score) +
                 ", \"probability\": " + json_number(probs[e.class_index]) + ", \"topk\": [";
         for (int64_t k = 0; k < std::min<int64_t>(5, num_classes); ++k)
           line += std::string(k ? ", " : "") + "{\"class\": " + std::to_string(order[k]) + ", \"name\": " +
-                  json_string(class_name(order[k], num_classes)) + ", \"probability\": " + json_number(probs[order[k]]) + "}";
+                  json_string(class_name(order[k], num_classes, card.class_names)) + ", \"probability\": " + json_number(probs[order[k]]) + "}";
         line += "], \"map_all_zero\": ";
         line += e.map_all_zero ? "true" : "false";
         line += ", \"box\": ";
@@ -351,7 +368,21 @@ int run(const Options& o) {
         if (e.map_all_zero && eo.gradcam)
           std::fprintf(stderr, "explain: %s: the Grad-CAM map for class %lld is zero everywhere (no positive evidence at %s)\n",
                        path.c_str(), static_cast<long long>(e.class_index), layer.c_str());
-        if (o.json) std::printf("%s\n", line.c_str());
+        if (o.json) {
+          std::printf("%s\n", line.c_str());
+        } else {  // one line a person can read; the JSON line has everything
+          std::string summary = path + ": " + class_name(e.class_index, num_classes, card.class_names);
+          char numbers[96];
+          std::snprintf(numbers, sizeof numbers, " (p = %.3f)", probs[e.class_index]);
+          summary += numbers;
+          if (eo.gradcam && !e.box.empty) {
+            std::snprintf(numbers, sizeof numbers, ", Grad-CAM box x %lld…%lld y %lld…%lld", static_cast<long long>(e.box.x0),
+                          static_cast<long long>(e.box.x1), static_cast<long long>(e.box.y0), static_cast<long long>(e.box.y1));
+            summary += numbers;
+          }
+          if (!outputs.empty()) summary += " → " + base + "_*";
+          std::printf("%s\n", summary.c_str());
+        }
         results += line + "\n";
       }
     }
@@ -372,13 +403,5 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse(argc, argv));
-  } catch (const InputError& e) {
-    std::fprintf(stderr, "explain: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "explain: internal error: %s\n", e.what());
-    return 1;
-  }
+  return tools::run_main("explain", [&] { return run(parse(argc, argv)); });
 }

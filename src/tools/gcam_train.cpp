@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
 #include <random>
 #include <string>
@@ -18,6 +19,7 @@
 #include <omp.h>
 
 #include "gcam/data.h"
+#include "cli.h"
 #include "gcam/error.h"
 #include "gcam/models.h"
 #include "gcam/train.h"
@@ -71,22 +73,14 @@ struct Options {
   std::string command;
 };
 
-[[noreturn]] void usage(const std::string& message) { throw InputError(message + " (see gcam-train --help)"); }
+[[noreturn]] void usage(const std::string& message) { tools::usage_error("gcam-train", message); }
 
 int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo, int64_t hi) {
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end || v < lo || v > hi)
-    usage(flag + " expects a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + text + "'");
-  return v;
+  return tools::parse_int("gcam-train", flag, text, lo, hi);
 }
 
 float parse_float(const std::string& flag, const std::string& text, float lo, float hi) {
-  char* end = nullptr;
-  const float v = std::strtof(text.c_str(), &end);
-  if (text.empty() || *end || !(v >= lo && v <= hi))
-    usage(flag + " expects a number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + text + "'");
-  return v;
+  return tools::parse_float("gcam-train", flag, text, lo, hi);
 }
 
 Options parse(int argc, char** argv) {
@@ -162,6 +156,12 @@ int run(const Options& o) {
   canvas.size = o.canvas;
   const image::Preprocess pre = train::canvas_preprocess(o.canvas);
 
+  // The checkpoint's folder, made now: a bad --out should fail before the training, not after it.
+  const std::filesystem::path folder = std::filesystem::path(o.out).parent_path();
+  std::error_code error;
+  if (!folder.empty()) std::filesystem::create_directories(folder, error);
+  if (error || (!folder.empty() && !std::filesystem::is_directory(folder)))
+    throw InputError(o.out + ": cannot create its folder (" + error.message() + ")");
   auto model = models::make_model(o.model, 10);
   model->initialize(static_cast<uint64_t>(o.seed));
   train::Sgd sgd(train::trainable_parameters(*model), train::SgdOptions{o.momentum, o.weight_decay});
@@ -224,13 +224,5 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   tools::prefer_passive_openmp_wait(argv);
-  try {
-    return run(parse(argc, argv));
-  } catch (const InputError& e) {
-    std::fprintf(stderr, "gcam-train: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gcam-train: internal error: %s\n", e.what());
-    return 1;
-  }
+  return tools::run_main("gcam-train", [&] { return run(parse(argc, argv)); });
 }
