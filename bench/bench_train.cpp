@@ -1,6 +1,6 @@
-// bench_train — the time of one training step of gcam's shipped model, as gcam-train runs it.
+// bench_train — the time of one training step of gcam's canvas models, as gcam-train runs it.
 //
-//   build/bin/bench_train [BATCH] [STEPS]        (default 64 and 20)
+//   build/bin/bench_train [ARCH] [BATCH] [STEPS]     (default fashion_resnet, 64 and 20)
 // One step: forward in training mode (batch statistics), cross-entropy, backward into every parameter's
 // gradient, SGD with momentum and weight decay. Input: random 64×64 canvases-sized tensors and labels
 // (the arithmetic does not depend on the values). Two warm-up steps, then STEPS timed ones; prints one
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "../src/tools/passive_wait.h"
@@ -18,9 +19,10 @@
 
 int main(int argc, char** argv) try {
   gcam::tools::prefer_passive_openmp_wait(argv);
-  const int64_t batch = argc > 1 ? std::max(2LL, std::atoll(argv[1])) : 64;
-  const int steps = argc > 2 ? std::max(1, std::atoi(argv[2])) : 20;
-  auto model = gcam::models::make_model("fashion_resnet", 10);
+  const std::string arch = argc > 1 ? argv[1] : "fashion_resnet";
+  const int64_t batch = argc > 2 ? std::max(2LL, std::atoll(argv[2])) : 64;
+  const int steps = argc > 3 ? std::max(1, std::atoi(argv[3])) : 20;
+  auto model = gcam::models::make_model(arch, 10);
   model->initialize(1);
   gcam::train::Sgd sgd(gcam::train::trainable_parameters(*model), {0.9f, 5e-4f});
   gcam::Tensor input = gcam::Tensor::empty(gcam::Shape{batch, 3, 64, 64});  // (N, 3, 64, 64)

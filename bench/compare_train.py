@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """gcam-train's step against the same step in PyTorch, on the same CPU, in the same run.
 
-The step: fashion_resnet (torchvision's ResNet with BasicBlocks, one per stage, widths 16/32/64/128, a
-5×5/2 stem without max pool, 10 classes) on a batch of 64×64 canvases: forward in training mode,
-cross-entropy, backward, SGD with momentum 0.9 and weight decay 5e-4. PyTorch (Debian's torch) runs with
+The step, for each of gcam's two canvas models on a batch of 64×64 canvases: forward in training mode,
+cross-entropy, backward, SGD with momentum 0.9 and weight decay 5e-4.
+  fashion_resnet  torchvision's ResNet with BasicBlocks, one per stage, widths 16/32/64/128, stage strides
+                  1/2/2/1, a 5×5/2 stem without max pool, 10 classes
+  fashion_vgg     conv-BN-ReLU widths 16, M, 32, M, 64, 64, M, 128, 128, global average pool, linear PyTorch (Debian's torch) runs with
 --threads threads, once with OpenMP's default wait policy and once with the passive one gcam-train uses.
 Processes alternate; each reports the median of --steps steps after two warm-up steps, and the table
 shows medians over --repetitions processes.
@@ -22,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH = r"""
 import json, statistics, sys, time, torch, torch.nn as nn
 from torchvision.models.resnet import ResNet, BasicBlock
-batch, steps, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+arch, batch, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
 class FashionResNet(ResNet):
     def __init__(self):
@@ -34,9 +36,18 @@ class FashionResNet(ResNet):
         self.layer1 = self._make_layer(BasicBlock, 16, 1)
         self.layer2 = self._make_layer(BasicBlock, 32, 1, stride=2)
         self.layer3 = self._make_layer(BasicBlock, 64, 1, stride=2)
-        self.layer4 = self._make_layer(BasicBlock, 128, 1, stride=2)
+        self.layer4 = self._make_layer(BasicBlock, 128, 1, stride=1)
         self.fc = nn.Linear(128, 10)
-model = FashionResNet().train()
+def fashion_vgg():
+    layers, channels = [], 3
+    for width in (16, 0, 32, 0, 64, 64, 0, 128, 128):
+        if width == 0:
+            layers.append(nn.MaxPool2d(2, 2))
+            continue
+        layers += [nn.Conv2d(channels, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+        channels = width
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10))
+model = (FashionResNet() if arch == 'fashion_resnet' else fashion_vgg()).train()
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
 g = torch.Generator().manual_seed(2)
 x = torch.randn(batch, 3, 64, 64, generator=g)
@@ -71,21 +82,24 @@ def main():
     base["OMP_NUM_THREADS"] = str(args.threads)
     passive = dict(base, OMP_WAIT_POLICY="passive")
     bench = os.path.join(args.build, "bin", "bench_train")
-    runs = {"gcam": [], "torch": [], "torch passive": []}
+    archs = ("fashion_resnet", "fashion_vgg")
+    runs = {(a, who): [] for a in archs for who in ("gcam", "torch", "torch passive")}
     for _ in range(args.repetitions):
-        runs["gcam"].append(run_json([bench, str(args.batch), str(args.steps)], base))
-        torch_cmd = [sys.executable, "-c", TORCH, str(args.batch), str(args.steps), str(args.threads)]
-        runs["torch"].append(run_json(torch_cmd, base))
-        runs["torch passive"].append(run_json(torch_cmd, passive))
-    params = {k: v[0]["parameters"] for k, v in runs.items()}
-    assert params["gcam"] == params["torch"], f"the two models differ: {params}"
-    print(f"training step, fashion_resnet ({params['gcam']} parameters), batch {args.batch}, {args.threads} threads; "
-          f"medians of {args.repetitions} alternating processes × {args.steps} steps")
-    g = statistics.median(r["step_seconds"] for r in runs["gcam"])
-    print(f"{'':14s} {'s/step':>8s} {'img/s':>8s} {'gcam speed-up':>14s}")
-    for name, rs in runs.items():
-        s = statistics.median(r["step_seconds"] for r in rs)
-        print(f"{name:14s} {s:8.4f} {args.batch / s:8.1f} {s / g:13.2f}x")
+        for arch in archs:
+            runs[(arch, "gcam")].append(run_json([bench, arch, str(args.batch), str(args.steps)], base))
+            torch_cmd = [sys.executable, "-c", TORCH, arch, str(args.batch), str(args.steps), str(args.threads)]
+            runs[(arch, "torch")].append(run_json(torch_cmd, base))
+            runs[(arch, "torch passive")].append(run_json(torch_cmd, passive))
+    print(f"training step, batch {args.batch} of 64×64 canvases, {args.threads} threads; medians of "
+          f"{args.repetitions} alternating processes × {args.steps} steps")
+    print(f"{'model':15s} {'parameters':>10s} {'who':14s} {'s/step':>8s} {'img/s':>8s} {'gcam speed-up':>14s}")
+    for arch in archs:
+        params = {who: runs[(arch, who)][0]["parameters"] for who in ("gcam", "torch")}
+        assert params["gcam"] == params["torch"], f"{arch}: the two models differ: {params}"
+        g = statistics.median(r["step_seconds"] for r in runs[(arch, "gcam")])
+        for who in ("gcam", "torch", "torch passive"):
+            s = statistics.median(r["step_seconds"] for r in runs[(arch, who)])
+            print(f"{arch:15s} {params['gcam']:10d} {who:14s} {s:8.4f} {args.batch / s:8.1f} {s / g:13.2f}x")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 
 #include "gcam/localization.h"
 #include "gcam/model_card.h"
+#include "gcam/train.h"
 #include "gcam/weights.h"
 
 namespace gcam {
@@ -44,6 +45,21 @@ TEST(ShippedModel, ClassifiesAndLocalizesHeldOutCanvases) {
   EXPECT_LT(gradcam.localization_error(), centred.localization_error());
   EXPECT_LT(counterfactual.pointing(), 0.5 * gradcam.pointing());  // it points away from the object
   EXPECT_LT(counterfactual.mass_in_box(), r.box_area);             // less of its weight on the object than chance
+}
+
+TEST(LocalizationScores, TheSecondToLastStageOfEachCanvasModel) {
+  const data::ItemSet test = data::load_fashion_mnist(data::kFashionMnistDirectory, data::Split::Test);
+  eval::LocalizationOptions options;
+  options.images = 4;
+  for (const char* arch : {"fashion_resnet", "fashion_vgg"}) {
+    auto model = models::make_model(arch, 10);
+    model->initialize(3);
+    const eval::LocalizationReport r = eval::evaluate_localization(*model, test, test, data::CanvasOptions{}, train::canvas_preprocess(), options);
+    EXPECT_EQ(r.images, 4);
+    const bool resnet = std::string(arch) == "fashion_resnet";
+    EXPECT_EQ(r.methods[0].layer, resnet ? "layer4" : "features.20");  // the last convolutional stage: 4×4 or 8×8
+    EXPECT_EQ(r.methods[1].layer, resnet ? "layer3" : "features.13");  // the one before: 8×8 or 16×16
+  }
 }
 
 TEST(LocalizationScores, IouPeakAndMassByHand) {

@@ -60,12 +60,15 @@ void score_map(MethodScore& score, const float* map, int64_t height, int64_t wid
   score.mass_sum += mass_inside(map, height, width, truth);
 }
 
-// "layer3" before "layer4": the stage (a layer whose kind is "stage of …") before `last`.
+// The end of the stage before `last`: for a ResNet the stage ("layer3" before "layer4", a layer whose
+// kind is "stage of …"); for a VGG the ReLU just before the last max pool that precedes `last`.
 std::string stage_before(const models::Model& model, const std::string& last) {
-  std::string previous;
+  std::string previous, relu;
   for (const models::LayerInfo& l : model.layers()) {
     if (l.path == last) break;
     if (l.kind.rfind("stage of", 0) == 0) previous = l.path;
+    if (l.kind == "ReLU") relu = l.path;
+    if (l.kind.rfind("MaxPool2d", 0) == 0 && l.path.rfind("features.", 0) == 0) previous = relu;
   }
   return previous;
 }

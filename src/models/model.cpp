@@ -82,6 +82,7 @@ ResNetConfig fashion_resnet_config(int64_t num_classes) {
   c.name = "fashion_resnet";
   c.blocks = {1, 1, 1, 1};
   c.widths = {16, 32, 64, 128};
+  c.strides = {1, 2, 2, 1};  // layer4 keeps layer3's 8×8
   c.stem_width = 16;
   c.stem_kernel = 5;
   c.stem_stride = 2;
@@ -108,6 +109,7 @@ std::unique_ptr<Model> make_model(const std::string& architecture, int64_t num_c
   if (base == "vgg13") return make_vgg(architecture, B, bn, num_classes);
   if (base == "vgg16") return make_vgg(architecture, D, bn, num_classes);
   if (base == "vgg19") return make_vgg(architecture, E, bn, num_classes);
+  if (architecture == "fashion_vgg") return make_vgg(architecture, {16, 0, 32, 0, 64, 64, 0, 128, 128}, true, num_classes, true);
   ResNetConfig c;
   c.name = architecture;
   c.num_classes = num_classes;
@@ -120,7 +122,7 @@ std::unique_ptr<Model> make_model(const std::string& architecture, int64_t num_c
   else {
     std::string known;
     for (const std::string& a : architectures()) known += (known.empty() ? "" : ", ") + a;
-    known += ", and gcam's own fashion_resnet";
+    known += ", and gcam's own fashion_resnet and fashion_vgg";
     throw InputError("unknown model '" + architecture + "' (known: " + known + ")");
   }
   return make_resnet(c);

@@ -38,7 +38,8 @@ class ResNet : public Model {
       if (c.blocks[s] <= 0) break;
       GCAM_CHECK(c.widths[s] > 0, c.name, ": stage widths must be positive");
       const std::string stage = "layer" + std::to_string(s + 1);
-      const int64_t width = c.widths[s], stride = s == 0 ? 1 : 2;
+      GCAM_CHECK(c.strides[s] > 0, c.name, ": stage strides must be positive");
+      const int64_t width = c.widths[s], stride = c.strides[s];
       for (int b = 0; b < c.blocks[s]; ++b) {
         const std::string p = stage + "." + std::to_string(b);
         Block block;

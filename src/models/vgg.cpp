@@ -5,6 +5,8 @@
 //   avgpool     adaptive average pool to 7×7
 //   classifier  0 linear 25088→4096, 1 ReLU, 2 dropout, 3 linear 4096→4096, 4 ReLU, 5 dropout,
 //               6 linear 4096→classes
+// or, with the global-average head (small models for small images, gcam's fashion_vgg):
+//   avgpool     adaptive average pool to 1×1,   classifier.0  linear C→classes
 // Every module's output is tapped under its path; the default Grad-CAM target is the ReLU after the
 // last convolution (VGG-16: features.29, relu5_3, 14×14 at 224×224 input — the paper's layer).
 #include <random>
@@ -18,8 +20,9 @@ namespace {
 
 class Vgg : public Model {
  public:
-  Vgg(const std::string& name, const std::vector<int64_t>& config, bool batch_norm, int64_t num_classes)
-      : Model(name, num_classes) {
+  Vgg(const std::string& name, const std::vector<int64_t>& config, bool batch_norm, int64_t num_classes,
+      bool global_average_head)
+      : Model(name, num_classes), global_average_head_(global_average_head) {
     int64_t channels = 3, index = 0;
     for (int64_t width : config) {
       if (width == 0) {
@@ -50,6 +53,11 @@ class Vgg : public Model {
       default_target_ = relu_path;  // the last one wins: the ReLU after the last convolution
       channels = width;
     }
+    if (global_average_head_) {
+      add_layer("avgpool", "AdaptiveAvgPool2d 1×1");
+      fc_[0] = make_linear("classifier.0", channels, num_classes);
+      return;
+    }
     add_layer("avgpool", "AdaptiveAvgPool2d 7×7");
     fc_[0] = make_linear("classifier.0", channels * 7 * 7, 4096);
     add_layer("classifier.1", "ReLU");
@@ -72,6 +80,11 @@ class Vgg : public Model {
           detail::tap(step.path, h);
           break;
       }
+    }
+    if (global_average_head_) {
+      h = ops::adaptive_avg_pool2d(h, 1);  // (N, C, 1, 1)
+      detail::tap("avgpool", h);
+      return detail::run(fc_[0], ops::flatten(h));  // (N, classes)
     }
     h = ops::adaptive_avg_pool2d(h, 7);  // (N, 512, 7, 7)
     detail::tap("avgpool", h);
@@ -104,14 +117,15 @@ class Vgg : public Model {
   std::vector<detail::Conv> convs_;
   std::vector<detail::BatchNorm> norms_;
   detail::Linear fc_[3];
+  bool global_average_head_ = false;
   uint64_t forward_count_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<Model> make_vgg(const std::string& name, const std::vector<int64_t>& config, bool batch_norm,
-                                int64_t num_classes) {
-  return std::make_unique<Vgg>(name, config, batch_norm, num_classes);
+                                int64_t num_classes, bool global_average_head) {
+  return std::make_unique<Vgg>(name, config, batch_norm, num_classes, global_average_head);
 }
 
 }  // namespace gcam::models

@@ -45,7 +45,7 @@ Model
   --weights FILE      checkpoint: PyTorch .pth (zip or legacy) or .safetensors (default: the shipped model,
                       weights/fashion_resnet.safetensors: a ResNet gcam trained on 64×64 cluttered
                       Fashion-MNIST canvases; weights/fetch.sh downloads torchvision's ImageNet models)
-  --model ARCH        vgg11 … vgg19_bn, resnet18 … resnet152, fashion_resnet (default: the file's
+  --model ARCH        vgg11 … vgg19_bn, resnet18 … resnet152, fashion_resnet, fashion_vgg (default: the file's
                       gcam.architecture metadata, or the manifest entry for an official file name)
   --classes N         number of classes (default: read from the checkpoint)
   --layer PATH        target layer, a torchvision path: features.29, layer4, layer4.2.conv3 … (default:

@@ -43,7 +43,7 @@ Data
   --eval-images N       held-out test-split canvases measured after each epoch (default 2000)
   --canvas S            canvas side in pixels (default 64)
 Model
-  --model ARCH          fashion_resnet (default)
+  --model ARCH          fashion_resnet (default) or fashion_vgg (make_model documents both)
 Optimisation
   --epochs N            passes over the training items (default 8)
   --batch N             canvases per step (default 64)
@@ -110,7 +110,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--threads") o.threads = parse_int(a, value(), 1, 1024);
     else usage(a.size() > 1 && a[0] == '-' ? "unknown option " + a : "unexpected argument '" + a + "'");
   }
-  if (o.model != "fashion_resnet") usage("--model must be fashion_resnet");
+  if (o.model != "fashion_resnet" && o.model != "fashion_vgg") usage("--model must be fashion_resnet or fashion_vgg");
   return o;
 }
 
