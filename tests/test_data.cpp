@@ -1,6 +1,7 @@
 // The data gcam trains on: the IDX reader (good files, gzip and plain, and every kind of bad one), the
 // real Fashion-MNIST files, and the cluttered canvases (deterministic, and their boxes tight).
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdio>
