@@ -4,7 +4,8 @@
 //   1. background   two nearby random colours mixed by a sine grating of random period, angle and phase, plus
 //                   per-pixel noise: texture everywhere, so "any ink" is not "the object"
 //   2. distractors  `distractors` fragments (fragment × fragment crops, where the ink is) of other items,
-//                   scaled and coloured like the object, alpha-blended anywhere on the canvas
+//                   scaled and painted like the object (at 90% opacity), anywhere on the canvas, even
+//                   partly off it or under the object
 //   3. the object   the item scaled by s ∈ [min_scale, max_scale] (bilinear), painted (see paint()) in a
 //                   colour far from the background's mean, at a random position where it fits whole
 // The box is the tight box of the object's pixels with opacity ≥ 0.1 (what a person would draw around it).

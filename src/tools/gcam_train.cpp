@@ -4,7 +4,6 @@
 // Every epoch shows each of the 60,000 training items once, each on a new random canvas; after each
 // epoch the held-out accuracy is measured and a checkpoint (safetensors, with the model's architecture,
 // preprocessing and class names as metadata — what explain needs) is written.
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
