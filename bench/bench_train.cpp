@@ -4,8 +4,7 @@
 // One step: forward in training mode (batch statistics), cross-entropy, backward into every parameter's
 // gradient, SGD with momentum and weight decay. Input: random 64×64 canvases-sized tensors and labels
 // (the arithmetic does not depend on the values). Two warm-up steps, then STEPS timed ones; prints one
-// JSON line with the median step time and images per second. Runs with OpenMP's passive wait policy,
-// as gcam-train does (src/tools/passive_wait.h).
+// JSON line with the median step time and images per second.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,12 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "../src/tools/passive_wait.h"
 #include "gcam/models.h"
 #include "gcam/train.h"
 
 int main(int argc, char** argv) try {
-  gcam::tools::prefer_passive_openmp_wait(argv);
   const std::string arch = argc > 1 ? argv[1] : "fashion_resnet";
   const int64_t batch = argc > 2 ? std::max(2LL, std::atoll(argv[2])) : 64;
   const int steps = argc > 3 ? std::max(1, std::atoi(argv[3])) : 20;

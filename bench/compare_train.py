@@ -6,7 +6,7 @@ cross-entropy, backward, SGD with momentum 0.9 and weight decay 5e-4.
   fashion_resnet  torchvision's ResNet with BasicBlocks, one per stage, widths 16/32/64/128, stage strides
                   1/2/2/1, a 5×5/2 stem without max pool, 10 classes
   fashion_vgg     conv-BN-ReLU widths 16, M, 32, M, 64, 64, M, 128, 128, global average pool, linear PyTorch (Debian's torch) runs with
---threads threads, once with OpenMP's default wait policy and once with the passive one gcam-train uses.
+--threads threads.
 Processes alternate; each reports the median of --steps steps after two warm-up steps, and the table
 shows medians over --repetitions processes.
 
@@ -78,18 +78,15 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    base["OMP_NUM_THREADS"] = str(args.threads)
-    passive = dict(base, OMP_WAIT_POLICY="passive")
+    base = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     bench = os.path.join(args.build, "bin", "bench_train")
     archs = ("fashion_resnet", "fashion_vgg")
-    runs = {(a, who): [] for a in archs for who in ("gcam", "torch", "torch passive")}
+    runs = {(a, who): [] for a in archs for who in ("gcam", "torch")}
     for _ in range(args.repetitions):
         for arch in archs:
             runs[(arch, "gcam")].append(run_json([bench, arch, str(args.batch), str(args.steps)], base))
             torch_cmd = [sys.executable, "-c", TORCH, arch, str(args.batch), str(args.steps), str(args.threads)]
             runs[(arch, "torch")].append(run_json(torch_cmd, base))
-            runs[(arch, "torch passive")].append(run_json(torch_cmd, passive))
     print(f"training step, batch {args.batch} of 64×64 canvases, {args.threads} threads; medians of "
           f"{args.repetitions} alternating processes × {args.steps} steps")
     print(f"{'model':15s} {'parameters':>10s} {'who':14s} {'s/step':>8s} {'img/s':>8s} {'gcam speed-up':>14s}")
@@ -97,7 +94,7 @@ def main():
         params = {who: runs[(arch, who)][0]["parameters"] for who in ("gcam", "torch")}
         assert params["gcam"] == params["torch"], f"{arch}: the two models differ: {params}"
         g = statistics.median(r["step_seconds"] for r in runs[(arch, "gcam")])
-        for who in ("gcam", "torch", "torch passive"):
+        for who in ("gcam", "torch"):
             s = statistics.median(r["step_seconds"] for r in runs[(arch, who)])
             print(f"{arch:15s} {params['gcam']:10d} {who:14s} {s:8.4f} {args.batch / s:8.1f} {s / g:13.2f}x")
 

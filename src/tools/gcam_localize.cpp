@@ -18,7 +18,6 @@
 #include "gcam/model_card.h"
 #include "gcam/models.h"
 #include "gcam/weights.h"
-#include "passive_wait.h"
 
 using namespace gcam;
 
@@ -130,6 +129,5 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  tools::prefer_passive_openmp_wait(argv);
   return tools::run_main("gcam-localize", [&] { return run(parse(argc, argv)); });
 }

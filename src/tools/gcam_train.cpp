@@ -23,7 +23,6 @@
 #include "gcam/models.h"
 #include "gcam/train.h"
 #include "gcam/weights.h"
-#include "passive_wait.h"
 
 using namespace gcam;
 
@@ -55,8 +54,7 @@ Output
   --out FILE            checkpoint, rewritten after every epoch (default fashion_resnet.safetensors)
   --log-every N         steps between progress lines (default 100)
 Run
-  --threads N           CPU threads (default: all cores; OpenMP's wait policy is passive unless
-                        OMP_WAIT_POLICY is set: measured 2× faster training on 2 cores)
+  --threads N           CPU threads (default: all cores)
   --help                this text
 
 Progress lines show the running loss and accuracy over the last --log-every steps, the learning rate,
@@ -222,6 +220,5 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  tools::prefer_passive_openmp_wait(argv);
   return tools::run_main("gcam-train", [&] { return run(parse(argc, argv)); });
 }
