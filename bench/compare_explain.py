@@ -13,11 +13,11 @@ gcam and PyTorch alternate, and times are medians over --repetitions processes, 
   /usr/bin/python3 bench/compare_explain.py [--build build] [--repetitions 3] [--threads 2]
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
+
+from bench_common import run_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -62,10 +62,6 @@ peak = [int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startsw
 print(json.dumps({'seconds': statistics.median(times), 'peak_rss_bytes': peak}))
 """
 
-
-def run_json(cmd, env):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():

@@ -12,11 +12,11 @@ its RSS just before loading (importing torch alone takes hundreds of MB).
   /usr/bin/python3 bench/compare_load.py [--build build] [--repetitions 3] [--scratch DIR]
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
+
+from bench_common import run_json
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,9 +34,6 @@ peak = [int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startsw
 print('{"seconds": %f, "peak_rss_bytes": %d, "before_bytes": %d}' % (seconds, peak, before))
 """
 
-
-def run_json(cmd):
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
 
 
 def main():

@@ -13,11 +13,11 @@ shows medians over --repetitions processes.
   /usr/bin/python3 bench/compare_train.py [--build build] [--repetitions 3] [--batch 64] [--steps 20]
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
+
+from bench_common import run_json
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -64,10 +64,6 @@ print(json.dumps({'step_seconds': median, 'images_per_second': batch / median,
                   'parameters': sum(p.numel() for p in model.parameters())}))
 """
 
-
-def run_json(cmd, env):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def main():

@@ -64,5 +64,8 @@ uint64_t canvas_seed(uint64_t seed, int64_t epoch, int64_t index);
 // The held-out canvases: test-split items on epoch-0 canvases of this seed (gcam-train's per-epoch
 // accuracy and gcam-localize's table use the same ones).
 constexpr uint64_t kHeldOutSeed = 1610023910;
+// gcam-train's default --seed: its training canvases are epochs 1, 2, … of this seed (so the canvases of
+// epoch 1 stand for "what training sees", e.g. for the centred baseline's box size).
+constexpr uint64_t kTrainingSeed = 1;
 
 }  // namespace gcam::data

@@ -10,10 +10,24 @@
 
 namespace gcam::eval {
 
+namespace {
+
+// Pixels two inclusive boxes share.
+int64_t intersection_area(const cam::Box& a, const cam::Box& b) {
+  if (a.empty || b.empty) return 0;
+  const int64_t w = std::min(a.x1, b.x1) - std::max(a.x0, b.x0) + 1, h = std::min(a.y1, b.y1) - std::max(a.y0, b.y0) + 1;
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
+bool contains(const cam::Box& box, int64_t x, int64_t y) {
+  return !box.empty && x >= box.x0 && x <= box.x1 && y >= box.y0 && y <= box.y1;
+}
+
+}  // namespace
+
 double iou(const cam::Box& a, const cam::Box& b) {
   if (a.empty || b.empty) return 0.0;
-  const int64_t w = std::min(a.x1, b.x1) - std::max(a.x0, b.x0) + 1, h = std::min(a.y1, b.y1) - std::max(a.y0, b.y0) + 1;
-  const double inter = (w > 0 && h > 0) ? double(w) * double(h) : 0.0;
+  const double inter = double(intersection_area(a, b));
   return inter / (double(a.area()) + double(b.area()) - inter);
 }
 
@@ -28,7 +42,7 @@ double mass_inside(const float* map, int64_t height, int64_t width, const cam::B
     for (int64_t x = 0; x < width; ++x) {
       const double v = map[y * width + x];
       total += v;
-      if (!box.empty && x >= box.x0 && x <= box.x1 && y >= box.y0 && y <= box.y1) inside += v;
+      if (contains(box, x, y)) inside += v;
     }
   return total > 0 ? inside / total : 0.0;
 }
@@ -52,7 +66,7 @@ void score_map(MethodScore& score, const float* map, int64_t height, int64_t wid
     return;
   }
   const auto [px, py] = peak(map, height, width);
-  score.pointing_hits += px >= truth.x0 && px <= truth.x1 && py >= truth.y0 && py <= truth.y1;
+  score.pointing_hits += contains(truth, px, py);
   const cam::Box box = cam::localize(map, height, width, 0.15f);
   const double overlap = iou(box, truth);
   score.iou_sum += overlap;
@@ -95,7 +109,7 @@ LocalizationReport evaluate_localization(models::Model& model, const data::ItemS
   const int64_t size = canvas.size, samples = std::min<int64_t>(2000, train.count);
   double mean_w = 0, mean_h = 0;
   for (int64_t i = 0; i < samples; ++i) {
-    const cam::Box b = data::make_canvas(train, i, data::canvas_seed(1, 1, i), canvas).box;
+    const cam::Box b = data::make_canvas(train, i, data::canvas_seed(data::kTrainingSeed, 1, i), canvas).box;
     mean_w += double(b.x1 - b.x0 + 1) / samples, mean_h += double(b.y1 - b.y0 + 1) / samples;
   }
   const int64_t cw = std::lround(mean_w), ch = std::lround(mean_h);
@@ -129,16 +143,15 @@ LocalizationReport evaluate_localization(models::Model& model, const data::ItemS
       score_map(report.methods[2], e.counterfactual.data(), H, W, truth, right);
       score_map(report.methods[3], gradient_saliency(e.guided).data(), H, W, truth, right);
       score_map(report.methods[4], gradient_saliency(e.guided_gradcam).data(), H, W, truth, right);
+      // The centred box: its centre pixel as the peak, the box as the localization, and as its "map" a
+      // uniform one over the box (so its mass in the true box is the share of it inside).
       MethodScore& baseline = report.methods[5];
       ++baseline.images;
-      baseline.pointing_hits += size / 2 >= truth.x0 && size / 2 <= truth.x1 && size / 2 >= truth.y0 && size / 2 <= truth.y1;
+      baseline.pointing_hits += contains(truth, size / 2, size / 2);
       const double overlap = iou(centred, truth);
       baseline.iou_sum += overlap;
       baseline.localized += right && overlap >= 0.5;
-      baseline.mass_sum += iou(centred, truth) > 0 ? double(std::max<int64_t>(0, std::min(centred.x1, truth.x1) - std::max(centred.x0, truth.x0) + 1) *
-                                                            std::max<int64_t>(0, std::min(centred.y1, truth.y1) - std::max(centred.y0, truth.y0) + 1)) /
-                                                         double(centred.area())
-                                                   : 0.0;  // a uniform map over the centred box
+      baseline.mass_sum += double(intersection_area(centred, truth)) / double(centred.area());
     }
     if (progress) progress(first + count, o.images);
   }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "gcam/error.h"
 
@@ -31,10 +32,60 @@ inline int64_t parse_int(const std::string& program, const std::string& flag, co
 inline float parse_float(const std::string& program, const std::string& flag, const std::string& text, float lo, float hi) {
   char* end = nullptr;
   const float v = std::strtof(text.c_str(), &end);
-  if (text.empty() || *end || !(v >= lo && v <= hi))
-    usage_error(program, flag + " expects a number from " + std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + text + "'");
+  if (text.empty() || *end || !(v >= lo && v <= hi)) {
+    char range[64];
+    std::snprintf(range, sizeof range, "from %g to %g", lo, hi);
+    usage_error(program, flag + " expects a number " + range + ", got '" + text + "'");
+  }
   return v;
 }
+
+// Walks a command line one argument at a time:
+//   for (tools::Arguments args("explain", argc, argv); args.next();) {
+//     if (args.is("--out")) o.out = args.value();
+//     else if (args.is("--batch")) o.batch = args.integer(1, 4096);
+//     else args.reject();
+//   }
+class Arguments {
+ public:
+  Arguments(std::string program, int argc, char** argv) : program_(std::move(program)), argc_(argc), argv_(argv) {}
+
+  bool next() {
+    if (++index_ >= argc_) return false;
+    current_ = argv_[index_];
+    return true;
+  }
+  const std::string& current() const { return current_; }
+  bool is(const char* flag) const { return current_ == flag; }
+  bool is_option() const { return current_.size() > 1 && current_[0] == '-'; }
+
+  // The value after the current option ("--out DIR"), or a usage error saying it is missing.
+  std::string value() {
+    if (index_ + 1 >= argc_) fail(current_ + " needs a value");
+    return argv_[++index_];
+  }
+  int64_t integer(int64_t lo, int64_t hi) {
+    const std::string flag = current_;
+    return parse_int(program_, flag, value(), lo, hi);
+  }
+  float number(float lo, float hi) {
+    const std::string flag = current_;
+    return parse_float(program_, flag, value(), lo, hi);
+  }
+
+  [[noreturn]] void fail(const std::string& message) const { usage_error(program_, message); }
+  // The current argument is not one the program knows.
+  [[noreturn]] void reject() const {
+    fail(is_option() ? "unknown option " + current_ : "unexpected argument '" + current_ + "'");
+  }
+
+ private:
+  std::string program_;
+  int argc_;
+  char** argv_;
+  int index_ = 0;
+  std::string current_;
+};
 
 // Runs the program's body and turns what it throws into the exit codes above.
 template <typename Body>

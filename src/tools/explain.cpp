@@ -104,43 +104,30 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return parts;
 }
 
-int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo, int64_t hi) {
-  return tools::parse_int("explain", flag, text, lo, hi);
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") { std::fputs(kHelp, stdout); std::exit(0); }
-    else if (a == "--weights") o.weights = value();
-    else if (a == "--model") o.model = value();
-    else if (a == "--classes") o.num_classes = parse_int(a, value(), 1, 1 << 20);
-    else if (a == "--layer") o.layer = value();
-    else if (a == "--list-layers") o.list_layers = true;
-    else if (a == "--class") o.classes = split(value(), ',');
-    else if (a == "--topk") o.topk = parse_int(a, value(), 1, 1000);
-    else if (a == "--method") o.methods = split(value(), ',');
-    else if (a == "--preprocess") o.preprocess = value();
-    else if (a == "--resize") o.resize = parse_int(a, value(), 16, 4096);
-    else if (a == "--batch") o.batch = parse_int(a, value(), 1, 4096);
-    else if (a == "--out") o.out = value();
-    else if (a == "--colormap") o.colormap = value();
-    else if (a == "--alpha") {
-      const std::string v = value();
-      char* end = nullptr;
-      o.alpha = std::strtof(v.c_str(), &end);
-      if (v.empty() || *end || !(o.alpha >= 0.0f && o.alpha <= 1.0f)) usage("--alpha expects a number from 0 to 1, got '" + v + "'");
-    } else if (a == "--json") o.json = true;
-    else if (a == "--trace") o.trace = true;
-    else if (a == "--threads") o.threads = parse_int(a, value(), 1, 1024);
-    else if (a == "--device") o.device = value();
-    else if (a.size() > 1 && a[0] == '-') usage("unknown option " + a);
-    else o.images.push_back(a);
+  for (tools::Arguments args("explain", argc, argv); args.next();) {
+    if (args.is("--help") || args.is("-h")) { std::fputs(kHelp, stdout); std::exit(0); }
+    else if (args.is("--weights")) o.weights = args.value();
+    else if (args.is("--model")) o.model = args.value();
+    else if (args.is("--classes")) o.num_classes = args.integer(1, 1 << 20);
+    else if (args.is("--layer")) o.layer = args.value();
+    else if (args.is("--list-layers")) o.list_layers = true;
+    else if (args.is("--class")) o.classes = split(args.value(), ',');
+    else if (args.is("--topk")) o.topk = args.integer(1, 1000);
+    else if (args.is("--method")) o.methods = split(args.value(), ',');
+    else if (args.is("--preprocess")) o.preprocess = args.value();
+    else if (args.is("--resize")) o.resize = args.integer(16, 4096);
+    else if (args.is("--batch")) o.batch = args.integer(1, 4096);
+    else if (args.is("--out")) o.out = args.value();
+    else if (args.is("--colormap")) o.colormap = args.value();
+    else if (args.is("--alpha")) o.alpha = args.number(0.0f, 1.0f);
+    else if (args.is("--json")) o.json = true;
+    else if (args.is("--trace")) o.trace = true;
+    else if (args.is("--threads")) o.threads = args.integer(1, 1024);
+    else if (args.is("--device")) o.device = args.value();
+    else if (args.is_option()) args.reject();
+    else o.images.push_back(args.current());
   }
   if (o.device != "cpu") {
     if (o.device == "cuda") throw InputError("--device cuda: the CUDA backend is not available in this version; use --device cpu");

@@ -33,21 +33,15 @@ with fragments of other items) as PNG files, and boxes.tsv with each canvas's la
 int run(int argc, char** argv) {
   std::string split = "test", out = "canvases", dir = data::kFashionMnistDirectory;
   int64_t first = 0, count = 8, size = 64;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw InputError(a + " needs a value");
-      return argv[++i];
-    };
-    auto number = [&](int64_t lo, int64_t hi) { return tools::parse_int("gcam-canvases", a, value(), lo, hi); };
-    if (a == "--help" || a == "-h") { std::fputs(kHelp, stdout); return 0; }
-    else if (a == "--split") split = value();
-    else if (a == "--first") first = number(0, 59999);
-    else if (a == "--count") count = number(1, 60000);
-    else if (a == "--size") size = number(48, 512);
-    else if (a == "--out") out = value();
-    else if (a == "--data") dir = value();
-    else throw InputError("unknown argument '" + a + "' (see gcam-canvases --help)");
+  for (tools::Arguments args("gcam-canvases", argc, argv); args.next();) {
+    if (args.is("--help") || args.is("-h")) { std::fputs(kHelp, stdout); return 0; }
+    else if (args.is("--split")) split = args.value();
+    else if (args.is("--first")) first = args.integer(0, 59999);
+    else if (args.is("--count")) count = args.integer(1, 60000);
+    else if (args.is("--size")) size = args.integer(48, 512);
+    else if (args.is("--out")) out = args.value();
+    else if (args.is("--data")) dir = args.value();
+    else args.reject();
   }
   if (split != "test" && split != "train") throw InputError("--split must be test or train");
   const bool test = split == "test";
@@ -58,8 +52,8 @@ int run(int argc, char** argv) {
   std::filesystem::create_directories(out);
   std::string table = "file\tlabel\tclass\tx0\ty0\tx1\ty1\n";
   for (int64_t i = first; i < first + count; ++i) {
-    // The held-out canvases are epoch 0 of kHeldOutSeed; training canvases epoch 1 of seed 1.
-    const data::Canvas c = data::make_canvas(items, i, test ? data::canvas_seed(data::kHeldOutSeed, 0, i) : data::canvas_seed(1, 1, i), options);
+    // The held-out canvases are epoch 0 of kHeldOutSeed; training canvases epoch 1 of kTrainingSeed.
+    const data::Canvas c = data::make_canvas(items, i, test ? data::canvas_seed(data::kHeldOutSeed, 0, i) : data::canvas_seed(data::kTrainingSeed, 1, i), options);
     char name[64];
     std::snprintf(name, sizeof name, "%s_%05lld.png", split.c_str(), static_cast<long long>(i));
     image::write_png((std::filesystem::path(out) / name).string(), c.image);

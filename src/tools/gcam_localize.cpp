@@ -53,30 +53,19 @@ struct Options {
   bool json = false;
 };
 
-[[noreturn]] void usage(const std::string& message) { tools::usage_error("gcam-localize", message); }
-
-int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo, int64_t hi) {
-  return tools::parse_int("gcam-localize", flag, text, lo, hi);
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") { std::fputs(kHelp, stdout); std::exit(0); }
-    else if (a == "--weights") o.weights = value();
-    else if (a == "--data") o.data = value();
-    else if (a == "--images") o.images = parse_int(a, value(), 1, 10000);
-    else if (a == "--batch") o.batch = parse_int(a, value(), 1, 4096);
-    else if (a == "--layer") o.layer = value();
-    else if (a == "--previous-layer") o.previous_layer = value();
-    else if (a == "--json") o.json = true;
-    else if (a == "--threads") o.threads = parse_int(a, value(), 1, 1024);
-    else usage(a.size() > 1 && a[0] == '-' ? "unknown option " + a : "unexpected argument '" + a + "'");
+  for (tools::Arguments args("gcam-localize", argc, argv); args.next();) {
+    if (args.is("--help") || args.is("-h")) { std::fputs(kHelp, stdout); std::exit(0); }
+    else if (args.is("--weights")) o.weights = args.value();
+    else if (args.is("--data")) o.data = args.value();
+    else if (args.is("--images")) o.images = args.integer(1, 10000);
+    else if (args.is("--batch")) o.batch = args.integer(1, 4096);
+    else if (args.is("--layer")) o.layer = args.value();
+    else if (args.is("--previous-layer")) o.previous_layer = args.value();
+    else if (args.is("--json")) o.json = true;
+    else if (args.is("--threads")) o.threads = args.integer(1, 1024);
+    else args.reject();
   }
   return o;
 }

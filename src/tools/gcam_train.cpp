@@ -64,7 +64,7 @@ stderr); 1 internal error.
 
 struct Options {
   std::string data = data::kFashionMnistDirectory, model = "fashion_resnet", out = "fashion_resnet.safetensors";
-  int64_t train_images = 0, eval_images = 2000, canvas = 64, epochs = 10, batch = 64, warmup = 500, seed = 1;
+  int64_t train_images = 0, eval_images = 2000, canvas = 64, epochs = 10, batch = 64, warmup = 500, seed = data::kTrainingSeed;
   int64_t log_every = 100, threads = 0;
   float lr = 0.05f, momentum = 0.9f, weight_decay = 5e-4f;
   std::string command;
@@ -72,40 +72,27 @@ struct Options {
 
 [[noreturn]] void usage(const std::string& message) { tools::usage_error("gcam-train", message); }
 
-int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo, int64_t hi) {
-  return tools::parse_int("gcam-train", flag, text, lo, hi);
-}
-
-float parse_float(const std::string& flag, const std::string& text, float lo, float hi) {
-  return tools::parse_float("gcam-train", flag, text, lo, hi);
-}
-
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 0; i < argc; ++i) o.command += (i ? " " : "") + std::string(i ? argv[i] : "gcam-train");
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") { std::fputs(kHelp, stdout); std::exit(0); }
-    else if (a == "--data") o.data = value();
-    else if (a == "--train-images") o.train_images = parse_int(a, value(), 1, 60000);
-    else if (a == "--eval-images") o.eval_images = parse_int(a, value(), 1, 10000);
-    else if (a == "--canvas") o.canvas = parse_int(a, value(), 48, 512);
-    else if (a == "--model") o.model = value();
-    else if (a == "--epochs") o.epochs = parse_int(a, value(), 1, 1000);
-    else if (a == "--batch") o.batch = parse_int(a, value(), 2, 4096);
-    else if (a == "--lr") o.lr = parse_float(a, value(), 0.0f, 10.0f);
-    else if (a == "--warmup") o.warmup = parse_int(a, value(), 0, 1 << 30);
-    else if (a == "--momentum") o.momentum = parse_float(a, value(), 0.0f, 0.999f);
-    else if (a == "--weight-decay") o.weight_decay = parse_float(a, value(), 0.0f, 1.0f);
-    else if (a == "--seed") o.seed = parse_int(a, value(), 0, int64_t{1} << 62);
-    else if (a == "--out") o.out = value();
-    else if (a == "--log-every") o.log_every = parse_int(a, value(), 1, 1 << 30);
-    else if (a == "--threads") o.threads = parse_int(a, value(), 1, 1024);
-    else usage(a.size() > 1 && a[0] == '-' ? "unknown option " + a : "unexpected argument '" + a + "'");
+  for (tools::Arguments args("gcam-train", argc, argv); args.next();) {
+    if (args.is("--help") || args.is("-h")) { std::fputs(kHelp, stdout); std::exit(0); }
+    else if (args.is("--data")) o.data = args.value();
+    else if (args.is("--train-images")) o.train_images = args.integer(1, 60000);
+    else if (args.is("--eval-images")) o.eval_images = args.integer(1, 10000);
+    else if (args.is("--canvas")) o.canvas = args.integer(48, 512);
+    else if (args.is("--model")) o.model = args.value();
+    else if (args.is("--epochs")) o.epochs = args.integer(1, 1000);
+    else if (args.is("--batch")) o.batch = args.integer(2, 4096);
+    else if (args.is("--lr")) o.lr = args.number(0.0f, 10.0f);
+    else if (args.is("--warmup")) o.warmup = args.integer(0, 1 << 30);
+    else if (args.is("--momentum")) o.momentum = args.number(0.0f, 0.999f);
+    else if (args.is("--weight-decay")) o.weight_decay = args.number(0.0f, 1.0f);
+    else if (args.is("--seed")) o.seed = args.integer(0, int64_t{1} << 62);
+    else if (args.is("--out")) o.out = args.value();
+    else if (args.is("--log-every")) o.log_every = args.integer(1, 1 << 30);
+    else if (args.is("--threads")) o.threads = args.integer(1, 1024);
+    else args.reject();
   }
   if (o.model != "fashion_resnet" && o.model != "fashion_vgg") usage("--model must be fashion_resnet or fashion_vgg");
   return o;
