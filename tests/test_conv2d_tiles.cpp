@@ -3,7 +3,8 @@
 // and the fast path must still equal the reference loops.
 #include <gtest/gtest.h>
 
-#include "cpu/winograd.h"  // internal: the test reaches the fast path directly
+#include "cpu/direct_conv.h"  // internal: the tests reach the fast paths directly
+#include "cpu/winograd.h"
 #include "gcam/ops/conv2d.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
@@ -91,6 +92,44 @@ TEST(Conv2dWinograd, EqualsReferenceLoops) {
   strided.stride = 2;
   EXPECT_FALSE(cpu::winograd_applies(Shape{2, 8, 40, 40}, Shape{4, 8, 3, 3}, strided));
   EXPECT_FALSE(cpu::winograd_applies(Shape{1, 8, 6, 6}, Shape{4, 8, 3, 3}, {}));  // too few tiles
+}
+
+}  // namespace
+}  // namespace gcam
+
+namespace gcam {
+namespace {
+
+// The small-channel direct convolution (src/cpu/direct_conv.h) against the reference loops: strides
+// 1–4 (1–4 column phases), paddings up to and beyond half the kernel (bands that start or end in
+// padding, and rows whose whole kernel lies in it), output widths that are not a multiple of the
+// 16-column block, channel counts that leave a partial 6-channel block, several images and bands.
+TEST(Conv2dDirect, EqualsReferenceLoops) {
+  struct Case {
+    Shape x, w;
+    ops::Conv2dOptions options;
+  };
+  const std::vector<Case> cases = {
+      {Shape{2, 3, 45, 41}, Shape{64, 3, 7, 7}, {2, 3}},      // the ResNet stem, odd input
+      {Shape{3, 3, 32, 32}, Shape{16, 3, 5, 5}, {2, 2}},      // the fashion_resnet stem
+      {Shape{1, 3, 35, 37}, Shape{13, 3, 3, 3}, {1, 1}},      // VGG's first layer, odd sizes
+      {Shape{2, 1, 19, 23}, Shape{5, 1, 3, 5}, {{3, 4}, {2, 0}}},  // rectangular kernel, strides 3×4
+      {Shape{1, 4, 12, 50}, Shape{7, 4, 4, 4}, {1, 0}},       // even kernel, no padding
+      {Shape{2, 2, 3, 3}, Shape{6, 2, 7, 7}, {2, 5}},         // padding wider than the kernel's half
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    SCOPED_TRACE("direct case " + std::to_string(i));
+    ASSERT_TRUE(cpu::direct_conv_applies(c.x, c.w, c.options));
+    const Tensor x = test::random_normal(c.x, 80 + i), w = test::random_normal(c.w, 90 + i, 0.3f);
+    EXPECT_TRUE(test::near_relative(cpu::direct_conv(x, w, c.options),
+                                    ops::reference::conv2d_forward(x, w, Tensor(), c.options), 1e-5));
+  }
+  ops::Conv2dOptions grouped;
+  grouped.groups = 2;
+  EXPECT_FALSE(cpu::direct_conv_applies(Shape{1, 4, 20, 20}, Shape{8, 2, 3, 3}, grouped));
+  EXPECT_FALSE(cpu::direct_conv_applies(Shape{1, 16, 20, 20}, Shape{8, 16, 3, 3}, {}));  // many channels
+  EXPECT_FALSE(cpu::direct_conv_applies(Shape{1, 3, 20, 20}, Shape{8, 3, 1, 1}, {}));    // 1×1: a GEMM
 }
 
 }  // namespace

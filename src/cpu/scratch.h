@@ -10,8 +10,8 @@
 
 namespace gcam::cpu {
 
-enum class ScratchSlot { Columns = 0, Tile = 1, Rows = 2 };
-constexpr int kScratchSlots = 3;
+enum class ScratchSlot { Columns = 0, Tile = 1, Rows = 2, Phases = 3 };
+constexpr int kScratchSlots = 4;
 
 float* scratch(ScratchSlot slot, int64_t numel);
 

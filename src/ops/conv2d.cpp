@@ -18,6 +18,7 @@
 
 #include <omp.h>
 
+#include "../cpu/direct_conv.h"
 #include "../cpu/gemm.h"
 #include "../cpu/im2col.h"
 #include "../cpu/parallel.h"
@@ -219,7 +220,9 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
   const ConvPlan plan(x.shape(), w.shape(), o);
   check_bias(bias, w.shape());
   Tensor y;
-  if (cpu::winograd_applies(x.shape(), w.shape(), o)) {
+  if (cpu::direct_conv_applies(x.shape(), w.shape(), o)) {
+    y = cpu::direct_conv(x, w, o);  // few input channels: no unfolding (src/cpu/direct_conv.h)
+  } else if (cpu::winograd_applies(x.shape(), w.shape(), o)) {
     y = cpu::winograd_conv3x3(x, w, o);  // 3×3, stride 1: 2.25× fewer multiplies (src/cpu/winograd.h)
   } else {
     y = Tensor::empty(plan.y);
