@@ -19,4 +19,10 @@ void copy_host_to_device(float* device_dst, const float* host_src, int64_t numel
 void copy_device_to_host(float* host_dst, const float* device_src, int64_t numel);
 void copy_device_to_device(float* device_dst, const float* device_src, int64_t numel);
 
+// The same for raw bytes (index arrays and the like; see cuda/device_array.h).
+void* device_alloc_bytes(int64_t bytes);
+void device_free_bytes(void* ptr);
+void copy_bytes_host_to_device(void* device_dst, const void* host_src, int64_t bytes);
+void copy_bytes_device_to_host(void* host_dst, const void* device_src, int64_t bytes);
+
 }  // namespace gcam::cuda

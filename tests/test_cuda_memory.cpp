@@ -1,5 +1,5 @@
-// The CUDA seam: named host/device copies round-trip exactly, and ops refuse device tensors until the
-// CUDA backend provides them. Skips cleanly without a GPU.
+// The CUDA seam: named host/device copies round-trip exactly, and the CPU-only reference loops refuse
+// device tensors with a clear error. Skips cleanly without a GPU.
 #include <gtest/gtest.h>
 
 #include "gcam/error.h"
@@ -21,10 +21,11 @@ TEST(CudaMemory, HostDeviceRoundTrip) {
   EXPECT_THROW(device.to_vector(), InputError);
 }
 
-TEST(CudaMemory, OpsOnDeviceTensorsAreRefusedClearly) {
+TEST(CudaMemory, ReferenceLoopsRefuseDeviceTensorsClearly) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device";
   Tensor x = Tensor::zeros(Shape{1, 2, 4, 4}).to(Device::CUDA);
-  EXPECT_THROW(ops::relu(x), InputError);
+  Tensor w = Tensor::zeros(Shape{1, 2, 3, 3}).to(Device::CUDA);
+  EXPECT_THROW(ops::reference::conv2d_forward(x, w, Tensor(), {}), InputError);
 }
 
 }  // namespace

@@ -58,6 +58,10 @@ class Model {
   bool training() const { return training_; }
   // Marks every parameter (not buffers) as a leaf whose gradient Tape::backward fills.
   void set_requires_grad(bool on);
+  // Moves every parameter and buffer to `device`, in place: the layers keep their handles, and the
+  // forward pass then runs where its input and weights are (gradients already held are dropped).
+  void to(Device device);
+  Device device() const;
   // torchvision's initialisation (Kaiming-normal convolutions, unit batch norm, small linear layers).
   void initialize(uint64_t seed);
 

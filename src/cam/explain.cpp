@@ -27,6 +27,8 @@ Tensor item(const Tensor& batch, int64_t n) {
 }
 
 // Normalised at feature resolution, then upsampled to the input size (the convention most users know).
+Tensor to_host(const Tensor& t) { return t.device() == Device::CPU ? t : t.to(Device::CPU); }
+
 Tensor normalized_upsampled(const Tensor& raw, int64_t height, int64_t width, std::vector<bool>* all_zero) {
   Tensor normalized = raw.clone();
   normalize_maps(normalized, all_zero);
@@ -53,14 +55,18 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
   if (!options.guided && !options.deconvnet) tape.record_from(layer);
   auto start = std::chrono::steady_clock::now();
   const Tensor x = tape.watch(input);
-  result.logits = model.forward(x);  // (N, classes)
+  // On the GPU the whole forward and backward pass stays on the device; what the maps are made from
+  // (logits, the target layer and its gradient, the input gradient) comes back to the host here.
+  const Tensor logits = model.forward(x);  // (N, classes), on the input's device
+  result.logits = logits.device() == Device::CPU ? logits : logits.to(Device::CPU);
   result.forward_ms = since_ms(start);
   const std::vector<std::string> names = tape.tap_names();
   for (size_t i = 0; i < names.size(); ++i) {
     const double at = tape.tap_times_ms()[i], before = i ? tape.tap_times_ms()[i - 1] : 0.0;
     result.layers.push_back({names[i], tape.tap_shapes()[i], at - before});
   }
-  const Tensor A = tape.tapped(layer);  // (N, K, h, w)
+  const Tensor A_on_device = tape.tapped(layer);  // (N, K, h, w)
+  const Tensor A = to_host(A_on_device);
   GCAM_CHECK(A.ndim() == 4, "layer '", layer, "' is not a convolutional feature map (its output is ", A.shape().str(),
              "); choose a layer before the classifier");
   result.probabilities = ops::softmax(result.logits.detach());
@@ -88,6 +94,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
   for (size_t r = 0; r < rounds; ++r) {
     Tensor seed = Tensor::zeros(result.logits.shape());  // one-hot: d(y^c)/d(·) for each image's class
     for (int64_t n = 0; n < N; ++n) seed.data()[n * classes + chosen[n][r]] = 1.0f;
+    if (logits.device() != Device::CPU) seed = seed.to(logits.device());
     for (int64_t n = 0; n < N; ++n) {
       Explanation& e = result.images[n][r];
       e.image = n;
@@ -97,7 +104,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
     Tensor map;  // (N, H, W)
     if (options.gradcam || options.counterfactual) {
       start = std::chrono::steady_clock::now();
-      const Tensor dA = tape.grad(result.logits, seed, {A})[0];  // stops at the layer
+      const Tensor dA = to_host(tape.grad(logits, seed, {A_on_device})[0]);  // stops at the layer
       result.gradcam_stats = tape.stats();
       result.gradcam_ms += since_ms(start);
       start = std::chrono::steady_clock::now();
@@ -130,7 +137,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
       start = std::chrono::steady_clock::now();
       BackwardOptions backward;
       backward.relu_rule = rule;
-      const Tensor dx = tape.grad(result.logits, seed, {x}, backward)[0];  // (N, 3, H, W), no weight gradient
+      const Tensor dx = to_host(tape.grad(logits, seed, {x}, backward)[0]);  // (N, 3, H, W), no weight gradient
       result.guided_ms += since_ms(start);
       for (int64_t n = 0; n < N; ++n) {
         Explanation& e = result.images[n][r];

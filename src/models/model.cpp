@@ -48,6 +48,19 @@ void Model::set_requires_grad(bool on) {
     if (!entry.buffer) entry.tensor.set_requires_grad(on);
 }
 
+void Model::to(Device device) {
+  for (NamedTensor& entry : state_) {
+    if (entry.tensor.device() == device) continue;
+    const Tensor moved = entry.tensor.to(device);
+    TensorImpl* impl = entry.tensor.impl();
+    impl->storage = moved.impl()->storage;  // every handle to this tensor now sees the new storage
+    impl->offset = 0;
+    impl->grad.reset();
+  }
+}
+
+Device Model::device() const { return state_.empty() ? Device::CPU : state_.front().tensor.device(); }
+
 void Model::initialize(uint64_t seed) {
   std::mt19937_64 rng(seed);
   auto weight_of = [&](const std::string& stem) -> const Tensor* {

@@ -3,6 +3,7 @@
 
 #include "gcam/autograd.h"
 #include "gcam/error.h"
+#include "../cuda/ops.h"
 #include "op_support.h"
 #include "window_average.h"
 
@@ -25,6 +26,7 @@ class AdaptiveAvgPool2dNode : public Node {
   std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
                                const BackwardOptions&) const override {
     if (!needs[0]) return {Tensor()};
+    if (dy.device() == Device::CUDA) return {cuda::average_pool2d_backward(dy, input_shape_, cuda::AverageWindows{true, {}})};
     const int64_t Ho = dy.size(2), Wo = dy.size(3);
     return {detail::spread_over_windows(dy, input_shape_, [&](int64_t oy, int64_t ox) {
       return window_at(oy, ox, input_shape_, Ho, Wo);
@@ -39,12 +41,13 @@ class AdaptiveAvgPool2dNode : public Node {
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Hw output_size) {
   check_ndim("adaptive_avg_pool2d", "input", x, 4);
-  detail::require_cpu("adaptive_avg_pool2d", {&x});
   const int64_t Ho = output_size.h, Wo = output_size.w;
   GCAM_CHECK(Ho > 0 && Wo > 0, "adaptive_avg_pool2d: output size must be positive, got ", Ho, "x", Wo);
   GCAM_CHECK(x.size(2) > 0 && x.size(3) > 0, "adaptive_avg_pool2d: empty input ", x.shape().str());
   const Shape in = x.shape();
-  Tensor y = detail::average_over_windows(x, Ho, Wo, [&](int64_t oy, int64_t ox) { return window_at(oy, ox, in, Ho, Wo); });
+  Tensor y = detail::on_cuda("adaptive_avg_pool2d", {&x})
+                 ? cuda::average_pool2d(x, Ho, Wo, cuda::AverageWindows{true, {}})
+                 : detail::average_over_windows(x, Ho, Wo, [&](int64_t oy, int64_t ox) { return window_at(oy, ox, in, Ho, Wo); });
   if (auto tape = autograd::tape_of({&x}))
     autograd::record(tape, std::make_unique<AdaptiveAvgPool2dNode>(x.shape()), {&x}, y);
   return y;

@@ -5,6 +5,7 @@
 
 #include "gcam/autograd.h"
 #include "gcam/error.h"
+#include "../cuda/ops.h"
 #include "op_support.h"
 #include "window_average.h"
 
@@ -34,6 +35,8 @@ class AvgPool2dNode : public Node {
   std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
                                const BackwardOptions&) const override {
     if (!needs[0]) return {Tensor()};
+    if (dy.device() == Device::CUDA)
+      return {cuda::average_pool2d_backward(dy, input_shape_, cuda::AverageWindows{false, options_})};
     const int64_t H = input_shape_[2], W = input_shape_[3];
     return {detail::spread_over_windows(dy, input_shape_, [&](int64_t oy, int64_t ox) {
       return window_at(oy, ox, H, W, options_);
@@ -49,14 +52,15 @@ class AvgPool2dNode : public Node {
 
 Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& options) {
   check_ndim("avg_pool2d", "input", x, 4);
-  detail::require_cpu("avg_pool2d", {&x});
   AvgPool2dOptions o = options;
   o.stride = pool_stride(o.kernel, o.stride);
   check_pool_padding("avg_pool2d", o.kernel, o.padding);
   const int64_t H = x.size(2), W = x.size(3);
   const int64_t Ho = window_output_size("avg_pool2d", H, o.kernel.h, o.stride.h, o.padding.h, 1, o.ceil_mode);
   const int64_t Wo = window_output_size("avg_pool2d", W, o.kernel.w, o.stride.w, o.padding.w, 1, o.ceil_mode);
-  Tensor y = detail::average_over_windows(x, Ho, Wo, [&](int64_t oy, int64_t ox) { return window_at(oy, ox, H, W, o); });
+  Tensor y = detail::on_cuda("avg_pool2d", {&x})
+                 ? cuda::average_pool2d(x, Ho, Wo, cuda::AverageWindows{false, o})
+                 : detail::average_over_windows(x, Ho, Wo, [&](int64_t oy, int64_t ox) { return window_at(oy, ox, H, W, o); });
   if (auto tape = autograd::tape_of({&x}))
     autograd::record(tape, std::make_unique<AvgPool2dNode>(x.shape(), o), {&x}, y);
   return y;

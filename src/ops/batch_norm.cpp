@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "../cuda/ops.h"
 #include "gcam/autograd.h"
 #include "op_support.h"
 
@@ -25,6 +26,8 @@ class BatchNormNode : public Node {
     // x̂ is needed for dγ and for the training-mode dx; inference dx = γ·dy/√(σ² + ε) is without it.
     const bool uses_x = needs[1] || (needs[0] && training_);
     if (uses_x && !x_.defined()) autograd::parameter_grad_unavailable("batch_norm");
+    if (dy.device() == Device::CUDA)
+      return cuda::batch_norm_backward(dy, uses_x ? x_ : Tensor(), gamma_, mean_, invstd_, training_, needs);
     std::vector<Tensor> grads(3);
     if (needs[0]) grads[0] = Tensor::empty(x_shape_);
     if (needs[1]) grads[1] = Tensor::empty(Shape{channels});
@@ -92,40 +95,47 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   const int64_t count = batch * plane;
   GCAM_CHECK(!o.training || count > 1, "batch_norm: training needs more than one value per channel, got input ",
              x.shape().str());
-  detail::require_cpu("batch_norm", {&x, &gamma, &beta, &running_mean, &running_var});
-
-  Tensor mean = Tensor::empty(per_channel), invstd = Tensor::empty(per_channel);
-  Tensor y = Tensor::empty(x.shape());
-  const float* xp = x.data();
-  float* yp = y.data();
+  Tensor mean, invstd, y;
+  if (detail::on_cuda("batch_norm", {&x, &gamma, &beta, &running_mean, &running_var})) {
+    cuda::BatchNormResult r = cuda::batch_norm(x, gamma, beta, running_mean, running_var, o.training, o.momentum, o.eps);
+    y = r.y;
+    mean = r.mean;
+    invstd = r.invstd;
+  } else {
+    mean = Tensor::empty(per_channel);
+    invstd = Tensor::empty(per_channel);
+    y = Tensor::empty(x.shape());
+    const float* xp = x.data();
+    float* yp = y.data();
 #pragma omp parallel for schedule(static)
-  for (int64_t c = 0; c < channels; ++c) {
-    double mu = running_mean.data()[c], var = running_var.data()[c];
-    if (o.training) {  // batch statistics, in double: M can be in the millions
-      double sum = 0.0, sum_sq = 0.0;
-      for (int64_t n = 0; n < batch; ++n) {
-        const float* p = xp + (n * channels + c) * plane;
-        for (int64_t i = 0; i < plane; ++i) sum += p[i];
+    for (int64_t c = 0; c < channels; ++c) {
+      double mu = running_mean.data()[c], var = running_var.data()[c];
+      if (o.training) {  // batch statistics, in double: M can be in the millions
+        double sum = 0.0, sum_sq = 0.0;
+        for (int64_t n = 0; n < batch; ++n) {
+          const float* p = xp + (n * channels + c) * plane;
+          for (int64_t i = 0; i < plane; ++i) sum += p[i];
+        }
+        mu = sum / count;
+        for (int64_t n = 0; n < batch; ++n) {
+          const float* p = xp + (n * channels + c) * plane;
+          for (int64_t i = 0; i < plane; ++i) sum_sq += (p[i] - mu) * (p[i] - mu);
+        }
+        var = sum_sq / count;
+        running_mean.data()[c] = static_cast<float>((1.0 - o.momentum) * running_mean.data()[c] + o.momentum * mu);
+        running_var.data()[c] = static_cast<float>((1.0 - o.momentum) * running_var.data()[c] +
+                                                   o.momentum * var * count / (count - 1));
       }
-      mu = sum / count;
+      const float inv = static_cast<float>(1.0 / std::sqrt(var + o.eps));
+      mean.data()[c] = static_cast<float>(mu);
+      invstd.data()[c] = inv;
+      // y = γ·(x − μ)·inv + β  =  x·scale + shift
+      const float scale = gamma.data()[c] * inv;
+      const float shift = beta.data()[c] - static_cast<float>(mu) * scale;
       for (int64_t n = 0; n < batch; ++n) {
-        const float* p = xp + (n * channels + c) * plane;
-        for (int64_t i = 0; i < plane; ++i) sum_sq += (p[i] - mu) * (p[i] - mu);
+        const int64_t base = (n * channels + c) * plane;
+        for (int64_t i = 0; i < plane; ++i) yp[base + i] = xp[base + i] * scale + shift;
       }
-      var = sum_sq / count;
-      running_mean.data()[c] = static_cast<float>((1.0 - o.momentum) * running_mean.data()[c] + o.momentum * mu);
-      running_var.data()[c] = static_cast<float>((1.0 - o.momentum) * running_var.data()[c] +
-                                                 o.momentum * var * count / (count - 1));
-    }
-    const float inv = static_cast<float>(1.0 / std::sqrt(var + o.eps));
-    mean.data()[c] = static_cast<float>(mu);
-    invstd.data()[c] = inv;
-    // y = γ·(x − μ)·inv + β  =  x·scale + shift
-    const float scale = gamma.data()[c] * inv;
-    const float shift = beta.data()[c] - static_cast<float>(mu) * scale;
-    for (int64_t n = 0; n < batch; ++n) {
-      const int64_t base = (n * channels + c) * plane;
-      for (int64_t i = 0; i < plane; ++i) yp[base + i] = xp[base + i] * scale + shift;
     }
   }
   if (auto tape = autograd::tape_of({&x, &gamma, &beta})) {

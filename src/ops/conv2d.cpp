@@ -24,6 +24,7 @@
 #include "../cpu/parallel.h"
 #include "../cpu/scratch.h"
 #include "../cpu/winograd.h"
+#include "../cuda/ops.h"
 #include "gcam/autograd.h"
 #include "gcam/error.h"
 #include "op_support.h"
@@ -216,7 +217,11 @@ class Conv2dNode : public Node {
 }  // namespace
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& o) {
-  detail::require_cpu("conv2d", {&x, &w, &bias});
+  if (detail::on_cuda("conv2d", {&x, &w, &bias})) {
+    check_bias(bias, w.shape());
+    conv2d_output_shape(x.shape(), w.shape(), o);  // the shape checks
+    return cuda::conv2d_forward(x, w, bias, o);
+  }
   const ConvPlan plan(x.shape(), w.shape(), o);
   check_bias(bias, w.shape());
   Tensor y;
@@ -267,7 +272,10 @@ bool backward_data_as_winograd_convolution(const Shape& dy, const Shape& w, cons
 }  // namespace
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, const Conv2dOptions& o) {
-  detail::require_cpu("conv2d backward", {&dy, &w});
+  if (detail::on_cuda("conv2d backward", {&dy, &w})) {
+    check_same_shape("conv2d backward", "output gradient", conv2d_output_shape(xs, w.shape(), o), dy.shape());
+    return cuda::conv2d_backward_data(dy, w, xs, o);
+  }
   const ConvPlan plan(xs, w.shape(), o);
   check_same_shape("conv2d backward", "output gradient", plan.y, dy.shape());
   if (backward_data_as_winograd_convolution(dy.shape(), w.shape(), o)) {
@@ -300,7 +308,10 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, 
 }
 
 Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& ws, const Conv2dOptions& o) {
-  detail::require_cpu("conv2d backward", {&dy, &x});
+  if (detail::on_cuda("conv2d backward", {&dy, &x})) {
+    check_same_shape("conv2d backward", "output gradient", conv2d_output_shape(x.shape(), ws, o), dy.shape());
+    return cuda::conv2d_backward_weight(dy, x, ws, o);
+  }
   const ConvPlan plan(x.shape(), ws, o);
   check_same_shape("conv2d backward", "output gradient", plan.y, dy.shape());
   // dw[g] (Kg, P) += dy (Kg, columns) · colsᵀ (columns, P), summed over the tiles into `into`.
@@ -333,8 +344,8 @@ Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& ws
 }
 
 Tensor conv2d_backward_bias(const Tensor& dy) {
-  detail::require_cpu("conv2d backward", {&dy});
   check_ndim("conv2d backward", "output gradient", dy, 4);
+  if (detail::on_cuda("conv2d backward", {&dy})) return cuda::conv2d_backward_bias(dy);
   const int64_t batch = dy.size(0), channels = dy.size(1), plane = dy.size(2) * dy.size(3);
   Tensor db = Tensor::empty(Shape{channels});
   const float* p = dy.data();

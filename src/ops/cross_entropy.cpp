@@ -5,6 +5,7 @@
 
 #include "gcam/autograd.h"
 #include "gcam/error.h"
+#include "../cuda/ops.h"
 #include "op_support.h"
 
 namespace gcam::ops {
@@ -13,12 +14,14 @@ namespace {
 
 class CrossEntropyNode : public Node {
  public:
-  CrossEntropyNode(Tensor probabilities, std::vector<int64_t> labels)
-      : probabilities_(std::move(probabilities)), labels_(std::move(labels)) {}
+  CrossEntropyNode(Tensor probabilities, std::vector<int64_t> labels,
+                   std::shared_ptr<cuda::DeviceArray<int32_t>> device_labels = nullptr)
+      : probabilities_(std::move(probabilities)), labels_(std::move(labels)), device_labels_(std::move(device_labels)) {}
   const char* op() const override { return "cross_entropy"; }
   std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
                                const BackwardOptions&) const override {
     if (!needs[0]) return {Tensor()};
+    if (device_labels_) return {cuda::cross_entropy_backward(dy, probabilities_, *device_labels_)};
     const int64_t rows = probabilities_.size(0), classes = probabilities_.size(1);
     const float scale = dy.data()[0] / static_cast<float>(rows);  // dL · 1/N
     Tensor dx = Tensor::empty(probabilities_.shape());
@@ -33,13 +36,13 @@ class CrossEntropyNode : public Node {
  private:
   Tensor probabilities_;  // softmax(logits), (N, C)
   std::vector<int64_t> labels_;
+  std::shared_ptr<cuda::DeviceArray<int32_t>> device_labels_;  // the labels on the device, for CUDA logits
 };
 
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels) {
   check_ndim("cross_entropy", "logits", logits, 2);
-  detail::require_cpu("cross_entropy", {&logits});
   const int64_t rows = logits.size(0), classes = logits.size(1);
   GCAM_CHECK(rows > 0, "cross_entropy: empty batch");
   GCAM_CHECK(static_cast<int64_t>(labels.size()) == rows, "cross_entropy: ", labels.size(),
@@ -48,6 +51,15 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels) {
     GCAM_CHECK(labels[n] >= 0 && labels[n] < classes, "cross_entropy: label ", labels[n],
                " of row ", n, " is outside [0, ", classes, ")");
 
+  if (detail::on_cuda("cross_entropy", {&logits})) {
+    auto device_labels = std::make_shared<cuda::DeviceArray<int32_t>>(
+        cuda::DeviceArray<int32_t>::copy_from_host(std::vector<int32_t>(labels.begin(), labels.end())));
+    cuda::CrossEntropyResult r = cuda::cross_entropy(logits, *device_labels);
+    if (auto tape = autograd::tape_of({&logits}))
+      autograd::record(tape, std::make_unique<CrossEntropyNode>(r.probabilities, labels, device_labels), {&logits},
+                       r.loss);
+    return r.loss;
+  }
   Tensor probabilities = Tensor::empty(logits.shape());
   double total = 0.0;
   for (int64_t n = 0; n < rows; ++n) {

@@ -3,6 +3,7 @@
 
 #include "gcam/autograd.h"
 #include "gcam/error.h"
+#include "../cuda/ops.h"
 #include "op_support.h"
 
 namespace gcam::ops {
@@ -16,6 +17,7 @@ class DropoutNode : public Node {
   std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
                                const BackwardOptions&) const override {
     if (!needs[0]) return {Tensor()};
+    if (dy.device() == Device::CUDA) return {cuda::multiply(dy, scale_)};
     Tensor dx = Tensor::empty(dy.shape());
     for (int64_t i = 0; i < dy.numel(); ++i) dx.data()[i] = dy.data()[i] * scale_.data()[i];
     return {dx};
@@ -39,7 +41,7 @@ class IdentityNode : public Node {
 Tensor dropout(const Tensor& x, float p, bool training, std::mt19937_64* rng) {
   GCAM_CHECK(x.defined(), "dropout: input is undefined");
   GCAM_CHECK(p >= 0.0f && p < 1.0f, "dropout: probability must be in [0, 1), got ", p);
-  detail::require_cpu("dropout", {&x});
+  const bool cuda = detail::on_cuda("dropout", {&x});
   auto tape = autograd::tape_of({&x});
   if (!training || p == 0.0f) {
     // A recorded identity keeps the tape's picture of the model complete (and --trace honest).
@@ -50,11 +52,17 @@ Tensor dropout(const Tensor& x, float p, bool training, std::mt19937_64* rng) {
   GCAM_CHECK(rng != nullptr, "dropout: training mode needs a random generator");
   std::bernoulli_distribution keep(1.0 - p);
   const float kept_scale = 1.0f / (1.0f - p);
+  // The mask is drawn on the host from the same generator on either device, so a seeded run drops
+  // the same units on the CPU and on the GPU.
   Tensor scale = Tensor::empty(x.shape());
-  Tensor y = Tensor::empty(x.shape());
-  for (int64_t i = 0; i < x.numel(); ++i) {
-    scale.data()[i] = keep(*rng) ? kept_scale : 0.0f;
-    y.data()[i] = x.data()[i] * scale.data()[i];
+  for (int64_t i = 0; i < x.numel(); ++i) scale.data()[i] = keep(*rng) ? kept_scale : 0.0f;
+  Tensor y;
+  if (cuda) {
+    scale = scale.to(Device::CUDA);
+    y = cuda::multiply(x, scale);
+  } else {
+    y = Tensor::empty(x.shape());
+    for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[i] * scale.data()[i];
   }
   if (tape) autograd::record(tape, std::make_unique<DropoutNode>(scale), {&x}, y);
   return y;

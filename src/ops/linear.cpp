@@ -2,6 +2,7 @@
 #include "gcam/ops/linear.h"
 
 #include "../cpu/gemm.h"
+#include "../cuda/ops.h"
 #include "gcam/autograd.h"
 #include "op_support.h"
 
@@ -17,7 +18,6 @@ void check_linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   if (bias.defined())
     GCAM_CHECK(bias.ndim() == 1 && bias.size(0) == w.size(0), "linear: expected bias of shape (",
                w.size(0), "), got ", bias.shape().str());
-  detail::require_cpu("linear", {&x, &w, &bias});
 }
 
 class LinearNode : public Node {
@@ -29,6 +29,15 @@ class LinearNode : public Node {
                                const BackwardOptions&) const override {
     const int64_t batch = x_shape_[0], in = x_shape_[1], out = w_.size(0);
     std::vector<Tensor> grads(needs.size());
+    if (dy.device() == Device::CUDA) {
+      if (needs[0]) grads[0] = cuda::linear_backward_input(dy, w_);
+      if (needs[1]) {
+        if (!x_.defined()) autograd::parameter_grad_unavailable("linear");
+        grads[1] = cuda::linear_backward_weight(dy, x_);
+      }
+      if (has_bias_ && needs[2]) grads[2] = cuda::linear_backward_bias(dy);
+      return grads;
+    }
     if (needs[0]) {  // dx (N, in) = dy (N, out) · w (out, in)
       grads[0] = Tensor::empty(x_shape_);
       cpu::sgemm(false, false, batch, in, out, 1.0f, dy.data(), out, w_.data(), in, 0.0f,
@@ -60,13 +69,18 @@ class LinearNode : public Node {
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   check_linear(x, w, bias);
   const int64_t batch = x.size(0), in = x.size(1), out = w.size(0);
-  Tensor y = Tensor::empty(Shape{batch, out});
-  if (bias.defined()) {  // start from b in every row, then add x · wᵀ
-    for (int64_t n = 0; n < batch; ++n)
-      for (int64_t o = 0; o < out; ++o) y.data()[n * out + o] = bias.data()[o];
+  Tensor y;
+  if (detail::on_cuda("linear", {&x, &w, &bias})) {
+    y = cuda::linear(x, w, bias);
+  } else {
+    y = Tensor::empty(Shape{batch, out});
+    if (bias.defined()) {  // start from b in every row, then add x · wᵀ
+      for (int64_t n = 0; n < batch; ++n)
+        for (int64_t o = 0; o < out; ++o) y.data()[n * out + o] = bias.data()[o];
+    }
+    cpu::sgemm(false, true, batch, out, in, 1.0f, x.data(), in, w.data(), in,
+               bias.defined() ? 1.0f : 0.0f, y.data(), out);
   }
-  cpu::sgemm(false, true, batch, out, in, 1.0f, x.data(), in, w.data(), in,
-             bias.defined() ? 1.0f : 0.0f, y.data(), out);
   if (auto tape = autograd::tape_of({&x, &w, &bias}))
     autograd::record(tape, std::make_unique<LinearNode>(autograd::keep_for_parameter_grads(x, {&w}), x.shape(), w, bias.defined()),
                      {&x, &w, &bias}, y);
@@ -75,6 +89,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
 
 Tensor reference::linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias) {
   check_linear(x, w, bias);
+  detail::require_cpu("linear (reference)", {&x, &w, &bias});
   const int64_t batch = x.size(0), in = x.size(1), out = w.size(0);
   Tensor y = Tensor::empty(Shape{batch, out});
   for (int64_t n = 0; n < batch; ++n)

@@ -9,6 +9,7 @@
 
 #include "gcam/autograd.h"
 #include "gcam/error.h"
+#include "../cuda/ops.h"
 #include "op_support.h"
 
 namespace gcam::ops {
@@ -19,10 +20,13 @@ class MaxPool2dNode : public Node {
  public:
   MaxPool2dNode(Shape input_shape, std::shared_ptr<std::vector<int64_t>> argmax)
       : input_shape_(input_shape), argmax_(std::move(argmax)) {}
+  MaxPool2dNode(Shape input_shape, MaxPool2dOptions o, std::shared_ptr<cuda::DeviceArray<int32_t>> argmax)
+      : input_shape_(input_shape), options_(o), device_argmax_(std::move(argmax)) {}
   const char* op() const override { return "max_pool2d"; }
   std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
                                const BackwardOptions&) const override {
     if (!needs[0]) return {Tensor()};
+    if (device_argmax_) return {cuda::max_pool2d_backward(dy, input_shape_, options_, *device_argmax_)};
     Tensor dx = Tensor::zeros(input_shape_);
     const int64_t planes = input_shape_[0] * input_shape_[1];
     const int64_t in_plane = input_shape_[2] * input_shape_[3];
@@ -40,19 +44,27 @@ class MaxPool2dNode : public Node {
  private:
   Shape input_shape_;
   std::shared_ptr<std::vector<int64_t>> argmax_;  // per output element: index of the max in its input plane
+  MaxPool2dOptions options_;                                // the CUDA backward's candidate windows
+  std::shared_ptr<cuda::DeviceArray<int32_t>> device_argmax_;  // the same, on the device
 };
 
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
   check_ndim("max_pool2d", "input", x, 4);
-  detail::require_cpu("max_pool2d", {&x});
   MaxPool2dOptions o = options;
   o.stride = pool_stride(o.kernel, o.stride);
   check_pool_padding("max_pool2d", o.kernel, o.padding);
   const int64_t H = x.size(2), W = x.size(3);
   const int64_t Ho = window_output_size("max_pool2d", H, o.kernel.h, o.stride.h, o.padding.h, o.dilation.h, o.ceil_mode);
   const int64_t Wo = window_output_size("max_pool2d", W, o.kernel.w, o.stride.w, o.padding.w, o.dilation.w, o.ceil_mode);
+  if (detail::on_cuda("max_pool2d", {&x})) {
+    auto argmax = std::make_shared<cuda::DeviceArray<int32_t>>();
+    Tensor y = cuda::max_pool2d(x, o, Ho, Wo, *argmax);
+    if (auto tape = autograd::tape_of({&x}))
+      autograd::record(tape, std::make_unique<MaxPool2dNode>(x.shape(), o, argmax), {&x}, y);
+    return y;
+  }
   const int64_t planes = x.size(0) * x.size(1);
   Tensor y = Tensor::empty(Shape{x.size(0), x.size(1), Ho, Wo});
   auto argmax = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(y.numel()));

@@ -1,6 +1,7 @@
 // relu.cpp — ReLU forward and its three backward rules, side by side (formulas in gcam/ops/relu.h).
 #include "gcam/ops/relu.h"
 
+#include "../cuda/ops.h"
 #include "op_support.h"
 
 namespace gcam::ops {
@@ -26,20 +27,24 @@ class ReluNode : public Node {
 
 Tensor relu(const Tensor& x) {
   GCAM_CHECK(x.defined(), "relu: input is undefined");
-  detail::require_cpu("relu", {&x});
-  Tensor y = Tensor::empty(x.shape());
-  const float* in = x.data();
-  float* out = y.data();
-  const int64_t n = x.numel();
+  Tensor y;
+  if (detail::on_cuda("relu", {&x})) {
+    y = cuda::relu(x);
+  } else {
+    y = Tensor::empty(x.shape());
+    const float* in = x.data();
+    float* out = y.data();
+    const int64_t n = x.numel();
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+    for (int64_t i = 0; i < n; ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+  }
   if (auto tape = autograd::tape_of({&x})) autograd::record(tape, std::make_unique<ReluNode>(y), {&x}, y);
   return y;
 }
 
 Tensor relu_backward(const Tensor& grad_y, const Tensor& y, ReluRule rule) {
   check_same_shape("relu backward", "output gradient", y.shape(), grad_y.shape());
-  detail::require_cpu("relu backward", {&grad_y, &y});
+  if (detail::on_cuda("relu backward", {&grad_y, &y})) return cuda::relu_backward(grad_y, y, rule);
   Tensor dx = Tensor::empty(y.shape());
   const float* dy = grad_y.data();
   const float* yp = y.data();

@@ -5,6 +5,7 @@
 
 #include "gcam/autograd.h"
 #include "gcam/error.h"
+#include "../cuda/ops.h"
 #include "op_support.h"
 
 namespace gcam::ops {
@@ -28,6 +29,7 @@ class SoftmaxNode : public Node {
   std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
                                const BackwardOptions&) const override {
     if (!needs[0]) return {Tensor()};
+    if (dy.device() == Device::CUDA) return {cuda::softmax_backward(dy, y_, log_)};
     const int64_t rows = y_.size(0), classes = y_.size(1);
     Tensor dx = Tensor::empty(y_.shape());
 #pragma omp parallel for schedule(static)
@@ -53,19 +55,23 @@ Tensor softmax_impl(const Tensor& x, bool log) {
   const char* name = log ? "log_softmax" : "softmax";
   check_ndim(name, "input", x, 2);
   GCAM_CHECK(x.size(1) > 0, name, ": need at least one class, got ", x.shape().str());
-  detail::require_cpu(name, {&x});
   const int64_t rows = x.size(0), classes = x.size(1);
-  Tensor y = Tensor::empty(x.shape());
+  Tensor y;
+  if (detail::on_cuda(name, {&x})) {
+    y = cuda::softmax(x, log);
+  } else {
+    y = Tensor::empty(x.shape());
 #pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < rows; ++n) {
-    const float* in = x.data() + n * classes;
-    float* out = y.data() + n * classes;
-    float m;
-    double lse;
-    row_max_logsumexp(in, classes, &m, &lse);
-    for (int64_t i = 0; i < classes; ++i) {
-      const double shifted = double(in[i]) - m - lse;  // log y
-      out[i] = static_cast<float>(log ? shifted : std::exp(shifted));
+    for (int64_t n = 0; n < rows; ++n) {
+      const float* in = x.data() + n * classes;
+      float* out = y.data() + n * classes;
+      float m;
+      double lse;
+      row_max_logsumexp(in, classes, &m, &lse);
+      for (int64_t i = 0; i < classes; ++i) {
+        const double shifted = double(in[i]) - m - lse;  // log y
+        out[i] = static_cast<float>(log ? shifted : std::exp(shifted));
+      }
     }
   }
   if (auto tape = autograd::tape_of({&x}))

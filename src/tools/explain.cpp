@@ -74,7 +74,8 @@ Output
                       Grad-CAM backward pass stopped
 Run
   --threads N         CPU threads (default: all cores)
-  --device D          cpu (default); cuda is not available in this version
+  --device D          cpu (default) or cuda: the forward and backward passes on the GPU
+  --tf32              with --device cuda: allow TF32 tensor-core math (default: exact FP32)
   --help              this text
 
 Outputs per image (STEM = the image's file name without extension, plus _cCLASS with --topk > 1;
@@ -90,7 +91,7 @@ struct Options {
   std::vector<std::string> classes, methods = {"gradcam", "guided", "guided-gradcam"}, images;
   int64_t num_classes = 0, topk = 1, batch = 8, resize = 0, threads = 0;
   float alpha = 0.5f;
-  bool json = false, trace = false, list_layers = false;
+  bool json = false, trace = false, list_layers = false, tf32 = false;
 };
 
 [[noreturn]] void usage(const std::string& message) { tools::usage_error("explain", message); }
@@ -126,13 +127,15 @@ Options parse(int argc, char** argv) {
     else if (args.is("--trace")) o.trace = true;
     else if (args.is("--threads")) o.threads = args.integer(1, 1024);
     else if (args.is("--device")) o.device = args.value();
+    else if (args.is("--tf32")) o.tf32 = true;
     else if (args.is_option()) args.reject();
     else o.images.push_back(args.current());
   }
-  if (o.device != "cpu") {
-    if (o.device == "cuda") throw InputError("--device cuda: the CUDA backend is not available in this version; use --device cpu");
-    usage("--device must be cpu or cuda");
-  }
+  if (o.device != "cpu" && o.device != "cuda") usage("--device must be cpu or cuda");
+  if (o.device == "cuda" && !cuda_available())
+    throw InputError("--device cuda: the CUDA backend is not available here (no CUDA device, or gcam was built "
+                     "without CUDA); use --device cpu");
+  if (o.tf32 && o.device != "cuda") usage("--tf32 needs --device cuda");
   if (o.preprocess != "imagenet" && o.preprocess != "none") usage("--preprocess must be imagenet or none");
   cam::Colormap unused;
   if (!cam::parse_colormap(o.colormap, &unused)) usage("unknown colormap '" + o.colormap + "' (jet, hot, cool, gray)");
@@ -235,6 +238,11 @@ int run(const Options& o) {
     throw InputError("unknown layer '" + layer + "' for " + arch + " (list them with --list-layers)");
   models::load_weights(*model, *checkpoint);
   checkpoint.reset();
+  const Device device = o.device == "cuda" ? Device::CUDA : Device::CPU;
+  if (device == Device::CUDA) {
+    set_cuda_tf32(o.tf32);
+    model->to(Device::CUDA);
+  }
 
   // Targets: explicit classes (one for all, or one per image), or the top-k ranks.
   std::vector<int64_t> explicit_classes;
@@ -282,7 +290,8 @@ int run(const Options& o) {
       if (!explicit_classes.empty()) targets[i] = {explicit_classes.size() == 1 ? explicit_classes[0] : explicit_classes[first + i]};
       else for (int64_t r = 1; r <= o.topk; ++r) targets[i].push_back(-r);
     }
-    const cam::BatchExplanation result = cam::explain(*model, input, targets, eo);
+    const cam::BatchExplanation result =
+        cam::explain(*model, device == Device::CPU ? input : input.to(device), targets, eo);
     if (o.trace && first == 0) {
       std::fprintf(stderr, "trace: forward %.1f ms for %zu images; each layer's output and time:\n", result.forward_ms, count);
       for (const auto& l : result.layers)

@@ -1,0 +1,123 @@
+// bench_cuda — gcam on the GPU: conv2d forward and backward-data at the ResNet-50 / VGG-16 layer
+// shapes (batch 1 and 8), and whole explanations (Grad-CAM; Grad-CAM + guided backprop) of resnet50
+// and vgg16 at 224×224, batch 1, 16 and 64; plus a device-to-device copy for the card's bandwidth.
+// Each iteration ends with a device synchronisation, so wall-clock time is GPU time plus launch gaps.
+// Skips (with an error line per benchmark) when no GPU is present.
+//
+//   build/bin/bench_cuda [--benchmark_filter=explain] [--benchmark_format=json]
+// bench/compare_gpu.py runs it beside PyTorch on the same GPU; bench/gpu_check.sh runs both.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+
+#include "conv_shapes.h"
+#include "gcam/device.h"
+#include "gcam/explain.h"
+#include "gcam/models.h"
+#include "gcam/ops.h"
+
+namespace {
+
+using gcam::Device;
+using gcam::Shape;
+using gcam::Tensor;
+
+Tensor random_on_device(const Shape& shape, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  Tensor t = Tensor::empty(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = u(rng);
+  return t.to(Device::CUDA);
+}
+
+bool skip_without_gpu(benchmark::State& state) {
+  if (gcam::cuda_available()) return false;
+  state.SkipWithError("no CUDA device");
+  return true;
+}
+
+// Bytes read plus bytes written by a copy of 1 GiB.
+void BM_DeviceCopy(benchmark::State& state) {
+  if (skip_without_gpu(state)) return;
+  const int64_t n = int64_t{1} << 28;  // floats
+  const Tensor a = Tensor::zeros(Shape{n}, Device::CUDA);
+  for (auto _ : state) {
+    Tensor b = a.clone();
+    gcam::cuda_synchronize();
+  }
+  state.counters["bytes_per_second"] =
+      benchmark::Counter(2.0 * n * sizeof(float), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_DeviceCopy)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+enum class Pass { Forward, BackwardData };
+
+void BM_CudaConv(benchmark::State& state, gcam::bench::ConvLayer layer, int64_t batch, Pass pass) {
+  if (skip_without_gpu(state)) return;
+  const Shape x_shape{batch, layer.in_channels, layer.size, layer.size};
+  const Shape w_shape{layer.out_channels, layer.in_channels, layer.kernel, layer.kernel};
+  gcam::ops::Conv2dOptions options;
+  options.stride = layer.stride;
+  options.padding = layer.padding;
+  const Tensor x = random_on_device(x_shape, 1), w = random_on_device(w_shape, 2);
+  const Tensor dy = random_on_device(gcam::ops::conv2d_output_shape(x_shape, w_shape, options), 3);
+  auto run = [&] {
+    return pass == Pass::Forward ? gcam::ops::conv2d_forward(x, w, Tensor(), options)
+                                 : gcam::ops::conv2d_backward_data(dy, w, x_shape, options);
+  };
+  run();  // the algorithm search, once per shape
+  for (auto _ : state) {
+    Tensor out = run();
+    gcam::cuda_synchronize();
+  }
+  state.counters["FLOPS"] =
+      benchmark::Counter(gcam::bench::conv_flops(layer, batch), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// One whole explanation: forward, the backward pass(es), the maps (on the host), as `explain` runs it.
+void BM_CudaExplain(benchmark::State& state, std::string architecture, int64_t batch, bool guided) {
+  if (skip_without_gpu(state)) return;
+  auto model = gcam::models::make_model(architecture);
+  model->initialize(1);
+  model->to(Device::CUDA);
+  const Tensor x = random_on_device(Shape{batch, 3, 224, 224}, 4);
+  gcam::cam::ExplainOptions options;
+  options.guided = guided;
+  const std::vector<std::vector<int64_t>> targets(static_cast<size_t>(batch), std::vector<int64_t>{-1});
+  gcam::cam::explain(*model, x, targets, options);  // warm-up: algorithm search, the allocator's cache
+  for (auto _ : state) {
+    gcam::cam::BatchExplanation result = gcam::cam::explain(*model, x, targets, options);
+    benchmark::DoNotOptimize(result.logits.data());
+  }
+  state.counters["images_per_second"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+int register_benchmarks() {
+  for (const auto& layer : gcam::bench::conv_layers())
+    for (int64_t batch : {1, 8})
+      for (Pass pass : {Pass::Forward, Pass::BackwardData}) {
+        const std::string name = std::string(pass == Pass::Forward ? "cuda_conv_forward/" : "cuda_conv_backward_data/") +
+                                 layer.name + "/batch:" + std::to_string(batch);
+        benchmark::RegisterBenchmark(name.c_str(), BM_CudaConv, layer, batch, pass)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.2);
+      }
+  for (const char* architecture : {"resnet50", "vgg16"})
+    for (int64_t batch : {1, 16, 64})
+      for (bool guided : {false, true}) {
+        const std::string name = std::string("cuda_explain/") + architecture + (guided ? "/gradcam+guided" : "/gradcam") +
+                                 "/batch:" + std::to_string(batch);
+        benchmark::RegisterBenchmark(name.c_str(), BM_CudaExplain, std::string(architecture), batch, guided)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.5);
+      }
+  return 0;
+}
+const int registered = register_benchmarks();
+
+}  // namespace
+
+BENCHMARK_MAIN();

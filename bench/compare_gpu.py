@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""gcam on the GPU against PyTorch on the same GPU, in the same run.
+
+Runs build/bin/bench_cuda (gcam: cuDNN convolutions, whole explanations) and then times PyTorch on the
+same card: F.conv2d and its input gradient at the same layer shapes (cuDNN, benchmark mode), and
+Grad-CAM / Grad-CAM + guided backprop for resnet50 and vgg16 at 224, batch 1, 16, 64 done the way
+Python Grad-CAM libraries do it (forward hook on the target layer, weights requiring grad,
+loss.backward(): a full backward pass with weight gradients; the map made on the GPU and copied to the
+host), plus PyTorch's plain no_grad forward. FP32 against FP32: PyTorch's TF32 is switched off
+(torch.backends.cudnn.allow_tf32 and matmul). PyTorch times are medians of CUDA-event timings after
+warm-up. Prints one table, last.
+
+  python3 bench/compare_gpu.py [--build build] [--json-out FILE]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from compare_conv import layers_from_header  # noqa: E402  (the shared shape list)
+
+
+def cuda_time_ms(fn, warmup=3, repeats=20):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def torch_conv_ms(layer, batch):
+    _, c_in, c_out, size, k, stride, pad = layer
+    g = torch.Generator(device="cuda").manual_seed(0)
+    x = torch.rand(batch, c_in, size, size, device="cuda", generator=g) * 2 - 1
+    w = torch.rand(c_out, c_in, k, k, device="cuda", generator=g) * 2 - 1
+    with torch.no_grad():
+        y = F.conv2d(x, w, None, stride, pad)
+        dy = torch.rand(y.shape, device="cuda", generator=g) * 2 - 1
+        forward = cuda_time_ms(lambda: F.conv2d(x, w, None, stride, pad))
+        backward = cuda_time_ms(lambda: torch.ops.aten.convolution_backward(
+            dy, x, w, None, [stride, stride], [pad, pad], [1, 1], False, [0, 0], 1, (True, False, False)))
+    return forward, backward
+
+
+class GuidedRelu(torch.autograd.Function):
+    """ReLU whose backward passes only positive gradients where the input was positive (guided rule)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = x.clamp(min=0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y > 0) * (g > 0)
+
+
+class GuidedReluModule(torch.nn.Module):
+    def forward(self, x):
+        return GuidedRelu.apply(x)
+
+
+def torch_explain_ms(arch, batch, method):
+    model = getattr(torchvision.models, arch)().cuda().eval()
+    for m in model.modules():
+        if isinstance(m, torch.nn.ReLU):
+            m.inplace = False
+    layer = model.layer4 if arch.startswith("resnet") else model.features[29]
+    store = {}
+
+    def keep(module, inputs, output):
+        store["A"] = output
+        if output.requires_grad:
+            output.register_hook(lambda g: store.__setitem__("dA", g))
+
+    layer.register_forward_hook(keep)
+    if method == "gradcam+guided":  # swap every ReLU for the guided one, as the Python libraries do
+        def swap(parent):
+            for name, child in parent.named_children():
+                if isinstance(child, torch.nn.ReLU):
+                    setattr(parent, name, GuidedReluModule())
+                else:
+                    swap(child)
+        swap(model)
+    x = torch.randn(batch, 3, 224, 224, device="cuda", generator=torch.Generator(device="cuda").manual_seed(2))
+
+    def run():
+        if method == "forward":
+            with torch.no_grad():
+                model(x)
+            return
+        model.zero_grad(set_to_none=True)
+        inp = x.clone().requires_grad_(method == "gradcam+guided")
+        logits = model(inp)
+        logits.gather(1, logits.argmax(1, keepdim=True)).sum().backward()
+        alpha = store["dA"].mean(dim=(2, 3), keepdim=True)
+        cam = torch.relu((alpha * store["A"]).sum(1, keepdim=True))
+        low = cam.amin(dim=(2, 3), keepdim=True)
+        high = cam.amax(dim=(2, 3), keepdim=True)
+        cam = F.interpolate((cam - low) / (high - low).clamp(min=1e-12), size=(224, 224), mode="bilinear",
+                            align_corners=False)
+        out = [cam.cpu()]
+        if method == "gradcam+guided":
+            out.append((inp.grad * cam).cpu())
+        return out
+
+    return cuda_time_ms(run, warmup=3, repeats=10)
+
+
+def gcam_results(build):
+    cmd = [os.path.join(build, "bin", "bench_cuda"), "--benchmark_format=json"]
+    report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    results = {}
+    for b in report["benchmarks"]:
+        if b.get("error_occurred"):
+            raise SystemExit(f"bench_cuda: {b['name']}: {b.get('error_message')}")
+        results[b["run_name"]] = b
+    return results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    ap.add_argument("--json-out", default="")
+    args = ap.parse_args()
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+    gcam = gcam_results(args.build)
+    ms = lambda b: b["real_time"] if b["time_unit"] == "ms" else b["real_time"] / 1e6  # noqa: E731
+    rows = []
+    for layer in layers_from_header():
+        for batch in (1, 8):
+            fwd, bwd = torch_conv_ms(layer, batch)
+            for pass_name, theirs in (("forward", fwd), ("backward_data", bwd)):
+                ours = ms(gcam[f"cuda_conv_{pass_name}/{layer[0]}/batch:{batch}/min_time:0.200/real_time"])
+                rows.append(("conv " + pass_name.replace("_", "-"), layer[0], batch, ours, theirs, None))
+    for arch in ("resnet50", "vgg16"):
+        for batch in (1, 16, 64):
+            plain = torch_explain_ms(arch, batch, "forward")
+            for method in ("gradcam", "gradcam+guided"):
+                theirs = torch_explain_ms(arch, batch, method)
+                ours = ms(gcam[f"cuda_explain/{arch}/{method}/batch:{batch}/min_time:0.500/real_time"])
+                rows.append(("explain " + method, arch, batch, ours, theirs, plain))
+    copy = gcam.get("BM_DeviceCopy/real_time")
+
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump({"rows": rows, "device": torch.cuda.get_device_name()}, f, indent=1)
+    print(f"gcam vs PyTorch {torch.__version__} on {torch.cuda.get_device_name()}, FP32 (TF32 off), milliseconds; "
+          f"device copy {copy['bytes_per_second'] / 1e12:.2f} TB/s" if copy else "")
+    header = (f"{'what':24s} {'model/layer':26s} {'batch':>5s} {'gcam':>9s} {'torch':>9s} {'torch/gcam':>10s}"
+              f" {'torch fwd':>9s} {'fwd/gcam':>8s}")
+    print(header)
+    print("-" * len(header))
+    for what, name, batch, ours, theirs, plain in rows:
+        extra = f" {plain:9.3f} {plain / ours:8.2f}" if plain else ""
+        print(f"{what:24s} {name:26s} {batch:5d} {ours:9.3f} {theirs:9.3f} {theirs / ours:10.2f}{extra}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

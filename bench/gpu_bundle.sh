@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# gpu_bundle.sh — builds, on the development machine, what bench/gpu_check.sh runs on a lent GPU machine
+# whose image lacks gcam's CPU-side build dependencies (OpenBLAS, GoogleTest, Google Benchmark, stb: that
+# image has CUDA, cuDNN and PyTorch but no Debian development packages, and no network to install them).
+#
+# The CUDA code is compiled here for the GPU (sm_90 unless CMAKE_CUDA_ARCHITECTURES says otherwise) and
+# linked against this toolkit's CUDA 13 / cuDNN 9 / cuBLAS; at run time the GPU machine's own CUDA
+# libraries are used (same major versions). The non-system CPU libraries go along in gpu-bundle/lib.
+#
+#   bash bench/gpu_bundle.sh            # → gpu-bundle/{bin,lib}  (ignored by git; carry it: carry=["gpu-bundle"])
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh --tests >/dev/null
+cmake -S . -B build-bundle -G Ninja -DCMAKE_BUILD_TYPE=Release -DGCAM_CUDA=ON \
+  -DCMAKE_CUDA_ARCHITECTURES="${CMAKE_CUDA_ARCHITECTURES:-90}" >/dev/null
+cmake --build build-bundle --target test_cuda_ops test_cuda_memory bench_cuda explain -j"$(nproc)"
+rm -rf gpu-bundle && mkdir -p gpu-bundle/bin gpu-bundle/lib
+cp build-bundle/bin/{test_cuda_ops,test_cuda_memory,bench_cuda,explain} gpu-bundle/bin/
+# Every library the binaries load that is neither glibc's nor CUDA's (those come from the GPU machine).
+for bin in gpu-bundle/bin/*; do
+  ldd "$bin" | awk '/=>/ {print $3}'
+done | sort -u | grep -Ev '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+)\.so|libcu|libnv' |
+  while read -r lib; do cp -L "$lib" gpu-bundle/lib/; done
+du -sh gpu-bundle
+ls gpu-bundle/lib

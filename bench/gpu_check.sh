@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# gpu_check.sh — gcam's checks on a GPU machine, in one call (well under 10 minutes on an H100/H200):
+#   1. the machine: GPU, driver, nvcc, and where cuDNN and cuBLAS live (the toolkit, or PyTorch's
+#      Python environment: nvidia/cudnn, nvidia/cublas);
+#   2. configure and build with CUDA (CUDNN_ROOT from step 1); where the machine lacks gcam's CPU-side
+#      build dependencies (OpenBLAS, GoogleTest, Google Benchmark, stb), the prebuilt gpu-bundle/ made by
+#      bench/gpu_bundle.sh on the development machine is used instead (carry it with the call);
+#   3. the GPU tests (every CUDA op against the CPU op, resnet50 and vgg16 end to end, the allocator's
+#      steady state, TF32);
+#   4. compute-sanitizer --tool memcheck on the op tests;
+#   5. the GPU benchmarks beside PyTorch on the same card (bench/compare_gpu.py); its table comes last.
+# Logs: $OUT if set (the device tool's output folder), else out/gpu-check.
+#
+#   bash bench/gpu_check.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+LOG=${OUT:-out/gpu-check}
+mkdir -p "$LOG"
+PY=$(command -v python3)
+summary=()
+note() { summary+=("$1"); echo "== $1"; }
+
+echo "== machine"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader || true
+nvcc --version | tail -1 || true
+pylib() { "$PY" -c "import importlib,sys; m=importlib.import_module('$1'); print(list(m.__path__)[0])" 2>/dev/null; }
+CUDNN_ROOT=${CUDNN_ROOT:-}
+if [ -z "$CUDNN_ROOT" ]; then
+  if [ -f /usr/local/cuda/include/cudnn.h ]; then CUDNN_ROOT=/usr/local/cuda; else CUDNN_ROOT=$(pylib nvidia.cudnn); fi
+fi
+CUBLAS_DIR=$(pylib nvidia.cublas || true)
+echo "cuDNN: $CUDNN_ROOT   cuBLAS (pip): ${CUBLAS_DIR:-none}"
+export LD_LIBRARY_PATH="$CUDNN_ROOT/lib:$CUDNN_ROOT/lib64:${CUBLAS_DIR:+$CUBLAS_DIR/lib:}/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+
+echo "== build"
+BIN=""
+if cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DGCAM_CUDA=ON -DCUDNN_ROOT="$CUDNN_ROOT" \
+     >"$LOG/configure.log" 2>&1 &&
+   cmake --build build-gpu --target test_cuda_ops test_cuda_memory bench_cuda explain -j"$(nproc)" >"$LOG/build.log" 2>&1; then
+  BIN=build-gpu/bin
+  note "built here with CUDA (cuDNN from $CUDNN_ROOT)"
+elif [ -x gpu-bundle/bin/test_cuda_ops ]; then
+  BIN=gpu-bundle/bin
+  export LD_LIBRARY_PATH="$PWD/gpu-bundle/lib:$LD_LIBRARY_PATH"
+  note "no native build (see $LOG/configure.log, build.log); using the carried gpu-bundle/"
+else
+  note "FAILED: no native build and no gpu-bundle/ (run bench/gpu_bundle.sh and carry gpu-bundle)"
+  tail -20 "$LOG/configure.log" "$LOG/build.log" 2>/dev/null
+  exit 1
+fi
+
+echo "== GPU tests"
+for t in test_cuda_memory test_cuda_ops; do
+  if "$BIN/$t" --gtest_brief=1 >"$LOG/$t.log" 2>&1; then note "$t: $(grep -c '^\[       OK \]' "$LOG/$t.log") passed"
+  else note "$t: FAILED"; grep -E 'Failure|FAILED|error|Expected|Which is|actual' "$LOG/$t.log" | head -40; fi
+  grep -E 'SKIPPED|PASSED|FAILED' "$LOG/$t.log" | tail -3
+done
+
+echo "== compute-sanitizer memcheck (op tests)"
+if command -v compute-sanitizer >/dev/null; then
+  if timeout 300 compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN/test_cuda_ops" --gtest_filter='CudaOps.*' \
+       >"$LOG/memcheck.log" 2>&1; then note "memcheck: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$LOG/memcheck.log" | tail -1))"
+  else note "memcheck: ERRORS or timeout (see memcheck.log)"; grep -E 'ERROR SUMMARY|Invalid|at 0x|by thread' "$LOG/memcheck.log" | head -20; fi
+else
+  note "memcheck: compute-sanitizer not found"
+fi
+
+echo "== benchmarks (gcam and PyTorch, same GPU)"
+BUILD_DIR=$(dirname "$BIN")
+if timeout 360 "$PY" bench/compare_gpu.py --build "$BUILD_DIR" --json-out "$LOG/compare_gpu.json" >"$LOG/compare_gpu.txt" 2>&1; then
+  note "benchmarks: done"
+else
+  note "benchmarks: FAILED (see compare_gpu.txt)"; tail -15 "$LOG/compare_gpu.txt"
+fi
+
+echo
+printf '%s\n' "${summary[@]}"
+cat "$LOG/compare_gpu.txt" 2>/dev/null | tail -60

@@ -1,0 +1,35 @@
+// runtime.h — gcam's CUDA engine state (internal): the stream every kernel runs on, the library
+// handles bound to it, the caching allocator, and the switches. Declared without CUDA headers so that
+// host code can use it; cudaStream_t and the handles come through kernels/cuda_check.h.
+//
+// One stream per process: every kernel, cuDNN and cuBLAS call and every copy is issued on it, so they
+// run in issue order. That is also what makes the caching allocator safe: a block freed by one op and
+// handed to the next is only touched by work queued after everything that used it before.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+struct CUstream_st;
+struct cudnnContext;
+struct cublasContext;
+
+namespace gcam::cuda {
+
+CUstream_st* stream();     // cudaStream_t
+cudnnContext* cudnn();     // cudnnHandle_t, on stream()
+cublasContext* cublas();   // cublasHandle_t, on stream()
+
+// GCAM_CUDA_SYNC=1: synchronise after every launch (read once).
+bool debug_sync();
+// Waits for everything queued on the stream.
+void synchronize();
+
+// The caching allocator. Sizes are rounded up (512 B steps below 1 MiB, 2 MiB steps above); a freed
+// block goes back to a free list and serves a later request that fits in it and needs at least half of
+// it. cudaMalloc runs only when no cached block fits; when it fails, every cached block is released
+// and the allocation is tried once more. Statistics: gcam/device.h.
+void* allocate_bytes(std::size_t bytes);
+void free_bytes(void* ptr);
+
+}  // namespace gcam::cuda
