@@ -51,14 +51,41 @@ fi
 
 echo "== GPU tests"
 for t in test_cuda_memory test_cuda_ops; do
-  if "$BIN/$t" --gtest_brief=1 >"$LOG/$t.log" 2>&1; then note "$t: $(grep -c '^\[       OK \]' "$LOG/$t.log") passed"
+  if "$BIN/$t" --gtest_brief=1 >"$LOG/$t.log" 2>&1; then
+    note "$t: $(grep -o 'PASSED  \] [0-9]* test' "$LOG/$t.log" | grep -o '[0-9]*') passed, $(grep -o 'SKIPPED \] [0-9]* test' "$LOG/$t.log" | grep -o '[0-9]*' || echo 0) skipped"
   else note "$t: FAILED"; grep -E 'Failure|FAILED|error|Expected|Which is|actual' "$LOG/$t.log" | head -40; fi
   grep -E 'SKIPPED|PASSED|FAILED' "$LOG/$t.log" | tail -3
 done
 
+echo "== explain --device cuda against --device cpu (the shipped model, the sample canvases)"
+export GCAM_DEFAULT_WEIGHTS="$PWD/weights/fashion_resnet.safetensors"  # a bundle was built elsewhere
+rm -rf "$LOG/explain_cpu" "$LOG/explain_cuda"
+if "$BIN/explain" --out "$LOG/explain_cpu" examples/canvases/*.png >/dev/null 2>"$LOG/explain.err" &&
+   "$BIN/explain" --device cuda --out "$LOG/explain_cuda" examples/canvases/*.png >/dev/null 2>>"$LOG/explain.err"; then
+  if "$PY" - "$LOG/explain_cpu" "$LOG/explain_cuda" >"$LOG/explain_compare.txt" 2>&1 <<'PYEOF'
+import glob, json, os, sys
+import numpy as np
+cpu_dir, gpu_dir = sys.argv[1], sys.argv[2]
+rows = lambda d: [json.loads(l) for l in open(os.path.join(d, "results.jsonl"))]
+worst = 0.0
+for a, b in zip(rows(cpu_dir), rows(gpu_dir)):
+    assert a["class"] == b["class"], (a["image"], a["class"], b["class"])
+    assert abs(a["probability"] - b["probability"]) < 1e-4, (a["image"], a["probability"], b["probability"])
+for f in sorted(glob.glob(os.path.join(cpu_dir, "*_gradcam.npy"))):
+    worst = max(worst, float(np.abs(np.load(f) - np.load(os.path.join(gpu_dir, os.path.basename(f)))).max()))
+assert worst <= 1e-3, worst
+print(f"same classes and probabilities; Grad-CAM maps differ by at most {worst:.2e}")
+PYEOF
+  then note "explain --device cuda: $(cat "$LOG/explain_compare.txt")"
+  else note "explain --device cuda: DIFFERS from the CPU"; cat "$LOG/explain_compare.txt"; fi
+else
+  note "explain --device cuda: FAILED"; tail -5 "$LOG/explain.err"
+fi
+
 echo "== compute-sanitizer memcheck (op tests)"
-if command -v compute-sanitizer >/dev/null; then
-  if timeout 300 compute-sanitizer --tool memcheck --error-exitcode 3 "$BIN/test_cuda_ops" --gtest_filter='CudaOps.*' \
+SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+if [ -n "$SANITIZER" ]; then
+  if timeout 300 "$SANITIZER" --tool memcheck --error-exitcode 3 "$BIN/test_cuda_ops" --gtest_filter='CudaOps.*' \
        >"$LOG/memcheck.log" 2>&1; then note "memcheck: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$LOG/memcheck.log" | tail -1))"
   else note "memcheck: ERRORS or timeout (see memcheck.log)"; grep -E 'ERROR SUMMARY|Invalid|at 0x|by thread' "$LOG/memcheck.log" | head -20; fi
 else
