@@ -16,6 +16,7 @@
 #include "gcam/explain.h"
 #include "gcam/models.h"
 #include "gcam/ops.h"
+#include "cuda/cam.h"  // internal: the fused kernels are timed on their own
 
 namespace {
 
@@ -50,6 +51,22 @@ void BM_DeviceCopy(benchmark::State& state) {
       benchmark::Counter(2.0 * n * sizeof(float), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_DeviceCopy)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The fused Grad-CAM reduction on its own, at the target layers' shapes: it must read A and ∂y/∂A once,
+// 2·N·K·h·w floats — its floor is that many bytes over the copy's bandwidth (compare_gpu.py divides).
+void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels, int64_t size) {
+  if (skip_without_gpu(state)) return;
+  const Shape s{batch, channels, size, size};
+  const Tensor A = random_on_device(s, 5), dA = random_on_device(s, 6);
+  gcam::cuda::gradcam_maps(A, dA, false);
+  for (auto _ : state) {
+    gcam::cuda::GradcamMaps m = gcam::cuda::gradcam_maps(A, dA, false);  // returns after its flags are copied
+    benchmark::DoNotOptimize(m.map.data());
+  }
+  state.counters["bytes_read"] = 2.0 * double(s.numel()) * sizeof(float);
+  state.counters["bytes_per_second"] =
+      benchmark::Counter(2.0 * double(s.numel()) * sizeof(float), benchmark::Counter::kIsIterationInvariantRate);
+}
 
 enum class Pass { Forward, BackwardData };
 
@@ -104,6 +121,12 @@ int register_benchmarks() {
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.2);
       }
+  for (int64_t batch : {1, 16, 64}) {
+    benchmark::RegisterBenchmark(("cuda_fused_reduction/resnet50.layer4/batch:" + std::to_string(batch)).c_str(),
+                                 BM_FusedReduction, batch, 2048, 7)->UseRealTime()->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("cuda_fused_reduction/vgg16.features.29/batch:" + std::to_string(batch)).c_str(),
+                                 BM_FusedReduction, batch, 512, 14)->UseRealTime()->Unit(benchmark::kMicrosecond);
+  }
   for (const char* architecture : {"resnet50", "vgg16"})
     for (int64_t batch : {1, 16, 64})
       for (bool guided : {false, true}) {

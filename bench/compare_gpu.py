@@ -161,6 +161,12 @@ def main():
                 ours = ms(gcam[f"cuda_explain/{arch}/{method}/batch:{batch}/min_time:0.500/real_time"])
                 rows.append(("explain " + method, arch, batch, ours, theirs, plain))
     copy = gcam.get("BM_DeviceCopy/real_time")
+    fused = []  # (name, batch, measured µs, floor µs at the measured copy bandwidth)
+    for name, b in gcam.items():
+        if name.startswith("cuda_fused_reduction/") and copy:
+            floor_us = b["bytes_read"] / copy["bytes_per_second"] * 1e6
+            measured_us = b["real_time"] if b["time_unit"] == "us" else b["real_time"] * 1e3
+            fused.append((name.split("/")[1], int(name.split("batch:")[1].split("/")[0]), measured_us, floor_us))
 
     if args.json_out:
         with open(args.json_out, "w") as f:
@@ -174,6 +180,12 @@ def main():
     for what, name, batch, ours, theirs, plain in rows:
         extra = f" {plain:9.3f} {plain / ours:8.2f}" if plain else ""
         print(f"{what:24s} {name:26s} {batch:5d} {ours:9.3f} {theirs:9.3f} {theirs / ours:10.2f}{extra}")
+    if fused:
+        print()
+        print(f"{'fused Grad-CAM reduction':26s} {'batch':>5s} {'µs':>8s} {'floor µs':>9s} {'µs/floor':>8s}"
+              "   (floor: A and dA read once at the copy's bandwidth; includes the launch and the N flags' copy back)")
+        for name, batch, measured, floor in sorted(fused):
+            print(f"{name:26s} {batch:5d} {measured:8.1f} {floor:9.1f} {measured / floor:8.2f}")
 
 
 if __name__ == "__main__":

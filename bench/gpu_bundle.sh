@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --tests >/dev/null
 cmake -S . -B build-bundle -G Ninja -DCMAKE_BUILD_TYPE=Release -DGCAM_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES="${CMAKE_CUDA_ARCHITECTURES:-90}" >/dev/null
-cmake --build build-bundle --target test_cuda_ops test_cuda_memory bench_cuda explain -j"$(nproc)"
+cmake --build build-bundle --target test_cuda_ops test_cuda_memory test_cuda_cam bench_cuda explain -j"$(nproc)"
 rm -rf gpu-bundle && mkdir -p gpu-bundle/bin gpu-bundle/lib
-cp build-bundle/bin/{test_cuda_ops,test_cuda_memory,bench_cuda,explain} gpu-bundle/bin/
+cp build-bundle/bin/{test_cuda_ops,test_cuda_memory,test_cuda_cam,bench_cuda,explain} gpu-bundle/bin/
 # Every library the binaries load that is neither glibc's nor CUDA's (those come from the GPU machine).
 for bin in gpu-bundle/bin/*; do
   ldd "$bin" | awk '/=>/ {print $3}'

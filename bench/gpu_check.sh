@@ -6,7 +6,7 @@
 #      build dependencies (OpenBLAS, GoogleTest, Google Benchmark, stb), the prebuilt gpu-bundle/ made by
 #      bench/gpu_bundle.sh on the development machine is used instead (carry it with the call);
 #   3. the GPU tests (every CUDA op against the CPU op, resnet50 and vgg16 end to end, the allocator's
-#      steady state, TF32);
+#      steady state, TF32, the fused Grad-CAM kernels against the CPU functions);
 #   4. compute-sanitizer --tool memcheck on the op tests;
 #   5. the GPU benchmarks beside PyTorch on the same card (bench/compare_gpu.py); its table comes last.
 # Logs: $OUT if set (the device tool's output folder), else out/gpu-check.
@@ -36,7 +36,7 @@ echo "== build"
 BIN=""
 if cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DGCAM_CUDA=ON -DCUDNN_ROOT="$CUDNN_ROOT" \
      >"$LOG/configure.log" 2>&1 &&
-   cmake --build build-gpu --target test_cuda_ops test_cuda_memory bench_cuda explain -j"$(nproc)" >"$LOG/build.log" 2>&1; then
+   cmake --build build-gpu --target test_cuda_ops test_cuda_memory test_cuda_cam bench_cuda explain -j"$(nproc)" >"$LOG/build.log" 2>&1; then
   BIN=build-gpu/bin
   note "built here with CUDA (cuDNN from $CUDNN_ROOT)"
 elif [ -x gpu-bundle/bin/test_cuda_ops ]; then
@@ -50,7 +50,7 @@ else
 fi
 
 echo "== GPU tests"
-for t in test_cuda_memory test_cuda_ops; do
+for t in test_cuda_memory test_cuda_ops test_cuda_cam; do
   if "$BIN/$t" --gtest_brief=1 >"$LOG/$t.log" 2>&1; then
     note "$t: $(grep -o 'PASSED  \] [0-9]* test' "$LOG/$t.log" | grep -o '[0-9]*') passed, $(grep -o 'SKIPPED \] [0-9]* test' "$LOG/$t.log" | grep -o '[0-9]*' || echo 0) skipped"
   else note "$t: FAILED"; grep -E 'Failure|FAILED|error|Expected|Which is|actual' "$LOG/$t.log" | head -40; fi
@@ -82,12 +82,18 @@ else
   note "explain --device cuda: FAILED"; tail -5 "$LOG/explain.err"
 fi
 
-echo "== compute-sanitizer memcheck (op tests)"
+echo "== compute-sanitizer memcheck (the op tests and the fused Grad-CAM kernels)"
 SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
 if [ -n "$SANITIZER" ]; then
-  if timeout 300 "$SANITIZER" --tool memcheck --error-exitcode 3 "$BIN/test_cuda_ops" --gtest_filter='CudaOps.*' \
-       >"$LOG/memcheck.log" 2>&1; then note "memcheck: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$LOG/memcheck.log" | tail -1))"
-  else note "memcheck: ERRORS or timeout (see memcheck.log)"; grep -E 'ERROR SUMMARY|Invalid|at 0x|by thread' "$LOG/memcheck.log" | head -20; fi
+  for run in "test_cuda_ops CudaOps.*" "test_cuda_cam *"; do
+    set -- $run
+    if timeout 200 "$SANITIZER" --tool memcheck --error-exitcode 3 "$BIN/$1" --gtest_filter="$2" >"$LOG/memcheck_$1.log" 2>&1; then
+      note "memcheck $1: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$LOG/memcheck_$1.log" | tail -1))"
+    else
+      note "memcheck $1: ERRORS or timeout (see memcheck_$1.log)"
+      grep -E 'ERROR SUMMARY|Invalid|at 0x|by thread|FAILED' "$LOG/memcheck_$1.log" | head -20
+    fi
+  done
 else
   note "memcheck: compute-sanitizer not found"
 fi

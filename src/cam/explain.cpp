@@ -6,6 +6,7 @@
 #include <chrono>
 #include <numeric>
 
+#include "../cuda/cam.h"
 #include "gcam/error.h"
 #include "gcam/ops/softmax.h"
 
@@ -33,6 +34,33 @@ Tensor normalized_upsampled(const Tensor& raw, int64_t height, int64_t width, st
   Tensor normalized = raw.clone();
   normalize_maps(normalized, all_zero);
   return upsample_bilinear(normalized, height, width);
+}
+
+// One round's Grad-CAM (or counterfactual) maps, on the host: α (N, K), the raw map (N, h, w) and the
+// normalised, upsampled one (N, H, W). On the GPU the reduction is one fused launch and the upsampling
+// another (src/cuda/cam.h); only these results come back, and the normalised map at feature resolution
+// stays on the device for Guided Grad-CAM's product.
+struct RoundMaps {
+  Tensor alpha, raw, upsampled;
+  std::vector<bool> all_zero;
+  Tensor normalized_on_device;  // (N, h, w); undefined on the CPU
+};
+
+RoundMaps round_maps(const Tensor& A, const Tensor& dA, bool counterfactual, int64_t height, int64_t width) {
+  RoundMaps m;
+  if (dA.device() == Device::CUDA) {
+    cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, counterfactual);
+    m.alpha = g.alpha.to(Device::CPU);
+    m.raw = g.raw.to(Device::CPU);
+    m.upsampled = cuda::upsample_product(g.map, height, width, Tensor()).map.to(Device::CPU);
+    m.all_zero = g.all_zero;
+    m.normalized_on_device = g.map;
+    return m;
+  }
+  m.alpha = channel_weights(dA);
+  m.raw = weighted_map(A, m.alpha, counterfactual);
+  m.upsampled = normalized_upsampled(m.raw, height, width, &m.all_zero);
+  return m;
 }
 
 }  // namespace
@@ -65,8 +93,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
     const double at = tape.tap_times_ms()[i], before = i ? tape.tap_times_ms()[i - 1] : 0.0;
     result.layers.push_back({names[i], tape.tap_shapes()[i], at - before});
   }
-  const Tensor A_on_device = tape.tapped(layer);  // (N, K, h, w)
-  const Tensor A = to_host(A_on_device);
+  const Tensor A = tape.tapped(layer);  // (N, K, h, w), on the input's device
   GCAM_CHECK(A.ndim() == 4, "layer '", layer, "' is not a convolutional feature map (its output is ", A.shape().str(),
              "); choose a layer before the classifier");
   result.probabilities = ops::softmax(result.logits.detach());
@@ -101,33 +128,32 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
       e.class_index = chosen[n][r];
       e.score = result.logits.data()[n * classes + e.class_index];
     }
-    Tensor map;  // (N, H, W)
+    Tensor map;                   // (N, H, W), on the host
+    Tensor normalized_on_device;  // (N, h, w), for Guided Grad-CAM's product on the GPU
     if (options.gradcam || options.counterfactual) {
       start = std::chrono::steady_clock::now();
-      const Tensor dA = to_host(tape.grad(logits, seed, {A_on_device})[0]);  // stops at the layer
+      const Tensor dA = tape.grad(logits, seed, {A})[0];  // stops at the layer
       result.gradcam_stats = tape.stats();
       result.gradcam_ms += since_ms(start);
       start = std::chrono::steady_clock::now();
-      const Tensor alpha = channel_weights(dA);  // (N, K)
       if (options.gradcam) {
-        const Tensor raw = weighted_map(A, alpha);  // (N, h, w)
-        std::vector<bool> zero;
-        map = normalized_upsampled(raw, H, W, &zero);
+        RoundMaps m = round_maps(A, dA, false, H, W);
+        map = m.upsampled;
+        normalized_on_device = m.normalized_on_device;
         for (int64_t n = 0; n < N; ++n) {
           Explanation& e = result.images[n][r];
-          e.alpha.assign(alpha.data() + n * K, alpha.data() + (n + 1) * K);
-          e.raw_map = item(raw, n);
+          e.alpha.assign(m.alpha.data() + n * K, m.alpha.data() + (n + 1) * K);
+          e.raw_map = item(m.raw, n);
           e.map = item(map, n);
-          e.map_all_zero = zero[n];
+          e.map_all_zero = m.all_zero[n];
           e.box = localize(e.map.data(), H, W);
         }
       }
       if (options.counterfactual) {
-        std::vector<bool> zero;
-        const Tensor counter = normalized_upsampled(weighted_map(A, alpha, /*counterfactual=*/true), H, W, &zero);
+        const RoundMaps m = round_maps(A, dA, true, H, W);
         for (int64_t n = 0; n < N; ++n) {
-          result.images[n][r].counterfactual = item(counter, n);
-          result.images[n][r].counterfactual_all_zero = zero[n];
+          result.images[n][r].counterfactual = item(m.upsampled, n);
+          result.images[n][r].counterfactual_all_zero = m.all_zero[n];
         }
       }
       result.maps_ms += since_ms(start);
@@ -137,7 +163,12 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
       start = std::chrono::steady_clock::now();
       BackwardOptions backward;
       backward.relu_rule = rule;
-      const Tensor dx = to_host(tape.grad(logits, seed, {x}, backward)[0]);  // (N, 3, H, W), no weight gradient
+      const Tensor dx_on_device = tape.grad(logits, seed, {x}, backward)[0];  // (N, 3, H, W), no weight gradient
+      const Tensor dx = to_host(dx_on_device);
+      // Guided Grad-CAM: guided ⊙ upsampled map, on every colour channel (on the GPU fused with the upsampling).
+      Tensor guided_gradcam;
+      if (rule == ReluRule::Guided && normalized_on_device.defined())
+        guided_gradcam = to_host(cuda::upsample_product(normalized_on_device, H, W, dx_on_device).guided_gradcam);
       result.guided_ms += since_ms(start);
       for (int64_t n = 0; n < N; ++n) {
         Explanation& e = result.images[n][r];
@@ -147,7 +178,9 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
           continue;
         }
         e.guided = g;
-        if (map.defined()) {  // Guided Grad-CAM: guided ⊙ upsampled map, on every colour channel
+        if (guided_gradcam.defined()) {
+          e.guided_gradcam = item(guided_gradcam, n);
+        } else if (map.defined()) {
           e.guided_gradcam = g.clone();
           float* p = e.guided_gradcam.data();
           for (int64_t c = 0; c < g.size(0); ++c)

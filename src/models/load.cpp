@@ -39,6 +39,13 @@ std::string list(const std::vector<std::string>& names) {
 }  // namespace
 
 LoadReport load_weights(Model& model, const weights::Checkpoint& checkpoint, bool non_strict) {
+  if (model.device() != Device::CPU) {  // the file is read into host memory: load there, then move back
+    const Device device = model.device();
+    model.to(Device::CPU);
+    LoadReport report = load_weights(model, checkpoint, non_strict);
+    model.to(device);
+    return report;
+  }
   const std::string& file = checkpoint.path();
   const auto& stored = checkpoint.tensors();
   const bool data_parallel =

@@ -25,6 +25,7 @@ void Sgd::step(float lr) {
     Tensor& p = parameters_[i];
     const Tensor g = p.grad();
     if (!g.defined()) continue;  // the loss did not depend on it this step
+    GCAM_CHECK(p.device() == Device::CPU, "sgd: the update runs on the CPU; train with the model on the CPU");
     const float decay = p.ndim() >= 2 ? options_.weight_decay : 0.0f;
     float* w = p.data();             // (numel) the parameter, updated in place
     const float* dw = g.data();      // (numel) ∂L/∂p

@@ -25,6 +25,8 @@ int64_t count_correct(const Tensor& logits, const std::vector<int64_t>& labels, 
 }  // namespace
 
 StepResult train_step(models::Model& model, Sgd& sgd, const Tensor& input, const std::vector<int64_t>& labels, float lr) {
+  GCAM_CHECK(model.device() == Device::CPU && input.device() == Device::CPU,
+             "train_step: training runs on the CPU (the CUDA ops have gradients, the optimizer does not yet)");
   model.set_training(true);
   sgd.zero_grad();
   Tape tape;
@@ -58,6 +60,7 @@ Batch make_batch(const data::ItemSet& items, const std::vector<int64_t>& order, 
 double evaluate_accuracy(models::Model& model, const data::ItemSet& items, int64_t count, uint64_t seed,
                          const data::CanvasOptions& canvas, const image::Preprocess& preprocess, int64_t batch_size) {
   GCAM_CHECK(count > 0 && count <= items.count, "evaluate: ", count, " canvases of ", items.count, " items");
+  GCAM_CHECK(model.device() == Device::CPU, "evaluate: the model must be on the CPU");
   model.set_training(false);
   std::vector<int64_t> order(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) order[i] = i;

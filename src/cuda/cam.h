@@ -1,0 +1,40 @@
+// cuda/cam.h — Grad-CAM's own steps on the GPU, fused (internal). The formulas are gcam/cam.h's; the CPU
+// functions there are the reference these are tested against.
+//
+//   gradcam_maps      A, ∂y/∂A (N, K, h, w)  →  α (N, K), raw ReLU(Σ_k α_k A_k) (N, h, w), the per-image
+//                     min-max normalised map (N, h, w), and which images' maps were zero everywhere —
+//                     one launch, one block per image (counterfactual: α negated).
+//   upsample_product  normalised maps (N, h, w) → bilinear, half-pixel centres (N, H, W); with a guided
+//                     gradient (N, 3, H, W) also Guided Grad-CAM = guided ⊙ upsampled map — one launch.
+//   render            upsampled maps (N, H, W) → colour heatmaps and overlays on the images (N, H, W, 3)
+//                     bytes, gcam/colormap.h's formulas — one launch.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "device_array.h"
+#include "gcam/colormap.h"
+#include "gcam/tensor.h"
+
+namespace gcam::cuda {
+
+struct GradcamMaps {
+  Tensor alpha, raw, map;       // (N, K), (N, h, w), (N, h, w), on the device
+  std::vector<bool> all_zero;   // per image (copied to the host: N flags)
+};
+GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual);
+
+struct Upsampled {
+  Tensor map;             // (N, H, W)
+  Tensor guided_gradcam;  // (N, 3, H, W), when a guided gradient was given
+};
+Upsampled upsample_product(const Tensor& maps, int64_t height, int64_t width, const Tensor& guided);
+
+// images: N pictures of H×W×3 bytes (RGB, row-major), on the device. heat and overlay likewise.
+struct Rendered {
+  DeviceArray<uint8_t> heat, overlay;
+};
+Rendered render(const Tensor& upsampled_maps, const DeviceArray<uint8_t>& images, cam::Colormap colormap, float alpha);
+
+}  // namespace gcam::cuda

@@ -1,0 +1,122 @@
+// The fused Grad-CAM kernels (src/cuda/cam.h) against the CPU functions of gcam/cam.h and
+// gcam/colormap.h: maps within 1e-4 after normalisation, including odd feature sizes, planes larger than
+// a block, batches whose images differ, all-zero maps (zeros and a flag, never NaN) and the
+// counterfactual; the upsampling with Guided Grad-CAM's product; the heatmap and overlay bytes. Each
+// test skips cleanly without a GPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "cuda/cam.h"  // internal: the kernels under test
+#include "gcam/cam.h"
+#include "gcam/colormap.h"
+#include "support/compare.h"
+#include "support/gradcheck.h"
+
+namespace gcam {
+namespace {
+
+using test::random_normal;
+
+#define REQUIRE_GPU() \
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device"
+
+// Activations after a ReLU are ≥ 0: |x| of a normal sample.
+Tensor activations(const Shape& s, unsigned seed) {
+  std::vector<float> v = random_normal(s, seed).to_vector();
+  for (float& e : v) e = std::fabs(e);
+  return Tensor::from_vector(s, v);
+}
+
+TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
+  REQUIRE_GPU();
+  const std::vector<Shape> shapes = {Shape{3, 2048, 7, 7}, Shape{2, 512, 14, 14}, Shape{2, 5, 3, 11},
+                                     Shape{1, 8, 30, 30}, Shape{4, 64, 1, 1}};
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    for (bool counterfactual : {false, true}) {
+      SCOPED_TRACE(shapes[i].str() + (counterfactual ? " counterfactual" : ""));
+      const Tensor A = activations(shapes[i], 10 + i), dA = random_normal(shapes[i], 20 + i, 0.01f);
+      const Tensor alpha = cam::channel_weights(dA);
+      Tensor expected = cam::weighted_map(A, alpha, counterfactual);
+      const Tensor raw = expected.clone();
+      std::vector<bool> zero;
+      cam::normalize_maps(expected, &zero);
+      const cuda::GradcamMaps g = cuda::gradcam_maps(A.to(Device::CUDA), dA.to(Device::CUDA), counterfactual);
+      EXPECT_TRUE(test::near_relative(g.alpha.to(Device::CPU), alpha, 1e-5));
+      EXPECT_TRUE(test::near_relative(g.raw.to(Device::CPU), raw, 1e-5));
+      const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = expected.to_vector();
+      for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
+      EXPECT_EQ(g.all_zero, zero);
+    }
+  }
+}
+
+TEST(CudaCam, AllZeroMapsAreZerosAndFlaggedNeverNan) {
+  REQUIRE_GPU();
+  // Image 0: gradients all negative on positive activations → ReLU(Σ α A) = 0 everywhere.
+  // Image 1: an ordinary map. The counterfactual swaps which one is empty.
+  const Shape s{2, 16, 5, 5};
+  std::vector<float> grads = random_normal(s, 31).to_vector();
+  for (int64_t k = 0; k < 16 * 25; ++k) grads[k] = -std::fabs(grads[k]) - 0.01f;
+  for (int64_t k = 16 * 25; k < 2 * 16 * 25; ++k) grads[k] = std::fabs(grads[k]) + 0.01f;
+  const Tensor A = activations(s, 30).to(Device::CUDA), dA = Tensor::from_vector(s, grads).to(Device::CUDA);
+  for (bool counterfactual : {false, true}) {
+    const cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, counterfactual);
+    const int64_t empty = counterfactual ? 1 : 0;
+    EXPECT_EQ(g.all_zero, (std::vector<bool>{empty == 0, empty == 1}));
+    const std::vector<float> map = g.map.to(Device::CPU).to_vector();
+    for (int64_t k = 0; k < 25; ++k) EXPECT_EQ(map[empty * 25 + k], 0.0f);
+    for (float v : map) EXPECT_FALSE(std::isnan(v));
+    float top = 0.0f;
+    for (int64_t k = 0; k < 25; ++k) top = std::max(top, map[(1 - empty) * 25 + k]);
+    EXPECT_NEAR(top, 1.0f, 1e-5);  // the other image's map spans [0, 1]
+  }
+}
+
+TEST(CudaCam, UpsamplingAndGuidedProductEqualTheCpu) {
+  REQUIRE_GPU();
+  for (const Shape& maps_shape : {Shape{2, 7, 7}, Shape{3, 14, 14}, Shape{1, 5, 9}}) {
+    SCOPED_TRACE(maps_shape.str());
+    const Tensor maps = activations(maps_shape, 40);
+    const int64_t N = maps_shape[0], H = 224, W = 197;
+    const Tensor guided = random_normal(Shape{N, 3, H, W}, 41);
+    const cuda::Upsampled u = cuda::upsample_product(maps.to(Device::CUDA), H, W, guided.to(Device::CUDA));
+    const Tensor expected = cam::upsample_bilinear(maps, H, W);
+    EXPECT_TRUE(test::near_relative(u.map.to(Device::CPU), expected, 1e-5));
+    std::vector<float> product = guided.to_vector();
+    const std::vector<float> up = expected.to_vector();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t p = 0; p < H * W; ++p) product[(n * 3 + c) * H * W + p] *= up[n * H * W + p];
+    EXPECT_TRUE(test::near_relative(u.guided_gradcam.to(Device::CPU), Tensor::from_vector(guided.shape(), product), 1e-5));
+  }
+}
+
+TEST(CudaCam, HeatmapAndOverlayBytesEqualTheCpu) {
+  REQUIRE_GPU();
+  const int64_t N = 2, H = 31, W = 17;
+  std::vector<float> values = random_normal(Shape{N, H, W}, 50, 0.5f).to_vector();
+  for (float& v : values) v += 0.5f;  // mostly in [0, 1], some outside (clamped)
+  values[3] = NAN;                    // a NaN is drawn as 0
+  const Tensor maps = Tensor::from_vector(Shape{N, H, W}, values);
+  std::vector<uint8_t> pictures(static_cast<size_t>(N * H * W * 3));
+  for (size_t i = 0; i < pictures.size(); ++i) pictures[i] = static_cast<uint8_t>((i * 37) % 256);
+  const auto on_device = cuda::DeviceArray<uint8_t>::copy_from_host(pictures);
+  for (cam::Colormap colormap : {cam::Colormap::Jet, cam::Colormap::Hot, cam::Colormap::Cool, cam::Colormap::Gray}) {
+    const cuda::Rendered r = cuda::render(maps.to(Device::CUDA), on_device, colormap, 0.4f);
+    const std::vector<uint8_t> heat = r.heat.copy_to_host(), overlay = r.overlay.copy_to_host();
+    for (int64_t n = 0; n < N; ++n) {
+      image::Image picture{W, H, std::vector<uint8_t>(pictures.begin() + n * H * W * 3, pictures.begin() + (n + 1) * H * W * 3)};
+      const image::Image want_heat = cam::heatmap(values.data() + n * H * W, H, W, colormap);
+      const image::Image want_overlay = cam::overlay(picture, values.data() + n * H * W, colormap, 0.4f);
+      for (int64_t i = 0; i < H * W * 3; ++i) {
+        // Float contraction may differ between the compilers: a byte may round the other way at .5.
+        ASSERT_LE(std::abs(int(heat[n * H * W * 3 + i]) - int(want_heat.rgb[i])), 1) << "heat byte " << i;
+        ASSERT_LE(std::abs(int(overlay[n * H * W * 3 + i]) - int(want_overlay.rgb[i])), 1) << "overlay byte " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gcam
