@@ -14,6 +14,7 @@
 #include "conv_shapes.h"
 #include "gcam/device.h"
 #include "gcam/explain.h"
+#include "gcam/gradcam_graph.h"
 #include "gcam/models.h"
 #include "gcam/ops.h"
 #include "cuda/cam.h"  // internal: the fused kernels are timed on their own
@@ -110,6 +111,22 @@ void BM_CudaExplain(benchmark::State& state, std::string architecture, int64_t b
   state.counters["images_per_second"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Grad-CAM alone as a replayed CUDA graph (gcam/gradcam_graph.h): input copied in, maps and logits out.
+void BM_CudaGradcamGraph(benchmark::State& state, std::string architecture, int64_t batch) {
+  if (skip_without_gpu(state)) return;
+  auto model = gcam::models::make_model(architecture);
+  model->initialize(1);
+  model->to(Device::CUDA);
+  gcam::cam::GradcamGraph graph(*model, batch, 224, 224);
+  const Tensor x = random_on_device(Shape{batch, 3, 224, 224}, 4);
+  graph.run(x);
+  for (auto _ : state) {
+    gcam::cam::GradcamGraph::Result r = graph.run(x);
+    benchmark::DoNotOptimize(r.maps.data());
+  }
+  state.counters["images_per_second"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 int register_benchmarks() {
   for (const auto& layer : gcam::bench::conv_layers())
     for (int64_t batch : {1, 8})
@@ -127,6 +144,14 @@ int register_benchmarks() {
     benchmark::RegisterBenchmark(("cuda_fused_reduction/vgg16.features.29/batch:" + std::to_string(batch)).c_str(),
                                  BM_FusedReduction, batch, 512, 14)->UseRealTime()->Unit(benchmark::kMicrosecond);
   }
+  for (const char* architecture : {"resnet50", "vgg16"})
+    for (int64_t batch : {1, 16, 64})
+      benchmark::RegisterBenchmark(
+          (std::string("cuda_gradcam_graph/") + architecture + "/batch:" + std::to_string(batch)).c_str(),
+          BM_CudaGradcamGraph, std::string(architecture), batch)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(0.5);
   for (const char* architecture : {"resnet50", "vgg16"})
     for (int64_t batch : {1, 16, 64})
       for (bool guided : {false, true}) {

@@ -3,7 +3,8 @@
 
 Runs build/bin/bench_cuda (gcam: cuDNN convolutions, whole explanations) and then times PyTorch on the
 same card: F.conv2d and its input gradient at the same layer shapes (cuDNN, benchmark mode), and
-Grad-CAM / Grad-CAM + guided backprop for resnet50 and vgg16 at 224, batch 1, 16, 64 done the way
+Grad-CAM / Grad-CAM + guided backprop for resnet50 and vgg16 at 224, batch 1, 16, 64 (gcam: cam::explain,
+and Grad-CAM alone as a replayed CUDA graph) against PyTorch done the way
 Python Grad-CAM libraries do it (forward hook on the target layer, weights requiring grad,
 loss.backward(): a full backward pass with weight gradients; the map made on the GPU and copied to the
 host), plus PyTorch's plain no_grad forward. FP32 against FP32: PyTorch's TF32 is switched off
@@ -160,6 +161,9 @@ def main():
                 theirs = torch_explain_ms(arch, batch, method)
                 ours = ms(gcam[f"cuda_explain/{arch}/{method}/batch:{batch}/min_time:0.500/real_time"])
                 rows.append(("explain " + method, arch, batch, ours, theirs, plain))
+                if method == "gradcam":
+                    graphed = ms(gcam[f"cuda_gradcam_graph/{arch}/batch:{batch}/min_time:0.500/real_time"])
+                    rows.append(("gradcam graph", arch, batch, graphed, theirs, plain))
     copy = gcam.get("BM_DeviceCopy/real_time")
     fused = []  # (name, batch, measured µs, floor µs at the measured copy bandwidth)
     for name, b in gcam.items():

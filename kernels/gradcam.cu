@@ -75,20 +75,60 @@ __global__ void gradcam_fused(const float* A, const float* dA, int64_t K, int64_
   }
 }
 
+// Block n: the top-1 class of row n (first of equal maxima) unless a class is given, then the one-hot row.
+__global__ void seed_rows(const float* logits, int64_t classes, const int32_t* wanted, int32_t* chosen, float* seed) {
+  const int64_t n = blockIdx.x;
+  const float* row = logits + n * classes;
+  __shared__ float best_value[kCamThreads];
+  __shared__ int64_t best_index[kCamThreads];
+  float v = -INFINITY;
+  int64_t at = classes;  // "none yet": larger than every index
+  for (int64_t c = threadIdx.x; c < classes; c += blockDim.x)
+    if (row[c] > v || (row[c] == v && c < at)) v = row[c], at = c;
+  best_value[threadIdx.x] = v;
+  best_index[threadIdx.x] = at;
+  __syncthreads();
+  for (unsigned stride = blockDim.x / 2; stride > 0; stride /= 2) {  // tree: larger value, then lower index
+    if (threadIdx.x < stride) {
+      const float ov = best_value[threadIdx.x + stride];
+      const int64_t oi = best_index[threadIdx.x + stride];
+      if (ov > best_value[threadIdx.x] || (ov == best_value[threadIdx.x] && oi < best_index[threadIdx.x]))
+        best_value[threadIdx.x] = ov, best_index[threadIdx.x] = oi;
+    }
+    __syncthreads();
+  }
+  const int64_t c_star = wanted[n] >= 0 ? wanted[n] : best_index[0];
+  if (threadIdx.x == 0) chosen[n] = static_cast<int32_t>(c_star);
+  for (int64_t c = threadIdx.x; c < classes; c += blockDim.x) seed[n * classes + c] = c == c_star ? 1.0f : 0.0f;
+}
+
 }  // namespace
 
-GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual) {
+Tensor one_hot_seed(const Tensor& logits, const DeviceArray<int32_t>& classes, DeviceArray<int32_t>& chosen) {
+  const int64_t N = logits.size(0), C = logits.size(1);
+  GCAM_CHECK(classes.size() == N && chosen.size() == N, "one_hot_seed: ", classes.size(), " classes for ", N, " rows");
+  Tensor seed = device_empty(logits.shape());
+  if (N == 0) return seed;
+  seed_rows<<<static_cast<unsigned>(N), kCamThreads, 0, stream()>>>(logits.data(), C, classes.data(), chosen.data(),
+                                                                     seed.data());
+  GCAM_CHECK_LAUNCH();
+  return seed;
+}
+
+GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual, bool copy_flags) {
   const int64_t N = activations.size(0), K = activations.size(1), h = activations.size(2), w = activations.size(3);
-  GradcamMaps r{device_empty(Shape{N, K}), device_empty(Shape{N, h, w}), device_empty(Shape{N, h, w}), {}};
+  GradcamMaps r{device_empty(Shape{N, K}), device_empty(Shape{N, h, w}), device_empty(Shape{N, h, w}),
+                device_empty(Shape{N}), {}};
   if (N == 0) return r;
-  Tensor zero = device_empty(Shape{N});
+  Tensor& zero = r.zero_flags;
   const size_t shared = static_cast<size_t>(K + kCamThreads) * sizeof(double);
   GCAM_CHECK(shared <= 48 * 1024, "gradcam: ", K, " channels exceed the fused kernel's shared memory");
   gradcam_fused<<<static_cast<unsigned>(N), kCamThreads, shared, stream()>>>(
       activations.data(), gradients.data(), K, h * w, counterfactual ? -1.0f : 1.0f, r.alpha.data(), r.raw.data(),
       r.map.data(), zero.data());
   GCAM_CHECK_LAUNCH();
-  for (float flag : zero.to(Device::CPU).to_vector()) r.all_zero.push_back(flag != 0.0f);
+  if (copy_flags)
+    for (float flag : zero.to(Device::CPU).to_vector()) r.all_zero.push_back(flag != 0.0f);
   return r;
 }
 

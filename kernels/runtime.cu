@@ -4,6 +4,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "../src/device_memory.h"
@@ -27,7 +28,12 @@ struct Engine {
     GCAM_CUDA_CHECK(cublasCreate(&cublas));
     GCAM_CUDA_CHECK(cublasSetStream(cublas, stream));
     GCAM_CUDA_CHECK(cublasSetMathMode(cublas, CUBLAS_PEDANTIC_MATH));  // FP32 until TF32 is asked for
+    // cuBLAS's own workspace, set once: otherwise it allocates one lazily, which a graph capture forbids.
+    GCAM_CUDA_CHECK(cudaMalloc(&cublas_workspace, kCublasWorkspace));
+    GCAM_CUDA_CHECK(cublasSetWorkspace(cublas, cublas_workspace, kCublasWorkspace));
   }
+  static constexpr size_t kCublasWorkspace = size_t{32} << 20;
+  void* cublas_workspace = nullptr;
 };
 
 // Created on first use and never destroyed: at process exit the driver reclaims everything, and a
@@ -48,18 +54,22 @@ std::size_t rounded(std::size_t bytes) {
   return (std::max<std::size_t>(bytes, 1) + step - 1) / step * step;
 }
 
+// Pools: pool 0 serves ordinary work. A CUDA graph captures with a private pool of its own: blocks it
+// allocates (and frees) during capture stay reserved for its replays — handed to nobody else — until
+// the graph is destroyed and its pool retired into pool 0.
 class CachingAllocator {
  public:
   void* allocate(std::size_t request) {
     const std::size_t bytes = rounded(request);
     std::lock_guard<std::mutex> lock(mutex_);
+    auto& cache = free_[current_pool_];
     // The smallest cached block that fits, if it is not more than twice the request.
-    auto it = free_.lower_bound(bytes);
-    if (it != free_.end() && it->first <= 2 * bytes) {
+    auto it = cache.lower_bound(bytes);
+    if (it != cache.end() && it->first <= 2 * bytes) {
       void* ptr = it->second;
       const std::size_t size = it->first;
-      free_.erase(it);
-      live_[ptr] = size;
+      cache.erase(it);
+      live_[ptr] = {size, current_pool_};
       stats_.bytes_cached -= size;
       stats_.bytes_in_use += size;
       ++stats_.cache_hits;
@@ -67,7 +77,7 @@ class CachingAllocator {
     }
     void* ptr = nullptr;
     cudaError_t status = cudaMalloc(&ptr, bytes);
-    if (status == cudaErrorMemoryAllocation) {  // give the cache back and try once more
+    if (status == cudaErrorMemoryAllocation && current_pool_ == 0) {  // give the cache back, try once more
       cudaGetLastError();
       release_locked();
       status = cudaMalloc(&ptr, bytes);
@@ -78,7 +88,7 @@ class CachingAllocator {
                                             stats_.bytes_in_use >> 20, " MiB in use by tensors)"));
     }
     GCAM_CUDA_CHECK(status);
-    live_[ptr] = bytes;
+    live_[ptr] = {bytes, current_pool_};
     stats_.bytes_in_use += bytes;
     ++stats_.device_allocations;
     return ptr;
@@ -89,10 +99,29 @@ class CachingAllocator {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = live_.find(ptr);
     if (it == live_.end()) return;  // not ours: never happens, and never worth a crash in a destructor
-    free_.emplace(it->second, ptr);
-    stats_.bytes_in_use -= it->second;
-    stats_.bytes_cached += it->second;
+    const Block b = it->second;
+    free_[retired_.count(b.pool) ? 0 : b.pool].emplace(b.size, ptr);
+    stats_.bytes_in_use -= b.size;
+    stats_.bytes_cached += b.size;
     live_.erase(it);
+  }
+
+  int open_pool() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_pool_ = ++last_pool_;
+    return current_pool_;
+  }
+  void close_pool() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    current_pool_ = 0;
+  }
+  void retire_pool(int pool) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    retired_.insert(pool);
+    auto it = free_.find(pool);
+    if (it == free_.end()) return;
+    free_[0].insert(it->second.begin(), it->second.end());
+    free_.erase(pool);
   }
 
   void release() {
@@ -106,17 +135,27 @@ class CachingAllocator {
   }
 
  private:
-  void release_locked() {
-    if (free_.empty()) return;
+  struct Block {
+    std::size_t size;
+    int pool;
+  };
+
+  void release_locked() {  // pool 0's free blocks only: a graph's stay reserved
+    auto& cache = free_[0];
+    if (cache.empty()) return;
     cudaStreamSynchronize(engine().stream);  // no queued work may still use a block we hand back
-    for (const auto& [size, ptr] : free_) cudaFree(ptr);
-    free_.clear();
-    stats_.bytes_cached = 0;
+    for (const auto& [size, ptr] : cache) {
+      cudaFree(ptr);
+      stats_.bytes_cached -= size;
+    }
+    cache.clear();
   }
 
   std::mutex mutex_;
-  std::multimap<std::size_t, void*> free_;     // size → block
-  std::unordered_map<void*, std::size_t> live_;  // block → size
+  std::map<int, std::multimap<std::size_t, void*>> free_;  // pool → (size → block)
+  std::unordered_map<void*, Block> live_;
+  std::set<int> retired_;
+  int current_pool_ = 0, last_pool_ = 0;
   CudaMemoryStats stats_;
 };
 
@@ -148,6 +187,49 @@ void* allocate_bytes(std::size_t bytes) {
 }
 
 void free_bytes(void* ptr) { allocator().free(ptr); }
+
+Graph::~Graph() {
+  if (exec_) cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_));
+  if (graph_) cudaGraphDestroy(static_cast<cudaGraph_t>(graph_));
+  if (pool_) allocator().retire_pool(pool_);
+}
+
+void Graph::begin_capture() {
+  GCAM_CHECK(!graph_ && !capturing_, "cuda graph: already captured");
+  synchronize();  // nothing from before may be part of the capture
+  pool_ = allocator().open_pool();
+  capturing_ = true;
+  // Relaxed: this thread may still call cudaMalloc (the pool grows while the capture records).
+  GCAM_CUDA_CHECK(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed));
+}
+
+void Graph::end_capture() {
+  GCAM_CHECK(capturing_, "cuda graph: end_capture without begin_capture");
+  capturing_ = false;
+  allocator().close_pool();
+  cudaGraph_t graph = nullptr;
+  GCAM_CUDA_CHECK(cudaStreamEndCapture(stream(), &graph));
+  graph_ = graph;
+  cudaGraphExec_t exec = nullptr;
+  GCAM_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  exec_ = exec;
+}
+
+void Graph::abandon_capture() noexcept {
+  if (!capturing_) return;
+  capturing_ = false;
+  allocator().close_pool();
+  cudaGraph_t graph = nullptr;
+  cudaStreamEndCapture(stream(), &graph);  // ends the (failed) capture; its partial graph is dropped
+  if (graph) cudaGraphDestroy(graph);
+  cudaGetLastError();
+}
+
+void Graph::replay() {
+  GCAM_CHECK(exec_, "cuda graph: nothing captured");
+  GCAM_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), stream()));
+  GCAM_CHECK_LAUNCH();
+}
 
 }  // namespace gcam::cuda
 

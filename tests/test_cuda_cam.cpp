@@ -2,7 +2,7 @@
 // gcam/colormap.h: maps within 1e-4 after normalisation, including odd feature sizes, planes larger than
 // a block, batches whose images differ, all-zero maps (zeros and a flag, never NaN) and the
 // counterfactual; the upsampling with Guided Grad-CAM's product; the heatmap and overlay bytes. Each
-// test skips cleanly without a GPU.
+// test skips cleanly without a GPU. Then the Grad-CAM step as a CUDA graph (gcam/gradcam_graph.h).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +10,9 @@
 #include "cuda/cam.h"  // internal: the kernels under test
 #include "gcam/cam.h"
 #include "gcam/colormap.h"
+#include "gcam/error.h"
+#include "gcam/explain.h"
+#include "gcam/gradcam_graph.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
 
@@ -116,6 +119,48 @@ TEST(CudaCam, HeatmapAndOverlayBytesEqualTheCpu) {
       }
     }
   }
+}
+
+}  // namespace
+}  // namespace gcam
+
+namespace gcam {
+namespace {
+
+// The graph replays what cam::explain computes, for whatever input it is given (it reads its fixed
+// input buffer on every replay), with classes chosen on the device or given, and allocates nothing
+// once captured.
+TEST(CudaGraph, ReplaysEqualExplainForNewInputs) {
+  REQUIRE_GPU();
+  auto model = models::make_model("resnet18");
+  model->initialize(21);
+  model->to(Device::CUDA);
+  const int64_t N = 2, H = 96, W = 128;
+  cam::GradcamGraph graph(*model, N, H, W);
+  const CudaMemoryStats captured = cuda_memory_stats();
+  for (unsigned seed : {1u, 2u}) {
+    SCOPED_TRACE("input " + std::to_string(seed));
+    const Tensor x = random_normal(Shape{N, 3, H, W}, seed);
+    for (const std::vector<int64_t>& classes : {std::vector<int64_t>{}, std::vector<int64_t>{7, -1}}) {
+      const cam::GradcamGraph::Result r = graph.run(x, classes);
+      std::vector<std::vector<int64_t>> targets = {{classes.empty() ? -1 : classes[0]}, {-1}};
+      const cam::BatchExplanation e = cam::explain(*model, x.to(Device::CUDA), targets, {});
+      EXPECT_TRUE(test::near_relative(r.logits, e.logits, 1e-6));
+      for (int64_t n = 0; n < N; ++n) {
+        EXPECT_EQ(r.classes[n], e.images[n][0].class_index);
+        EXPECT_EQ(r.all_zero[n], e.images[n][0].map_all_zero);
+        const Tensor map = Tensor::from_vector(Shape{H, W}, std::vector<float>(r.maps.data() + n * H * W,
+                                                                               r.maps.data() + (n + 1) * H * W));
+        EXPECT_TRUE(test::near_relative(map, e.images[n][0].map, 1e-5)) << "image " << n;
+      }
+    }
+  }
+  // The explain calls above allocate in the ordinary pool; the replays themselves allocate nothing.
+  const CudaMemoryStats before = cuda_memory_stats();
+  graph.run(random_normal(Shape{N, 3, H, W}, 3));
+  EXPECT_EQ(cuda_memory_stats().device_allocations, before.device_allocations);
+  EXPECT_GE(before.device_allocations, captured.device_allocations);
+  EXPECT_THROW(graph.run(random_normal(Shape{N + 1, 3, H, W}, 4)), InputError);  // the captured shape only
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // cuda/cam.h — Grad-CAM's own steps on the GPU, fused (internal). The formulas are gcam/cam.h's; the CPU
 // functions there are the reference these are tested against.
 //
+//   one_hot_seed      logits → the backward pass's seed, the class chosen on the device (no host round trip)
 //   gradcam_maps      A, ∂y/∂A (N, K, h, w)  →  α (N, K), raw ReLU(Σ_k α_k A_k) (N, h, w), the per-image
 //                     min-max normalised map (N, h, w), and which images' maps were zero everywhere —
 //                     one launch, one block per image (counterfactual: α negated).
@@ -21,9 +22,16 @@ namespace gcam::cuda {
 
 struct GradcamMaps {
   Tensor alpha, raw, map;       // (N, K), (N, h, w), (N, h, w), on the device
-  std::vector<bool> all_zero;   // per image (copied to the host: N flags)
+  Tensor zero_flags;            // (N): 1 where image n's map was zero everywhere, on the device
+  std::vector<bool> all_zero;   // the same flags on the host, unless the copy was skipped
 };
-GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual);
+// copy_flags = false leaves all_zero empty (no host synchronisation: what a graph capture needs).
+GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual,
+                         bool copy_flags = true);
+
+// The backward seed for each image's class, on the device: seed (N, classes) one-hot at class[n], or at
+// the top-1 logit (first of equal maxima, like the CPU) where class[n] < 0; the class used goes to chosen[n].
+Tensor one_hot_seed(const Tensor& logits, const DeviceArray<int32_t>& classes, DeviceArray<int32_t>& chosen);
 
 struct Upsampled {
   Tensor map;             // (N, H, W)

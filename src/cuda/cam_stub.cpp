@@ -1,5 +1,7 @@
-// cam_stub.cpp — cuda/cam.h in a build without CUDA: no tensor can be on the device there.
+// cam_stub.cpp — cuda/cam.h and the graph of cuda/runtime.h in a build without CUDA: no tensor can be on
+// the device there.
 #include "cam.h"
+#include "runtime.h"
 
 #include "gcam/error.h"
 
@@ -11,7 +13,15 @@ namespace {
 }
 }  // namespace
 
-GradcamMaps gradcam_maps(const Tensor&, const Tensor&, bool) { no_cuda(); }
+GradcamMaps gradcam_maps(const Tensor&, const Tensor&, bool, bool) { no_cuda(); }
+Tensor one_hot_seed(const Tensor&, const DeviceArray<int32_t>&, DeviceArray<int32_t>&) { no_cuda(); }
+
+void synchronize() {}
+Graph::~Graph() {}
+void Graph::begin_capture() { no_cuda(); }
+void Graph::end_capture() { no_cuda(); }
+void Graph::abandon_capture() noexcept {}
+void Graph::replay() { no_cuda(); }
 Upsampled upsample_product(const Tensor&, int64_t, int64_t, const Tensor&) { no_cuda(); }
 Rendered render(const Tensor&, const DeviceArray<uint8_t>&, cam::Colormap, float) { no_cuda(); }
 

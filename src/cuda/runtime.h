@@ -32,4 +32,28 @@ void synchronize();
 void* allocate_bytes(std::size_t bytes);
 void free_bytes(void* ptr);
 
+// A CUDA graph: the work queued on stream() between begin_capture and end_capture, recorded once and
+// replayed with one launch (no per-kernel launch cost). While capturing, device memory comes from the
+// graph's private pool, which stays reserved for its replays until the graph is destroyed; work in
+// the capture must not copy to the host or synchronise. Move-only in spirit: not copyable.
+class Graph {
+ public:
+  Graph() = default;
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  void begin_capture();
+  void end_capture();
+  void abandon_capture() noexcept;  // after an error inside the capture
+  void replay();
+  bool captured() const { return exec_ != nullptr; }
+
+ private:
+  void* graph_ = nullptr;  // cudaGraph_t
+  void* exec_ = nullptr;   // cudaGraphExec_t
+  int pool_ = 0;
+  bool capturing_ = false;
+};
+
 }  // namespace gcam::cuda

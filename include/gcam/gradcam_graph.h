@@ -1,0 +1,49 @@
+// gcam/gradcam_graph.h — Grad-CAM on the GPU recorded once as a CUDA graph and replayed per batch.
+//
+// For a model on the device, a batch size and an input size, the whole Grad-CAM step — the forward
+// pass, each image's class chosen on the device (top-1 unless given) as the backward seed, the short
+// backward pass to the target layer, the fused reduction and the upsampling — is captured once and then
+// replayed with a single launch per batch, so that small batches are not bound by the cost of launching
+// hundreds of kernels one by one. Each run copies the batch into the graph's fixed input buffer and
+// brings back the maps (N, H, W), the logits and the classes; nothing else crosses to the host.
+//
+//   model->to(Device::CUDA);
+//   cam::GradcamGraph graph(*model, /*batch=*/1, 224, 224);      // captures (after one warm-up step)
+//   cam::GradcamGraph::Result r = graph.run(input);              // replays
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gcam/models.h"
+#include "gcam/tensor.h"
+
+namespace gcam::cam {
+
+class GradcamGraph {
+ public:
+  // layer: a torchvision path; empty for the model's default target. The model must be on the GPU and
+  // stay there, unchanged, while the graph lives (the graph reads its weights where they are).
+  GradcamGraph(models::Model& model, int64_t batch, int64_t height, int64_t width, const std::string& layer = "");
+  ~GradcamGraph();
+  GradcamGraph(const GradcamGraph&) = delete;
+  GradcamGraph& operator=(const GradcamGraph&) = delete;
+
+  struct Result {
+    Tensor logits;                 // (N, classes), host
+    Tensor maps;                   // (N, H, W), normalised Grad-CAM maps at the input size, host
+    std::vector<int64_t> classes;  // the class each map explains
+    std::vector<bool> all_zero;    // maps that were zero everywhere (then all zeros, never NaN)
+  };
+  // input (N, 3, H, W) on either device; classes: empty for every image's top-1, else one per image
+  // (a negative entry: that image's top-1).
+  Result run(const Tensor& input, const std::vector<int64_t>& classes = {});
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace gcam::cam
