@@ -1,5 +1,5 @@
-// runtime.cu — the engine's stream and library handles, the caching allocator, the switches
-// (what each does: src/cuda/runtime.h).
+// runtime.cu — the engine's stream and library handles, the caching allocator with its pools, CUDA
+// graph capture and replay, the switches (what each does: src/cuda/runtime.h).
 #include <cstdlib>
 #include <cstring>
 #include <map>

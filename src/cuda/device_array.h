@@ -4,6 +4,7 @@
 // only ways in and out. Used for what is not a float tensor: max pooling's argmax indices, labels.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -39,7 +40,7 @@ class DeviceArray {
     return a;
   }
   std::vector<T> copy_to_host() const {
-    std::vector<T> values(static_cast<size_t>(count_));
+    std::vector<T> values(static_cast<std::size_t>(count_));
     copy_bytes_device_to_host(values.data(), data_, bytes());
     return values;
   }

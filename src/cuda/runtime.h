@@ -1,6 +1,6 @@
 // runtime.h — gcam's CUDA engine state (internal): the stream every kernel runs on, the library
-// handles bound to it, the caching allocator, and the switches. Declared without CUDA headers so that
-// host code can use it; cudaStream_t and the handles come through kernels/cuda_check.h.
+// handles bound to it, the caching allocator, CUDA graphs, and the switches. Declared without CUDA
+// headers so that host code can use it; cudaStream_t and the handles come through kernels/cuda_check.h.
 //
 // One stream per process: every kernel, cuDNN and cuBLAS call and every copy is issued on it, so they
 // run in issue order. That is also what makes the caching allocator safe: a block freed by one op and
@@ -28,14 +28,15 @@ void synchronize();
 // The caching allocator. Sizes are rounded up (512 B steps below 1 MiB, 2 MiB steps above); a freed
 // block goes back to a free list and serves a later request that fits in it and needs at least half of
 // it. cudaMalloc runs only when no cached block fits; when it fails, every cached block is released
-// and the allocation is tried once more. Statistics: gcam/device.h.
+// and the allocation is tried once more. While a Graph (below) captures, blocks come from that graph's
+// private pool instead. Statistics: gcam/device.h.
 void* allocate_bytes(std::size_t bytes);
 void free_bytes(void* ptr);
 
 // A CUDA graph: the work queued on stream() between begin_capture and end_capture, recorded once and
 // replayed with one launch (no per-kernel launch cost). While capturing, device memory comes from the
 // graph's private pool, which stays reserved for its replays until the graph is destroyed; work in
-// the capture must not copy to the host or synchronise. Move-only in spirit: not copyable.
+// the capture must not copy to the host or synchronise. One owner: neither copied nor moved.
 class Graph {
  public:
   Graph() = default;
