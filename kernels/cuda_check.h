@@ -9,7 +9,7 @@
 // A failure throws InternalError with the statement, the library's own message and file:line, so a
 // program prints one clean line. With GCAM_CUDA_SYNC=1 in the environment every launch is followed by
 // a synchronisation, so that a kernel that faults is named at its own launch instead of at some later
-// call (slow: a debugging switch).
+// call (slow: a debugging switch; skipped while a graph is being captured, where it is not allowed).
 #pragma once
 
 #include <cublas_v2.h>
@@ -39,8 +39,8 @@ inline const char* message(cublasStatus_t s) { return cublasGetStatusString(s); 
                                                          " at ", __FILE__, ":", __LINE__));              \
   } while (0)
 
-#define GCAM_CHECK_LAUNCH()                                                                  \
-  do {                                                                                       \
-    GCAM_CUDA_CHECK(cudaGetLastError());                                                     \
-    if (::gcam::cuda::debug_sync()) GCAM_CUDA_CHECK(cudaStreamSynchronize(::gcam::cuda::stream())); \
+#define GCAM_CHECK_LAUNCH()                                      \
+  do {                                                           \
+    GCAM_CUDA_CHECK(cudaGetLastError());                         \
+    if (::gcam::cuda::debug_sync()) ::gcam::cuda::debug_wait();  \
   } while (0)

@@ -180,6 +180,12 @@ bool debug_sync() {
 
 void synchronize() { GCAM_CUDA_CHECK(cudaStreamSynchronize(stream())); }
 
+void debug_wait() {
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  GCAM_CUDA_CHECK(cudaStreamIsCapturing(stream(), &capturing));
+  if (capturing == cudaStreamCaptureStatusNone) synchronize();
+}
+
 void* allocate_bytes(std::size_t bytes) {
   GCAM_CHECK(device_count() > 0, "cuda: no CUDA device is available (use the CPU)");
   engine();  // the stream exists before the first block does

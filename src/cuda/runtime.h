@@ -20,8 +20,10 @@ CUstream_st* stream();     // cudaStream_t
 cudnnContext* cudnn();     // cudnnHandle_t, on stream()
 cublasContext* cublas();   // cublasHandle_t, on stream()
 
-// GCAM_CUDA_SYNC=1: synchronise after every launch (read once).
+// GCAM_CUDA_SYNC=1: synchronise after every launch (read once); debug_wait() does it, unless the
+// stream is being captured into a graph.
 bool debug_sync();
+void debug_wait();
 // Waits for everything queued on the stream.
 void synchronize();
 
