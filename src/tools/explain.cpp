@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <sstream>
 #include <string>
@@ -85,6 +86,12 @@ resolution), STEM_guided.png, STEM_guided_gradcam.png, STEM_counterfactual.png, 
 Exit status: 0 success; 2 bad usage or bad input (one line on stderr naming the file and the problem;
 nothing written is left behind); 1 internal error.
 )";
+
+struct DecodedBatch {
+  std::vector<image::Image> views;  // each image as the network sees it (resized, cropped)
+  Tensor input;                     // (N, 3, H, W), normalised
+  double decode_ms = 0;
+};
 
 struct Options {
   std::string weights, model, layer, out = "out", preprocess = "imagenet", device = "cpu", colormap = "jet";
@@ -278,13 +285,25 @@ int run(const Options& o) {
   std::string results;  // written at the end, with everything else in place
   std::map<std::string, int> stems;
   const bool progress = isatty(STDERR_FILENO) && o.images.size() > static_cast<size_t>(o.batch);
+  // Decoding and preprocessing of batch k + 1 runs on a second thread while batch k is explained (on the
+  // GPU that hides the decoding entirely); a bad file still stops the run when its batch comes up.
+  auto decode = [&](size_t first) {
+    DecodedBatch b;
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t count = std::min<size_t>(o.batch, o.images.size() - first);
+    for (size_t i = 0; i < count; ++i) b.views.push_back(image::network_view(image::read_image(o.images[first + i]), pre));
+    b.input = image::to_input(b.views, pre);
+    b.decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return b;
+  };
+  std::future<DecodedBatch> next = std::async(std::launch::async, decode, size_t{0});
   for (size_t first = 0; first < o.images.size(); first += o.batch) {
     const size_t count = std::min<size_t>(o.batch, o.images.size() - first);
-    auto t0 = std::chrono::steady_clock::now();
-    std::vector<image::Image> views;
-    for (size_t i = 0; i < count; ++i) views.push_back(image::network_view(image::read_image(o.images[first + i]), pre));
-    const Tensor input = image::to_input(views, pre);
-    const double decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    DecodedBatch batch = next.get();
+    if (first + o.batch < o.images.size()) next = std::async(std::launch::async, decode, first + o.batch);
+    const std::vector<image::Image>& views = batch.views;
+    const Tensor& input = batch.input;
+    const double decode_ms = batch.decode_ms;
     std::vector<std::vector<int64_t>> targets(count);
     for (size_t i = 0; i < count; ++i) {
       if (!explicit_classes.empty()) targets[i] = {explicit_classes.size() == 1 ? explicit_classes[0] : explicit_classes[first + i]};
