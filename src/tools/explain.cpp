@@ -285,8 +285,9 @@ int run(const Options& o) {
   std::string results;  // written at the end, with everything else in place
   std::map<std::string, int> stems;
   const bool progress = isatty(STDERR_FILENO) && o.images.size() > static_cast<size_t>(o.batch);
-  // Decoding and preprocessing of batch k + 1 runs on a second thread while batch k is explained (on the
-  // GPU that hides the decoding entirely); a bad file still stops the run when its batch comes up.
+  // Decoding and preprocessing of batch k + 1 run on a second thread while batch k is explained, so the
+  // two can overlap (with --device cuda the explanation leaves the CPU cores mostly free); a bad file
+  // still stops the run when its batch comes up.
   auto decode = [&](size_t first) {
     DecodedBatch b;
     const auto t0 = std::chrono::steady_clock::now();
