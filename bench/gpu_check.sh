@@ -59,10 +59,7 @@ done
 
 echo "== explain --device cuda against --device cpu (the shipped model, the sample canvases)"
 export GCAM_DEFAULT_WEIGHTS="$PWD/weights/fashion_resnet.safetensors"  # a bundle was built elsewhere
-rm -rf "$LOG/explain_cpu" "$LOG/explain_cuda"
-if "$BIN/explain" --out "$LOG/explain_cpu" examples/canvases/*.png >/dev/null 2>"$LOG/explain.err" &&
-   "$BIN/explain" --device cuda --out "$LOG/explain_cuda" examples/canvases/*.png >/dev/null 2>>"$LOG/explain.err"; then
-  if "$PY" - "$LOG/explain_cpu" "$LOG/explain_cuda" >"$LOG/explain_compare.txt" 2>&1 <<'PYEOF'
+cat >"$LOG/explain_compare.py" <<'PYEOF'
 import glob, json, os, sys
 import numpy as np
 cpu_dir, gpu_dir = sys.argv[1], sys.argv[2]
@@ -76,11 +73,22 @@ for f in sorted(glob.glob(os.path.join(cpu_dir, "*_gradcam.npy"))):
 assert worst <= 1e-3, worst
 print(f"same classes and probabilities; Grad-CAM maps differ by at most {worst:.2e}")
 PYEOF
-  then note "explain --device cuda: $(cat "$LOG/explain_compare.txt")"
-  else note "explain --device cuda: DIFFERS from the CPU"; cat "$LOG/explain_compare.txt"; fi
-else
-  note "explain --device cuda: FAILED"; tail -5 "$LOG/explain.err"
-fi
+# Default methods (cam::explain on the device), then Grad-CAM alone (the CUDA-graph path).
+for mode in "all-default" "graph --method gradcam"; do
+  set -- $mode
+  name=$1; shift
+  rm -rf "$LOG/explain_cpu_$name" "$LOG/explain_cuda_$name"
+  if "$BIN/explain" "$@" --out "$LOG/explain_cpu_$name" examples/canvases/*.png >/dev/null 2>"$LOG/explain_$name.err" &&
+     "$BIN/explain" "$@" --device cuda --out "$LOG/explain_cuda_$name" examples/canvases/*.png >/dev/null 2>>"$LOG/explain_$name.err"; then
+    if "$PY" "$LOG/explain_compare.py" "$LOG/explain_cpu_$name" "$LOG/explain_cuda_$name" >"$LOG/explain_compare_$name.txt" 2>&1; then
+      note "explain --device cuda ($name): $(cat "$LOG/explain_compare_$name.txt")"
+    else
+      note "explain --device cuda ($name): DIFFERS from the CPU"; tail -5 "$LOG/explain_compare_$name.txt"
+    fi
+  else
+    note "explain --device cuda ($name): FAILED"; tail -5 "$LOG/explain_$name.err"
+  fi
+done
 
 echo "== compute-sanitizer memcheck (the op tests and the fused Grad-CAM kernels)"
 SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "gcam/explain.h"
 #include "gcam/models.h"
 #include "gcam/tensor.h"
 
@@ -40,6 +41,10 @@ class GradcamGraph {
   // input (N, 3, H, W) on either device; classes: empty for every image's top-1, else one per image
   // (a negative entry: that image's top-1).
   Result run(const Tensor& input, const std::vector<int64_t>& classes = {});
+  // The same as a BatchExplanation, as cam::explain gives it for Grad-CAM alone with one target per
+  // image, plus each map's box (α and the raw map are not brought back; the replay's whole time, forward
+  // pass included, is gradcam_ms).
+  BatchExplanation explain(const Tensor& input, const std::vector<int64_t>& classes = {});
 
  private:
   struct State;

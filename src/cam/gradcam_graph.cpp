@@ -8,8 +8,12 @@
 
 #include "../cuda/cam.h"
 #include "../cuda/runtime.h"
+#include <chrono>
+
 #include "gcam/autograd.h"
+#include "gcam/cam.h"
 #include "gcam/error.h"
+#include "gcam/ops/softmax.h"
 
 namespace gcam::cam {
 
@@ -88,6 +92,29 @@ GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<in
   for (int32_t c : s.chosen.copy_to_host()) r.classes.push_back(c);
   for (float f : s.zero_flags.to(Device::CPU).to_vector()) r.all_zero.push_back(f != 0.0f);
   return r;
+}
+
+BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<int64_t>& classes) {
+  const auto start = std::chrono::steady_clock::now();
+  Result r = run(input, classes);
+  BatchExplanation b;
+  b.gradcam_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  b.logits = r.logits;
+  b.probabilities = ops::softmax(r.logits);
+  const State& s = *state_;
+  const int64_t plane = s.height * s.width, num_classes = r.logits.size(1);
+  for (int64_t n = 0; n < s.batch; ++n) {
+    Explanation e;
+    e.image = n;
+    e.class_index = r.classes[n];
+    e.score = r.logits.data()[n * num_classes + e.class_index];
+    e.map = Tensor::from_vector(Shape{s.height, s.width},
+                                std::vector<float>(r.maps.data() + n * plane, r.maps.data() + (n + 1) * plane));
+    e.map_all_zero = r.all_zero[n];
+    e.box = localize(e.map.data(), s.height, s.width);
+    b.images.push_back({e});
+  }
+  return b;
 }
 
 }  // namespace gcam::cam

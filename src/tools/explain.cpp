@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "cli.h"
 #include "gcam/error.h"
 #include "gcam/explain.h"
+#include "gcam/gradcam_graph.h"
 #include "gcam/image.h"
 #include "gcam/manifest.h"
 #include "gcam/model_card.h"
@@ -297,6 +299,11 @@ int run(const Options& o) {
     b.decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return b;
   };
+  // Grad-CAM alone on the GPU, one class per image, no trace: each batch shape's whole step is captured
+  // once as a CUDA graph and replayed (gcam/gradcam_graph.h).
+  const bool use_graph = device == Device::CUDA && eo.gradcam && !eo.guided && !eo.counterfactual && !eo.deconvnet &&
+                         !o.trace && o.topk == 1;
+  std::map<std::vector<int64_t>, std::unique_ptr<cam::GradcamGraph>> graphs;  // (N, H, W) → graph
   std::future<DecodedBatch> next = std::async(std::launch::async, decode, size_t{0});
   for (size_t first = 0; first < o.images.size(); first += o.batch) {
     const size_t count = std::min<size_t>(o.batch, o.images.size() - first);
@@ -310,8 +317,16 @@ int run(const Options& o) {
       if (!explicit_classes.empty()) targets[i] = {explicit_classes.size() == 1 ? explicit_classes[0] : explicit_classes[first + i]};
       else for (int64_t r = 1; r <= o.topk; ++r) targets[i].push_back(-r);
     }
-    const cam::BatchExplanation result =
-        cam::explain(*model, device == Device::CPU ? input : input.to(device), targets, eo);
+    cam::BatchExplanation result;
+    if (use_graph) {
+      std::unique_ptr<cam::GradcamGraph>& graph = graphs[{input.size(0), input.size(2), input.size(3)}];
+      if (!graph) graph = std::make_unique<cam::GradcamGraph>(*model, input.size(0), input.size(2), input.size(3), layer);
+      std::vector<int64_t> classes;
+      for (const auto& t : targets) classes.push_back(t[0]);  // a class, or −1: the top-1
+      result = graph->explain(input, classes);
+    } else {
+      result = cam::explain(*model, device == Device::CPU ? input : input.to(device), targets, eo);
+    }
     if (o.trace && first == 0) {
       std::fprintf(stderr, "trace: forward %.1f ms for %zu images; each layer's output and time:\n", result.forward_ms, count);
       for (const auto& l : result.layers)
