@@ -97,7 +97,8 @@ __global__ void seed_rows(const float* logits, int64_t classes, const int32_t* w
     }
     __syncthreads();
   }
-  const int64_t c_star = wanted[n] >= 0 ? wanted[n] : best_index[0];
+  // (A row of NaNs has no maximum: class 0 then, so that the index stays in range.)
+  const int64_t c_star = wanted[n] >= 0 ? wanted[n] : (best_index[0] < classes ? best_index[0] : 0);
   if (threadIdx.x == 0) chosen[n] = static_cast<int32_t>(c_star);
   for (int64_t c = threadIdx.x; c < classes; c += blockDim.x) seed[n * classes + c] = c == c_star ? 1.0f : 0.0f;
 }
