@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gpu_bundle.sh — builds, on the development machine, what bench/gpu_check.sh runs on a lent GPU machine
-# whose image lacks gcam's CPU-side build dependencies (OpenBLAS, GoogleTest, Google Benchmark, stb: that
-# image has CUDA, cuDNN and PyTorch but no Debian development packages, and no network to install them).
+# whose image lacks gcam's CPU-side build dependencies (OpenBLAS, GoogleTest, Google Benchmark, stb: the lent
+# machines' image lists CUDA, cuDNN and PyTorch but none of these, and it has no network to install them).
 #
 # The CUDA code is compiled here for the GPU (sm_90 unless CMAKE_CUDA_ARCHITECTURES says otherwise) and
 # linked against this toolkit's CUDA 13 / cuDNN 9 / cuBLAS; at run time the GPU machine's own CUDA
