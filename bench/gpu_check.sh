@@ -49,6 +49,11 @@ else
   exit 1
 fi
 
+# Anything the binaries cannot load (a library missing here, or one too new for this machine's glibc)
+# shows up now, in one place, rather than as a failed test.
+missing=$(for b in "$BIN"/*; do ldd "$b" 2>&1 | grep -E "not found|version .* not found" | sed "s|^|$(basename "$b"): |"; done | sort -u)
+if [ -n "$missing" ]; then note "libraries missing:"; echo "$missing" | head -20; fi
+
 echo "== GPU tests"
 for t in test_cuda_memory test_cuda_ops test_cuda_cam; do
   if "$BIN/$t" --gtest_brief=1 >"$LOG/$t.log" 2>&1; then
