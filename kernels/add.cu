@@ -6,42 +6,39 @@ namespace gcam::cuda {
 
 namespace {
 
-__global__ void add_kernel(const float* a, const float* b, float* y, int64_t n) {
-  for (int64_t i = first_index(); i < n; i += grid_stride()) y[i] = a[i] + b[i];
+struct Plus {
+  __device__ float operator()(float a, float b) const { return a + b; }
+};
+struct Times {
+  __device__ float operator()(float a, float b) const { return a * b; }
+};
+
+// y[i] = op(a[i], b[i]); y may be a (acc += x).
+template <typename Op>
+__global__ void binary_kernel(const float* a, const float* b, float* y, int64_t n, Op op) {
+  for (int64_t i = first_index(); i < n; i += grid_stride()) y[i] = op(a[i], b[i]);
 }
 
-__global__ void add_into_kernel(float* acc, const float* x, int64_t n) {
-  for (int64_t i = first_index(); i < n; i += grid_stride()) acc[i] += x[i];
-}
-
-__global__ void multiply_kernel(const float* a, const float* b, float* y, int64_t n) {
-  for (int64_t i = first_index(); i < n; i += grid_stride()) y[i] = a[i] * b[i];
+template <typename Op>
+void launch_binary(const float* a, const float* b, float* y, int64_t n, Op op) {
+  if (n == 0) return;
+  binary_kernel<<<grid_for(n), kThreads, 0, stream()>>>(a, b, y, n, op);
+  GCAM_CHECK_LAUNCH();
 }
 
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = device_empty(a.shape());
-  const int64_t n = a.numel();
-  if (n == 0) return y;
-  add_kernel<<<grid_for(n), kThreads, 0, stream()>>>(a.data(), b.data(), y.data(), n);
-  GCAM_CHECK_LAUNCH();
+  launch_binary(a.data(), b.data(), y.data(), a.numel(), Plus{});
   return y;
 }
 
-void add_into(Tensor& acc, const Tensor& x) {
-  const int64_t n = acc.numel();
-  if (n == 0) return;
-  add_into_kernel<<<grid_for(n), kThreads, 0, stream()>>>(acc.data(), x.data(), n);
-  GCAM_CHECK_LAUNCH();
-}
+void add_into(Tensor& acc, const Tensor& x) { launch_binary(acc.data(), x.data(), acc.data(), acc.numel(), Plus{}); }
 
 Tensor multiply(const Tensor& a, const Tensor& b) {
   Tensor y = device_empty(a.shape());
-  const int64_t n = a.numel();
-  if (n == 0) return y;
-  multiply_kernel<<<grid_for(n), kThreads, 0, stream()>>>(a.data(), b.data(), y.data(), n);
-  GCAM_CHECK_LAUNCH();
+  launch_binary(a.data(), b.data(), y.data(), a.numel(), Times{});
   return y;
 }
 

@@ -137,7 +137,6 @@ TEST(CudaGraph, ReplaysEqualExplainForNewInputs) {
   model->to(Device::CUDA);
   const int64_t N = 2, H = 96, W = 128;
   cam::GradcamGraph graph(*model, N, H, W);
-  const CudaMemoryStats captured = cuda_memory_stats();
   for (unsigned seed : {1u, 2u}) {
     SCOPED_TRACE("input " + std::to_string(seed));
     const Tensor x = random_normal(Shape{N, 3, H, W}, seed);
@@ -159,7 +158,6 @@ TEST(CudaGraph, ReplaysEqualExplainForNewInputs) {
   const CudaMemoryStats before = cuda_memory_stats();
   graph.run(random_normal(Shape{N, 3, H, W}, 3));
   EXPECT_EQ(cuda_memory_stats().device_allocations, before.device_allocations);
-  EXPECT_GE(before.device_allocations, captured.device_allocations);
   EXPECT_THROW(graph.run(random_normal(Shape{N + 1, 3, H, W}, 4)), InputError);  // the captured shape only
 }
 

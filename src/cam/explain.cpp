@@ -27,9 +27,9 @@ Tensor item(const Tensor& batch, int64_t n) {
   return out;
 }
 
-// Normalised at feature resolution, then upsampled to the input size (the convention most users know).
 Tensor to_host(const Tensor& t) { return t.device() == Device::CPU ? t : t.to(Device::CPU); }
 
+// Normalised at feature resolution, then upsampled to the input size (the convention most users know).
 Tensor normalized_upsampled(const Tensor& raw, int64_t height, int64_t width, std::vector<bool>* all_zero) {
   Tensor normalized = raw.clone();
   normalize_maps(normalized, all_zero);
@@ -86,7 +86,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
   // On the GPU the whole forward and backward pass stays on the device; what the maps are made from
   // (logits, the target layer and its gradient, the input gradient) comes back to the host here.
   const Tensor logits = model.forward(x);  // (N, classes), on the input's device
-  result.logits = logits.device() == Device::CPU ? logits : logits.to(Device::CPU);
+  result.logits = to_host(logits);
   result.forward_ms = since_ms(start);
   const std::vector<std::string> names = tape.tap_names();
   for (size_t i = 0; i < names.size(); ++i) {

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "../device_memory.h"
 #include "device_array.h"
 #include "gcam/autograd.h"
 #include "gcam/ops/avg_pool2d.h"

@@ -4,17 +4,13 @@
 #include <cmath>
 
 #include "gcam/models.h"
+#include "on_host.h"
 
 namespace gcam::models {
 
 int fold_batch_norm(Model& model) {
-  if (model.device() != Device::CPU) {  // the arithmetic below is on the host
-    const Device device = model.device();
-    model.to(Device::CPU);
-    const int folded = fold_batch_norm(model);
-    model.to(device);
-    return folded;
-  }
+  if (model.device() != Device::CPU)  // the arithmetic below is on the host
+    return detail::on_host(model, [&] { return fold_batch_norm(model); });
   constexpr float kEps = 1e-5f;  // PyTorch's default, which every torchvision model uses
   const auto& layers = model.layers();
   int folded = 0;

@@ -11,6 +11,7 @@
 
 #include "gcam/error.h"
 #include "gcam/models.h"
+#include "on_host.h"
 
 namespace gcam::models {
 
@@ -39,13 +40,8 @@ std::string list(const std::vector<std::string>& names) {
 }  // namespace
 
 LoadReport load_weights(Model& model, const weights::Checkpoint& checkpoint, bool non_strict) {
-  if (model.device() != Device::CPU) {  // the file is read into host memory: load there, then move back
-    const Device device = model.device();
-    model.to(Device::CPU);
-    LoadReport report = load_weights(model, checkpoint, non_strict);
-    model.to(device);
-    return report;
-  }
+  if (model.device() != Device::CPU)  // the file is read into host memory
+    return detail::on_host(model, [&] { return load_weights(model, checkpoint, non_strict); });
   const std::string& file = checkpoint.path();
   const auto& stored = checkpoint.tensors();
   const bool data_parallel =

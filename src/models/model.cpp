@@ -6,6 +6,7 @@
 
 #include "gcam/error.h"
 #include "gcam/models.h"
+#include "on_host.h"
 
 namespace gcam::models {
 
@@ -62,13 +63,7 @@ void Model::to(Device device) {
 Device Model::device() const { return state_.empty() ? Device::CPU : state_.front().tensor.device(); }
 
 void Model::initialize(uint64_t seed) {
-  if (device() != Device::CPU) {  // drawn on the host, then moved back
-    const Device on = device();
-    to(Device::CPU);
-    initialize(seed);
-    to(on);
-    return;
-  }
+  if (device() != Device::CPU) return detail::on_host(*this, [&] { initialize(seed); });  // drawn on the host
   std::mt19937_64 rng(seed);
   auto weight_of = [&](const std::string& stem) -> const Tensor* {
     for (const NamedTensor& e : state_)
