@@ -1,10 +1,20 @@
 // gradcam.cu — Grad-CAM's reduction fused into one launch (formulas in gcam/cam.h; CPU:
-// src/cam/gradcam.cpp). One block per image n:
-//   1. α_k = (1/hw) Σ_p ∂y/∂A[n,k,p]      one warp per channel at a time, in double; α kept in shared memory
-//   2. L_p = Σ_k α_k A[n,k,p]              the block's threads split the pixels × channel slices; the slices'
-//                                          partial sums (double) are added in slice order (deterministic)
-//   3. L = ReLU(L), then (L − min)/(max − min + ε), or all zeros (flagged) when max = min = 0
-// A and ∂y/∂A are each read once; only α, the raw and the normalised maps are written.
+// src/cam/gradcam.cpp), and the backward pass's one-hot seed.
+//
+// The reduction reads A and ∂y/∂A (N, K, h, w) once each; its speed is the memory bandwidth it keeps
+// busy. One block per image would leave most of the GPU idle at small batches (16 images: 16 SMs of
+// 132) and spend its time waiting on load latency, so each image's K channels are cut into S slices of
+// C channels, one block per (slice s, image n) — N·S blocks:
+//   1. stage   the slice's C·h·w values of ∂y/∂A and of A into shared memory, all loads issued at once
+//              (when they fit; larger planes are read from global memory by the same code)
+//   2. α_k   = (1/hw) Σ_p ∂y/∂A[n,k,p]             one warp per channel, summed in double
+//   3. part_s[p] = Σ_{k in slice s} α_k A[n,k,p]      a slice's share of the weighted sum, into global
+//              scratch (double)
+//   4. the slice block that finishes last for image n (an arrival counter, the threadfence-reduction
+//      pattern of the CUDA programming guide) adds the S parts in slice order:
+//      L_p = ReLU(Σ_s part_s[p]), then (L − min)/(max − min + ε), or all zeros (flagged) when max = min = 0.
+// Every sum runs in a fixed order, so a run gives the same bits each time. C = K gives one block per
+// image (the tests use that to compare the two cuts).
 #include "../src/cuda/cam.h"
 #include "gcam/cam.h"
 #include "launch.h"
@@ -13,66 +23,98 @@ namespace gcam::cuda {
 
 namespace {
 
-constexpr int kCamThreads = 512;
+constexpr int kCamThreads = 512;           // the seed kernel's block
+constexpr int kSliceThreads = 256;         // the reduction's block
+constexpr int64_t kStageFloats = 4096;     // per tensor: 2 × 16 KB of shared memory
+constexpr int64_t kMaxSliceChannels = 1024;
 
-__global__ void gradcam_fused(const float* A, const float* dA, int64_t K, int64_t plane, float sign, float* alpha_out,
-                              float* raw_out, float* map_out, float* zero_out) {
-  extern __shared__ double shared[];  // [K] α, then [kCamThreads] partial sums
-  double* alpha = shared;
-  double* partial = shared + K;
-  const int64_t n = blockIdx.x;
-  const float* a_n = A + n * K * plane;
-  const float* g_n = dA + n * K * plane;
-  const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-
-  // 1. channel weights
-  for (int64_t k = warp; k < K; k += warps) {
+// Sums of one value per (group, pixel) thread: thread t covers pixel t mod P of group t div P,
+// P = min(plane, blockDim), G = blockDim div P groups. For each run of P pixels, term(g, p, i) for the
+// group's items i = g, g + G, … < items is summed per thread, then the G group sums of a pixel in group
+// order: the result, the same on every run, goes to finish(p, total) on threads t < P.
+template <typename Term, typename Finish>
+__device__ void sum_over_groups(int64_t plane, int64_t items, double* group_sums, Term term, Finish finish) {
+  const int64_t t = threadIdx.x, P = plane < blockDim.x ? plane : blockDim.x, G = blockDim.x / P, g = t / P;
+  for (int64_t base = 0; base < plane; base += P) {
+    const int64_t p = base + t % P;
     double s = 0.0;
-    for (int64_t p = lane; p < plane; p += 32) s += g_n[k * plane + p];
-    for (int offset = 16; offset > 0; offset /= 2) s += __shfl_down_sync(0xffffffffu, s, offset);
+    if (g < G && p < plane)
+      for (int64_t i = g; i < items; i += G) s += term(i, p);
+    group_sums[t] = s;
+    __syncthreads();
+    if (t < P && p < plane) {
+      double total = 0.0;
+      for (int64_t j = 0; j < G; ++j) total += group_sums[j * P + t];
+      finish(p, total);
+    }
+    __syncthreads();
+  }
+}
+
+__global__ void gradcam_sliced(const float* A, const float* dA, int64_t K, int64_t plane, int64_t C, bool staged,
+                               float sign, float* alpha_out, double* parts, unsigned* arrivals, float* raw_out,
+                               float* map_out, float* zero_out) {
+  extern __shared__ double shared[];  // [blockDim] group sums, [C] α, then (staged) [C·plane] ∂y/∂A, [C·plane] A
+  double* group_sums = shared;
+  double* alpha = shared + blockDim.x;
+  const int64_t s = blockIdx.x, S = gridDim.x, n = blockIdx.y, t = threadIdx.x;
+  const int64_t k0 = s * C, c_here = (K - k0 < C ? K - k0 : C);  // channels [k0, k0 + c_here)
+  const float* grad = dA + (n * K + k0) * plane;
+  const float* act = A + (n * K + k0) * plane;
+
+  // 1. stage
+  if (staged) {
+    float* grad_s = reinterpret_cast<float*>(alpha + C);
+    float* act_s = grad_s + C * plane;
+#pragma unroll 4  // several loads in flight per thread before the first store waits for its value
+    for (int64_t i = t; i < c_here * plane; i += blockDim.x) grad_s[i] = grad[i], act_s[i] = act[i];
+    __syncthreads();
+    grad = grad_s, act = act_s;
+  }
+
+  // 2. channel weights, signed by the counterfactual
+  const unsigned lane = t % 32, warp = t / 32, warps = blockDim.x / 32;
+  for (int64_t c = warp; c < c_here; c += warps) {
+    double sum = 0.0;
+#pragma unroll 4
+    for (int64_t p = lane; p < plane; p += 32) sum += grad[c * plane + p];
+    for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset);
     if (lane == 0) {
-      const double a = sign * (s / static_cast<double>(plane));
-      alpha[k] = a;
-      alpha_out[n * K + k] = static_cast<float>(sign * a);  // α itself, unsigned by the counterfactual
+      const double a = sum / static_cast<double>(plane);
+      alpha[c] = sign * a;
+      alpha_out[n * K + k0 + c] = static_cast<float>(a);
     }
   }
   __syncthreads();
 
-  // 2. weighted sum: thread t takes pixel t mod P of slice t div P (P = min(plane, blockDim)).
-  const int64_t P = plane < blockDim.x ? plane : blockDim.x;
-  const int64_t slices = blockDim.x / P;
-  const int64_t t = threadIdx.x, slice = t / P;
-  for (int64_t base = 0; base < plane; base += P) {
-    const int64_t p = base + t % P;
-    double s = 0.0;
-    if (slice < slices && p < plane)
-      for (int64_t k = slice; k < K; k += slices) s += alpha[k] * a_n[k * plane + p];
-    partial[t] = s;
-    __syncthreads();
-    if (t < P && p < plane) {
-      double total = 0.0;
-      for (int64_t j = 0; j < slices; ++j) total += partial[j * P + t];
-      raw_out[n * plane + p] = total > 0.0 ? static_cast<float>(total) : 0.0f;  // ReLU
-    }
-    __syncthreads();
-  }
+  // 3. this slice's share of Σ_k α_k A_k
+  double* part = parts + (n * S + s) * plane;
+  sum_over_groups(
+      plane, c_here, group_sums, [&](int64_t c, int64_t p) { return alpha[c] * act[c * plane + p]; },
+      [&](int64_t p, double total) { part[p] = total; });
 
-  // 3. min-max normalisation (the raw map is in global memory, written by this block: visible after the barrier)
+  // 4. the last slice of image n to arrive finishes its map
+  __shared__ bool last;
+  __threadfence();  // this block's parts are visible to every block before it is counted
+  __syncthreads();
+  if (t == 0) last = atomicAdd(arrivals + n, 1u) == static_cast<unsigned>(S - 1);
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  const double* image_parts = parts + n * S * plane;
+  float* raw = raw_out + n * plane;
+  sum_over_groups(
+      plane, S, group_sums, [&](int64_t j, int64_t p) { return __ldcg(image_parts + j * plane + p); },
+      [&](int64_t p, double total) { raw[p] = total > 0.0 ? static_cast<float>(total) : 0.0f; });  // ReLU
   float lo = INFINITY, hi = -INFINITY;
-  for (int64_t p = t; p < plane; p += blockDim.x) {
-    const float v = raw_out[n * plane + p];
-    lo = fminf(lo, v);
-    hi = fmaxf(hi, v);
-  }
+  for (int64_t p = t; p < plane; p += blockDim.x) lo = fminf(lo, raw[p]), hi = fmaxf(hi, raw[p]);
   hi = block_max(hi);
   lo = -block_max(-lo);
   const bool zero = hi == 0.0f && lo == 0.0f;
   if (t == 0) zero_out[n] = zero ? 1.0f : 0.0f;
   const float range = hi - lo;
-  for (int64_t p = t; p < plane; p += blockDim.x) {
-    const float v = raw_out[n * plane + p];
-    map_out[n * plane + p] = zero ? 0.0f : (v - lo) / (range + cam::kNormalizeEps);
-  }
+  for (int64_t p = t; p < plane; p += blockDim.x)
+    map_out[n * plane + p] = zero ? 0.0f : (raw[p] - lo) / (range + cam::kNormalizeEps);
 }
 
 // Block n: the top-1 class of row n (first of equal maxima) unless a class is given, then the one-hot row.
@@ -116,20 +158,35 @@ Tensor one_hot_seed(const Tensor& logits, const DeviceArray<int32_t>& classes, D
   return seed;
 }
 
-GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual, bool copy_flags) {
+int64_t gradcam_slice_channels(int64_t channels, int64_t plane) {
+  const int64_t staged = std::max<int64_t>(1, kStageFloats / std::max<int64_t>(plane, 1));
+  return std::min({channels, kMaxSliceChannels, plane <= kStageFloats ? staged : int64_t{16}});
+}
+
+GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual, bool copy_flags,
+                         int64_t slice_channels) {
   const int64_t N = activations.size(0), K = activations.size(1), h = activations.size(2), w = activations.size(3);
+  const int64_t plane = h * w;
   GradcamMaps r{device_empty(Shape{N, K}), device_empty(Shape{N, h, w}), device_empty(Shape{N, h, w}),
                 device_empty(Shape{N}), {}};
   if (N == 0) return r;
-  Tensor& zero = r.zero_flags;
-  const size_t shared = static_cast<size_t>(K + kCamThreads) * sizeof(double);
-  GCAM_CHECK(shared <= 48 * 1024, "gradcam: ", K, " channels exceed the fused kernel's shared memory");
-  gradcam_fused<<<static_cast<unsigned>(N), kCamThreads, shared, stream()>>>(
-      activations.data(), gradients.data(), K, h * w, counterfactual ? -1.0f : 1.0f, r.alpha.data(), r.raw.data(),
-      r.map.data(), zero.data());
+  GCAM_CHECK(K > 0 && plane > 0, "gradcam: empty feature maps ", activations.shape().str());
+  const int64_t C = slice_channels > 0 ? std::min(slice_channels, K) : gradcam_slice_channels(K, plane);
+  const int64_t S = (K + C - 1) / C;
+  const bool staged = C * plane <= kStageFloats;
+  const size_t shared = static_cast<size_t>(kSliceThreads + C) * sizeof(double) +
+                        (staged ? static_cast<size_t>(2 * C * plane) * sizeof(float) : 0);
+  GCAM_CHECK(shared <= 48 * 1024 && S <= 65535 && N <= 65535, "gradcam: ", activations.shape().str(),
+             " is beyond the fused kernel's grid (", C, " channels per block)");
+  DeviceArray<double> parts(N * S * plane);
+  DeviceArray<unsigned> arrivals(N);
+  GCAM_CUDA_CHECK(cudaMemsetAsync(arrivals.data(), 0, static_cast<size_t>(N) * sizeof(unsigned), stream()));
+  gradcam_sliced<<<dim3(static_cast<unsigned>(S), static_cast<unsigned>(N)), kSliceThreads, shared, stream()>>>(
+      activations.data(), gradients.data(), K, plane, C, staged, counterfactual ? -1.0f : 1.0f, r.alpha.data(),
+      parts.data(), arrivals.data(), r.raw.data(), r.map.data(), r.zero_flags.data());
   GCAM_CHECK_LAUNCH();
   if (copy_flags)
-    for (float flag : zero.to(Device::CPU).to_vector()) r.all_zero.push_back(flag != 0.0f);
+    for (float flag : r.zero_flags.to(Device::CPU).to_vector()) r.all_zero.push_back(flag != 0.0f);
   return r;
 }
 

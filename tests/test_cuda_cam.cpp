@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "cuda/cam.h"  // internal: the kernels under test
 #include "gcam/cam.h"
@@ -31,27 +32,43 @@ Tensor activations(const Shape& s, unsigned seed) {
   return Tensor::from_vector(s, v);
 }
 
+// Every cut of the channels into per-block slices gives the CPU's maps: the default cut, one channel per
+// block, 3 per block (a last slice that is partly empty) and all K in one block per image; a plane larger
+// than the shared-memory stage (70×70) is read from global memory by the same code.
 TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
   REQUIRE_GPU();
   const std::vector<Shape> shapes = {Shape{3, 2048, 7, 7}, Shape{2, 512, 14, 14}, Shape{2, 5, 3, 11},
-                                     Shape{1, 8, 30, 30}, Shape{4, 64, 1, 1}};
+                                     Shape{1, 8, 30, 30},  Shape{4, 64, 1, 1},    Shape{2, 20, 70, 70}};
   for (size_t i = 0; i < shapes.size(); ++i) {
+    const Tensor A = activations(shapes[i], 10 + i), dA = random_normal(shapes[i], 20 + i, 0.01f);
+    const Tensor alpha = cam::channel_weights(dA);
+    const Tensor A_gpu = A.to(Device::CUDA), dA_gpu = dA.to(Device::CUDA);
     for (bool counterfactual : {false, true}) {
-      SCOPED_TRACE(shapes[i].str() + (counterfactual ? " counterfactual" : ""));
-      const Tensor A = activations(shapes[i], 10 + i), dA = random_normal(shapes[i], 20 + i, 0.01f);
-      const Tensor alpha = cam::channel_weights(dA);
       Tensor expected = cam::weighted_map(A, alpha, counterfactual);
       const Tensor raw = expected.clone();
       std::vector<bool> zero;
       cam::normalize_maps(expected, &zero);
-      const cuda::GradcamMaps g = cuda::gradcam_maps(A.to(Device::CUDA), dA.to(Device::CUDA), counterfactual);
-      EXPECT_TRUE(test::near_relative(g.alpha.to(Device::CPU), alpha, 1e-5));
-      EXPECT_TRUE(test::near_relative(g.raw.to(Device::CPU), raw, 1e-5));
-      const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = expected.to_vector();
-      for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
-      EXPECT_EQ(g.all_zero, zero);
+      for (int64_t slice : {int64_t{0}, int64_t{1}, int64_t{3}, shapes[i][1]}) {
+        SCOPED_TRACE(shapes[i].str() + (counterfactual ? " counterfactual" : "") + ", slice " + std::to_string(slice));
+        const cuda::GradcamMaps g = cuda::gradcam_maps(A_gpu, dA_gpu, counterfactual, true, slice);
+        EXPECT_TRUE(test::near_relative(g.alpha.to(Device::CPU), alpha, 1e-5));
+        EXPECT_TRUE(test::near_relative(g.raw.to(Device::CPU), raw, 1e-5));
+        const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = expected.to_vector();
+        for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
+        EXPECT_EQ(g.all_zero, zero);
+      }
     }
   }
+}
+
+// Every sum runs in a fixed order: two runs give the same bits.
+TEST(CudaCam, FusedReductionIsDeterministic) {
+  REQUIRE_GPU();
+  const Shape s{16, 2048, 7, 7};
+  const Tensor A = activations(s, 60).to(Device::CUDA), dA = random_normal(s, 61, 0.01f).to(Device::CUDA);
+  const cuda::GradcamMaps first = cuda::gradcam_maps(A, dA, false), second = cuda::gradcam_maps(A, dA, false);
+  EXPECT_EQ(first.raw.to(Device::CPU).to_vector(), second.raw.to(Device::CPU).to_vector());
+  EXPECT_EQ(first.map.to(Device::CPU).to_vector(), second.map.to(Device::CPU).to_vector());
 }
 
 TEST(CudaCam, AllZeroMapsAreZerosAndFlaggedNeverNan) {

@@ -4,7 +4,7 @@
 //   one_hot_seed      logits → the backward pass's seed, the class chosen on the device (no host round trip)
 //   gradcam_maps      A, ∂y/∂A (N, K, h, w)  →  α (N, K), raw ReLU(Σ_k α_k A_k) (N, h, w), the per-image
 //                     min-max normalised map (N, h, w), and which images' maps were zero everywhere —
-//                     one launch, one block per image (counterfactual: α negated).
+//                     one launch, one block per slice of channels of each image (counterfactual: α negated).
 //   upsample_product  normalised maps (N, h, w) → bilinear, half-pixel centres (N, H, W); with a guided
 //                     gradient (N, 3, H, W) also Guided Grad-CAM = guided ⊙ upsampled map — one launch.
 //   render            upsampled maps (N, H, W) → colour heatmaps and overlays on the images (N, H, W, 3)
@@ -26,8 +26,12 @@ struct GradcamMaps {
   std::vector<bool> all_zero;   // the same flags on the host, unless the copy was skipped
 };
 // copy_flags = false leaves all_zero empty (no host synchronisation: what a graph capture needs).
+// slice_channels: channels per block; 0 chooses gradcam_slice_channels (tests and benchmarks set it).
 GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual,
-                         bool copy_flags = true);
+                         bool copy_flags = true, int64_t slice_channels = 0);
+// The channels per block the reduction uses by default: as many as fit 16 KB of each tensor in shared
+// memory (at most 1024), or 16 for planes larger than that.
+int64_t gradcam_slice_channels(int64_t channels, int64_t plane);
 
 // The backward seed for each image's class, on the device: seed (N, classes) one-hot at class[n], or at
 // the top-1 logit (first of equal maxima, like the CPU) where class[n] < 0; the class used goes to chosen[n].
