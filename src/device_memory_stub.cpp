@@ -1,6 +1,8 @@
 // device_memory_stub.cpp — the CUDA seam in a CPU-only build: no device, and a clear error if asked.
 #include "device_memory.h"
 
+#include "cuda/pinned_buffer.h"
+
 #include "gcam/device.h"
 #include "gcam/error.h"
 
@@ -24,6 +26,14 @@ void* device_alloc_bytes(int64_t) { no_cuda(); }
 void device_free_bytes(void*) {}
 void copy_bytes_host_to_device(void*, const void*, int64_t) { no_cuda(); }
 void copy_bytes_device_to_host(void*, const void*, int64_t) { no_cuda(); }
+
+PinnedBuffer::PinnedBuffer(int64_t) { no_cuda(); }
+PinnedBuffer::~PinnedBuffer() = default;
+PinnedBuffer::PinnedBuffer(PinnedBuffer&&) noexcept {}
+PinnedBuffer& PinnedBuffer::operator=(PinnedBuffer&&) noexcept { return *this; }
+void PinnedBuffer::release() noexcept {}
+Tensor PinnedBuffer::upload(const Shape&) { no_cuda(); }
+void PinnedBuffer::wait_until_read() {}
 
 }  // namespace gcam::cuda
 
