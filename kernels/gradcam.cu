@@ -29,9 +29,9 @@ constexpr int64_t kStageFloats = 4096;     // per tensor: 2 × 16 KB of shared m
 constexpr int64_t kMaxSliceChannels = 1024;
 
 // Sums of one value per (group, pixel) thread: thread t covers pixel t mod P of group t div P,
-// P = min(plane, blockDim), G = blockDim div P groups. For each run of P pixels, term(g, p, i) for the
-// group's items i = g, g + G, … < items is summed per thread, then the G group sums of a pixel in group
-// order: the result, the same on every run, goes to finish(p, total) on threads t < P.
+// P = min(plane, blockDim), G = blockDim div P groups. For each run of P pixels, each thread sums
+// term(i, p) over its group's items i = g, g + G, … < items, then thread p mod P adds the G group sums
+// of its pixel in group order and hands the total (the same on every run) to finish(p, total).
 template <typename Term, typename Finish>
 __device__ void sum_over_groups(int64_t plane, int64_t items, double* group_sums, Term term, Finish finish) {
   const int64_t t = threadIdx.x, P = plane < blockDim.x ? plane : blockDim.x, G = blockDim.x / P, g = t / P;
