@@ -145,6 +145,12 @@ __global__ void seed_rows(const float* logits, int64_t classes, const int32_t* w
   for (int64_t c = threadIdx.x; c < classes; c += blockDim.x) seed[n * classes + c] = c == c_star ? 1.0f : 0.0f;
 }
 
+// The default channels per block: as many as fit kStageFloats of each tensor, or 16 for larger planes.
+int64_t default_slice_channels(int64_t channels, int64_t plane) {
+  const int64_t staged = std::max<int64_t>(1, kStageFloats / plane);
+  return std::min({channels, kMaxSliceChannels, plane <= kStageFloats ? staged : int64_t{16}});
+}
+
 }  // namespace
 
 Tensor one_hot_seed(const Tensor& logits, const DeviceArray<int32_t>& classes, DeviceArray<int32_t>& chosen) {
@@ -158,11 +164,6 @@ Tensor one_hot_seed(const Tensor& logits, const DeviceArray<int32_t>& classes, D
   return seed;
 }
 
-int64_t gradcam_slice_channels(int64_t channels, int64_t plane) {
-  const int64_t staged = std::max<int64_t>(1, kStageFloats / std::max<int64_t>(plane, 1));
-  return std::min({channels, kMaxSliceChannels, plane <= kStageFloats ? staged : int64_t{16}});
-}
-
 GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual, bool copy_flags,
                          int64_t slice_channels) {
   const int64_t N = activations.size(0), K = activations.size(1), h = activations.size(2), w = activations.size(3);
@@ -171,7 +172,7 @@ GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, boo
                 device_empty(Shape{N}), {}};
   if (N == 0) return r;
   GCAM_CHECK(K > 0 && plane > 0, "gradcam: empty feature maps ", activations.shape().str());
-  const int64_t C = slice_channels > 0 ? std::min(slice_channels, K) : gradcam_slice_channels(K, plane);
+  const int64_t C = slice_channels > 0 ? std::min(slice_channels, K) : default_slice_channels(K, plane);
   const int64_t S = (K + C - 1) / C;
   const bool staged = C * plane <= kStageFloats;
   const size_t shared = static_cast<size_t>(kSliceThreads + C) * sizeof(double) +

@@ -26,12 +26,10 @@ struct GradcamMaps {
   std::vector<bool> all_zero;   // the same flags on the host, unless the copy was skipped
 };
 // copy_flags = false leaves all_zero empty (no host synchronisation: what a graph capture needs).
-// slice_channels: channels per block; 0 chooses gradcam_slice_channels (tests and benchmarks set it).
+// slice_channels: channels per block (tests and benchmarks set it); 0 chooses as many as fit 16 KB of
+// each tensor in shared memory (at most 1024), or 16 for planes larger than that.
 GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual,
                          bool copy_flags = true, int64_t slice_channels = 0);
-// The channels per block the reduction uses by default: as many as fit 16 KB of each tensor in shared
-// memory (at most 1024), or 16 for planes larger than that.
-int64_t gradcam_slice_channels(int64_t channels, int64_t plane);
 
 // The backward seed for each image's class, on the device: seed (N, classes) one-hot at class[n], or at
 // the top-1 logit (first of equal maxima, like the CPU) where class[n] < 0; the class used goes to chosen[n].

@@ -14,7 +14,6 @@ namespace {
 }  // namespace
 
 GradcamMaps gradcam_maps(const Tensor&, const Tensor&, bool, bool, int64_t) { no_cuda(); }
-int64_t gradcam_slice_channels(int64_t, int64_t) { no_cuda(); }
 Tensor one_hot_seed(const Tensor&, const DeviceArray<int32_t>&, DeviceArray<int32_t>&) { no_cuda(); }
 
 void synchronize() {}
