@@ -26,6 +26,10 @@ TEST(Conv2dTiles, FastPathEqualsReferenceLoops) {
       {"many 7x7 images in one tile", Shape{9, 16, 7, 7}, Shape{8, 16, 3, 3}, {1, 1}},
       {"pointwise, bands of several images", Shape{5, 8, 7, 7}, Shape{6, 8, 1, 1}, {}},
       {"pointwise, long patches split an image", Shape{2, 4200, 20, 30}, Shape{3, 4200, 1, 1}, {}},
+      // 1×1 kernels fold onto disjoint input rows, so the input gradient runs its tiles in parallel:
+      // four 256-column tiles, each of bands from six images (one part-way), at stride 1 and 2.
+      {"pointwise, parallel tiles of several images", Shape{20, 600, 7, 7}, Shape{4, 600, 1, 1}, {}},
+      {"1x1 stride 2, parallel tiles of several images", Shape{20, 600, 13, 13}, Shape{4, 600, 1, 1}, {2, 0}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const TileCase& c = cases[i];

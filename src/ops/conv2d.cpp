@@ -285,7 +285,7 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, 
   }
   Tensor dx = Tensor::zeros(xs);
   const int64_t plane = xs[2] * xs[3];
-  for (const Tile& t : plan.tiles) {
+  auto run_tile = [&](const Tile& t) {
     for (int64_t gi = 0; gi < plan.groups; ++gi) {
       const ConvPlan::Matrix grad = plan.output_tile(t, gi, const_cast<float*>(dy.data()), true);
       // cols (P, columns) = w[g]ᵀ (P, Kg) · dy (Kg, columns), then folded back onto dx.
@@ -303,6 +303,18 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, 
         cpu::col2im_add(plan.geometry, cols + b.column, cpu::RowBand{b.oy_begin, b.oy_end, t.columns},
                         dx.data() + (b.image * xs[1] + gi * plan.geometry.channels) * plane);
     }
+  };
+  // Output row oy folds onto input rows oy·s − p + i·d, i < kh. When (kh − 1)·d < s no two output
+  // rows share an input row (1×1 kernels at any stride), so tiles, which hold disjoint output rows,
+  // write disjoint parts of dx and can run side by side on single-threaded SGEMMs, as in the forward.
+  // Otherwise neighbouring tiles add into the same rows: they run one after another, each SGEMM and
+  // fold on every thread.
+  const bool folds_disjoint = (w.size(2) - 1) * o.dilation.h < o.stride.h;
+  const int64_t tiles = static_cast<int64_t>(plan.tiles.size());
+  if (folds_disjoint && tiles >= 2 * omp_get_max_threads()) {
+    cpu::parallel_for(tiles, [&](int64_t i) { run_tile(plan.tiles[i]); });
+  } else {
+    for (const Tile& t : plan.tiles) run_tile(t);
   }
   return dx;
 }
