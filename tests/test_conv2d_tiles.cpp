@@ -30,6 +30,9 @@ TEST(Conv2dTiles, FastPathEqualsReferenceLoops) {
       // four 256-column tiles, each of bands from six images (one part-way), at stride 1 and 2.
       {"pointwise, parallel tiles of several images", Shape{20, 600, 7, 7}, Shape{4, 600, 1, 1}, {}},
       {"1x1 stride 2, parallel tiles of several images", Shape{20, 600, 13, 13}, Shape{4, 600, 1, 1}, {2, 0}},
+      // 3×3 on two tiles of four whole 8×8 images each (with two threads): no image is split, so the
+      // input gradient also runs its tiles in parallel; the 7×7 case above splits one and must not.
+      {"3x3, tiles of whole images", Shape{8, 64, 8, 8}, Shape{16, 64, 3, 3}, {1, 1}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const TileCase& c = cases[i];

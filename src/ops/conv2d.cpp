@@ -68,34 +68,40 @@ struct Tile {
 //    8 MB tiles ran the ResNet stem and VGG-16 features.28 10-25% slower on this 2-core machine);
 //  - at least kMinColumns columns where the layer has them: SGEMM is inefficient on narrower
 //    matrices, so the small planes of late layers (7×7) share a tile across images;
-//  - about four tiles per thread when the layer is big enough, so that the threads can share them.
+//  - about four tiles per thread when the layer is big enough, so that the threads can share them;
+//  - as many tiles as there are threads, or a multiple, once there are that many, with the rows dealt
+//    out evenly (sizes differ by at most one row): the threads then take whole tiles and finish
+//    together, instead of one waiting on a last, odd-sized tile.
 constexpr int64_t kMinColumns = 256;
 constexpr int64_t kTileBudgetFloats = int64_t{1} << 19;
 
 std::vector<Tile> plan_tiles(int64_t batch, int64_t out_h, int64_t out_w, int64_t patch) {
-  const int64_t total = batch * out_h * out_w;
+  const int64_t rows = batch * out_h, total = rows * out_w;
   const int64_t threads = omp_get_max_threads();
   const int64_t budget = kTileBudgetFloats / std::max<int64_t>(patch, 1);
   const int64_t share = (total + 4 * threads - 1) / (4 * threads);
   const int64_t target_columns = std::max(kMinColumns, std::min(budget, share));
   const int64_t rows_per_tile = std::max<int64_t>(1, target_columns / std::max<int64_t>(out_w, 1));
-  std::vector<Tile> tiles(1);
-  int64_t rows_in_tile = 0;
-  for (int64_t n = 0; n < batch; ++n) {
-    for (int64_t oy = 0; oy < out_h;) {
-      if (rows_in_tile == rows_per_tile) {
-        tiles.emplace_back();
-        rows_in_tile = 0;
-      }
-      const int64_t take = std::min(out_h - oy, rows_per_tile - rows_in_tile);
-      Tile& t = tiles.back();
+  int64_t count = (rows + rows_per_tile - 1) / rows_per_tile;
+  if (count >= threads) count = std::min(rows, (count + threads - 1) / threads * threads);
+  std::vector<Tile> tiles(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {  // rows [i·rows/count, (i+1)·rows/count) of all N·Ho
+    Tile& t = tiles[i];
+    for (int64_t r = i * rows / count, end = (i + 1) * rows / count; r < end;) {
+      const int64_t n = r / out_h, oy = r % out_h, take = std::min(out_h - oy, end - r);
       t.bands.push_back(Band{n, oy, oy + take, t.columns});
       t.columns += take * out_w;
-      rows_in_tile += take;
-      oy += take;
+      r += take;
     }
   }
   return tiles;
+}
+
+// True when no two tiles hold rows of the same image: their input footprints are then disjoint.
+bool tiles_keep_images_whole(const std::vector<Tile>& tiles) {
+  for (size_t i = 1; i < tiles.size(); ++i)
+    if (tiles[i].bands.front().oy_begin != 0) return false;
+  return true;
 }
 
 // Everything the three passes share about one convolution.
@@ -117,6 +123,14 @@ struct ConvPlan {
     pointwise = w[2] == 1 && w[3] == 1 && o.stride.h == 1 && o.stride.w == 1 && o.padding.h == 0 &&
                 o.padding.w == 0;
     tiles = plan_tiles(y[0], y[2], y[3], patch);
+  }
+
+  // As many tiles as threads, or more (then a multiple, see plan_tiles): each thread takes whole tiles
+  // and runs single-threaded SGEMMs (OpenBLAS does so inside a parallel region), which is faster than
+  // splitting every GEMM between the threads. Fewer, wide tiles run one by one, each SGEMM on every thread.
+  bool tiles_in_parallel() const {
+    const int64_t threads = omp_get_max_threads();
+    return threads > 1 && static_cast<int64_t>(tiles.size()) >= threads;
   }
 
   // A (rows × columns) view: where a tile's matrix lives and how far apart its rows are.
@@ -178,13 +192,10 @@ void run_im2col_forward(const ConvPlan& plan, const Tensor& x, const Tensor& w, 
       if (t.bands.size() > 1) plan.copy_bands(t, gi, y.data(), out.data, false);
     }
   };
-  const int64_t tiles = static_cast<int64_t>(plan.tiles.size());
-  if (tiles >= 2 * omp_get_max_threads()) {
-    // Enough tiles: each thread takes whole tiles, and its SGEMMs run single-threaded (OpenBLAS does
-    // so inside a parallel region), which is faster than splitting every GEMM between the threads.
-    cpu::parallel_for(tiles, [&](int64_t i) { run_tile(plan.tiles[i]); });
+  if (plan.tiles_in_parallel()) {
+    cpu::parallel_for(static_cast<int64_t>(plan.tiles.size()), [&](int64_t i) { run_tile(plan.tiles[i]); });
   } else {
-    for (const Tile& t : plan.tiles) run_tile(t);  // few, wide tiles: SGEMM uses every thread
+    for (const Tile& t : plan.tiles) run_tile(t);
   }
 }
 
@@ -304,15 +315,14 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, 
                         dx.data() + (b.image * xs[1] + gi * plan.geometry.channels) * plane);
     }
   };
-  // Output row oy folds onto input rows oy·s − p + i·d, i < kh. When (kh − 1)·d < s no two output
-  // rows share an input row (1×1 kernels at any stride), so tiles, which hold disjoint output rows,
-  // write disjoint parts of dx and can run side by side on single-threaded SGEMMs, as in the forward.
-  // Otherwise neighbouring tiles add into the same rows: they run one after another, each SGEMM and
-  // fold on every thread.
-  const bool folds_disjoint = (w.size(2) - 1) * o.dilation.h < o.stride.h;
-  const int64_t tiles = static_cast<int64_t>(plan.tiles.size());
-  if (folds_disjoint && tiles >= 2 * omp_get_max_threads()) {
-    cpu::parallel_for(tiles, [&](int64_t i) { run_tile(plan.tiles[i]); });
+  // Output row oy folds onto input rows oy·s − p + i·d, i < kh. Tiles hold disjoint output rows, and
+  // they write disjoint parts of dx (so can run side by side, as in the forward) when no two output
+  // rows share an input row, (kh − 1)·d < s (1×1 kernels at any stride), or when no image is split
+  // between two tiles. Otherwise neighbouring tiles add into the same rows and run one after another.
+  const bool folds_disjoint =
+      (w.size(2) - 1) * o.dilation.h < o.stride.h || tiles_keep_images_whole(plan.tiles);
+  if (folds_disjoint && plan.tiles_in_parallel()) {
+    cpu::parallel_for(static_cast<int64_t>(plan.tiles.size()), [&](int64_t i) { run_tile(plan.tiles[i]); });
   } else {
     for (const Tile& t : plan.tiles) run_tile(t);
   }
