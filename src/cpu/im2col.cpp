@@ -1,6 +1,7 @@
 // im2col.cpp — patch unfolding for the GEMM convolution (layout in im2col.h).
 // Parallel over input channels: each channel owns its rows of `columns` and its plane of `image`,
-// so col2im needs no atomics.
+// so col2im needs no atomics. Two ways to walk a band: any stride, entry by entry; or, for stride 1
+// along x, whole rows as shifted windows of one padded input row (below).
 #include "im2col.h"
 
 #include <algorithm>
@@ -20,9 +21,7 @@ ColumnRange valid_columns(int64_t x0, int64_t stride, int64_t width, int64_t out
   return {std::min(begin, end), end};
 }
 
-}  // namespace
-
-void im2col(const PatchGeometry& g, const float* image, const RowBand& band, float* columns) {
+void im2col_any_stride(const PatchGeometry& g, const float* image, const RowBand& band, float* columns) {
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < g.channels; ++c) {
     const float* plane = image + c * g.height * g.width;
@@ -54,7 +53,7 @@ void im2col(const PatchGeometry& g, const float* image, const RowBand& band, flo
   }
 }
 
-void col2im_add(const PatchGeometry& g, const float* columns, const RowBand& band, float* image) {
+void col2im_add_any_stride(const PatchGeometry& g, const float* columns, const RowBand& band, float* image) {
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < g.channels; ++c) {
     float* plane = image + c * g.height * g.width;
@@ -78,6 +77,96 @@ void col2im_add(const PatchGeometry& g, const float* columns, const RowBand& ban
       }
     }
   }
+}
+
+// Stride 1 along x: the kw entries j of one output row (c, i, oy) are shifted windows of a single input
+// row. That row is laid out once with its zero padding, padded[t] = x[c][y][t − pw] (0 outside), and
+//   col[(c·kh + i)·kw + j][oy·Wo + ox] = padded[j·dw + ox],   ox < Wo,
+// so every entry is a plain contiguous copy (no per-element bounds, vectorised), and col2im adds the kw
+// windows into the padded row before adding its inside back onto x. kMaxPaddedRow bounds the row
+// (on the stack); wider rows, and strided ones, take the general loops.
+constexpr int64_t kMaxPaddedRow = 2048;
+
+int64_t padded_row_length(const PatchGeometry& g) { return g.out_width + (g.kernel.w - 1) * g.dilation.w; }
+
+bool row_windows_apply(const PatchGeometry& g) {
+  return g.stride.w == 1 && padded_row_length(g) <= kMaxPaddedRow;
+}
+
+// padded[t] = in[t − pw] for t < length, zero outside [0, width).
+void pad_row(const float* in, int64_t width, int64_t pw, int64_t length, float* padded) {
+  const int64_t begin = std::min(length, pw), end = std::min(length, pw + width);
+  for (int64_t t = 0; t < begin; ++t) padded[t] = 0.0f;
+  for (int64_t t = begin; t < end; ++t) padded[t] = in[t - pw];
+  for (int64_t t = std::max(begin, end); t < length; ++t) padded[t] = 0.0f;
+}
+
+void im2col_row_windows(const PatchGeometry& g, const float* image, const RowBand& band, float* columns) {
+  const int64_t length = padded_row_length(g), wo = g.out_width;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < g.channels; ++c) {
+    float padded[kMaxPaddedRow];
+    const float* plane = image + c * g.height * g.width;
+    for (int64_t i = 0; i < g.kernel.h; ++i) {
+      float* rows = columns + (c * g.kernel.h + i) * g.kernel.w * band.ld;  // the kw rows of (c, i)
+      for (int64_t oy = band.oy_begin; oy < band.oy_end; ++oy) {
+        const int64_t y = oy * g.stride.h - g.padding.h + i * g.dilation.h;
+        float* out = rows + (oy - band.oy_begin) * wo;
+        if (y < 0 || y >= g.height) {
+          for (int64_t j = 0; j < g.kernel.w; ++j) std::memset(out + j * band.ld, 0, sizeof(float) * wo);
+          continue;
+        }
+        pad_row(plane + y * g.width, g.width, g.padding.w, length, padded);
+        for (int64_t j = 0; j < g.kernel.w; ++j) {
+          const float* window = padded + j * g.dilation.w;
+          float* __restrict target = out + j * band.ld;
+          for (int64_t ox = 0; ox < wo; ++ox) target[ox] = window[ox];
+        }
+      }
+    }
+  }
+}
+
+void col2im_add_row_windows(const PatchGeometry& g, const float* columns, const RowBand& band, float* image) {
+  const int64_t length = padded_row_length(g), wo = g.out_width, pw = g.padding.w;
+  const int64_t begin = std::min(length, pw), end = std::min(length, pw + g.width);  // inside the image
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < g.channels; ++c) {
+    float padded[kMaxPaddedRow];
+    float* plane = image + c * g.height * g.width;
+    for (int64_t i = 0; i < g.kernel.h; ++i) {
+      const float* rows = columns + (c * g.kernel.h + i) * g.kernel.w * band.ld;
+      for (int64_t oy = band.oy_begin; oy < band.oy_end; ++oy) {
+        const int64_t y = oy * g.stride.h - g.padding.h + i * g.dilation.h;
+        if (y < 0 || y >= g.height) continue;
+        const float* in = rows + (oy - band.oy_begin) * wo;
+        std::fill(padded, padded + length, 0.0f);
+        for (int64_t j = 0; j < g.kernel.w; ++j) {
+          float* __restrict window = padded + j * g.dilation.w;
+          const float* source = in + j * band.ld;
+          for (int64_t ox = 0; ox < wo; ++ox) window[ox] += source[ox];
+        }
+        float* out = plane + y * g.width;
+        for (int64_t t = begin; t < end; ++t) out[t - pw] += padded[t];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void im2col(const PatchGeometry& g, const float* image, const RowBand& band, float* columns) {
+  if (row_windows_apply(g))
+    im2col_row_windows(g, image, band, columns);
+  else
+    im2col_any_stride(g, image, band, columns);
+}
+
+void col2im_add(const PatchGeometry& g, const float* columns, const RowBand& band, float* image) {
+  if (row_windows_apply(g))
+    col2im_add_row_windows(g, columns, band, image);
+  else
+    col2im_add_any_stride(g, columns, band, image);
 }
 
 }  // namespace gcam::cpu
