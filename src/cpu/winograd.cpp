@@ -111,11 +111,12 @@ void gather_tile_rows(const Geometry& g, const float* image, int64_t ty, float* 
 
 // V[ξ][c][t] = (Bᵀ d B)[ξ] for the 4×4 input tile d of every block tile t in every channel c.
 void transform_inputs(const Geometry& g, const float* x, const std::vector<Segment>& segments,
-                      int64_t count, float* v) {
+                      int64_t count, float* v, bool parallel) {
   const int64_t stride_xi = g.C * count, wt = g.tiles_w + 1;
-  float* rows = scratch(ScratchSlot::Rows, 8 * wt);
-  for (const Segment& s : segments) {
-    for (int64_t c = 0; c < g.C; ++c) {
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t c = 0; c < g.C; ++c) {
+    float* rows = scratch(ScratchSlot::Rows, 8 * wt);
+    for (const Segment& s : segments) {
       gather_tile_rows(g, x + (s.n * g.C + c) * g.H * g.W, s.ty, rows);
       float* out = v + c * count + s.offset - s.tx_begin;
       // Row r of the tile: (e_r[tx], o_r[tx], e_r[tx+1], o_r[tx+1]). Every loop body below is written
@@ -145,11 +146,12 @@ void transform_inputs(const Geometry& g, const float* x, const std::vector<Segme
 
 // y[n][k][2ty + a][2tx + b] = (Aᵀ m A)[a][b] for the 4×4 tile m = M[·][k][t], clipped to the output.
 void transform_outputs(const Geometry& g, const float* m, const std::vector<Segment>& segments,
-                       int64_t count, float* y) {
+                       int64_t count, float* y, bool parallel) {
   const int64_t stride_xi = g.K * count, wt = g.tiles_w;
-  float* rows = scratch(ScratchSlot::Rows, 4 * wt);  // out[a][b][tx] before interleaving
-  for (const Segment& s : segments) {
-    for (int64_t k = 0; k < g.K; ++k) {
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t k = 0; k < g.K; ++k) {
+    float* rows = scratch(ScratchSlot::Rows, 4 * wt);  // out[a][b][tx] before interleaving
+    for (const Segment& s : segments) {
       const float* in = m + k * count + s.offset - s.tx_begin;
       const float* m_row[16];
       for (int xi = 0; xi < 16; ++xi) m_row[xi] = in + xi * stride_xi;
@@ -213,8 +215,8 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
   const int64_t threads = omp_get_max_threads();
   // Block width: every block re-reads all of U (16·K·C floats) for its SGEMMs, so blocks must be wide
   // where U is large (K·C/512 tiles, up to 256); otherwise the V and M of a block stay within the
-  // budget. Several blocks are shared out to the threads (single-threaded SGEMMs); one block runs its
-  // SGEMMs on every thread instead.
+  // budget. Several blocks are shared out to the threads (single-threaded SGEMMs); a lone block shares its
+  // own work out instead: its transforms by channel, its sixteen SGEMMs by ξ.
   const int64_t min_width = std::clamp<int64_t>(g.K * g.C / 512, 16, 256);
   const int64_t width = std::max(min_width, kBlockBudgetFloats / (16 * (g.C + g.K)));
   int64_t blocks = (tiles + width - 1) / width;
@@ -227,21 +229,27 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
   const float* xp = x.data();
   const float* up = u.data();
   float* yp = y.data();
-  auto run_block = [&](int64_t b) {
+  // inside: the block's own work is shared out to the threads, for blocks run one at a time.
+  auto run_block = [&](int64_t b, bool inside) {
     const int64_t first = b * block, count = std::min(block, tiles - first);
     float* v = scratch(ScratchSlot::Columns, 16 * g.C * count);
     float* m = scratch(ScratchSlot::Tile, 16 * g.K * count);
     const std::vector<Segment> segments = segments_of(g, first, count);
-    transform_inputs(g, xp, segments, count, v);
-    for (int xi = 0; xi < 16; ++xi)  // M[ξ] (K, count) = U[ξ] (K, C) · V[ξ] (C, count)
+    transform_inputs(g, xp, segments, count, v, inside);
+    auto product = [&](int64_t xi) {  // M[ξ] (K, count) = U[ξ] (K, C) · V[ξ] (C, count)
       sgemm(false, false, g.K, count, g.C, 1.0f, up + xi * g.K * g.C, g.C, v + xi * g.C * count, count,
             0.0f, m + xi * g.K * count, count);
-    transform_outputs(g, m, segments, count, yp);
+    };
+    if (inside)
+      parallel_for(16, product);
+    else
+      for (int xi = 0; xi < 16; ++xi) product(xi);
+    transform_outputs(g, m, segments, count, yp, inside);
   };
   if (blocks >= threads && threads > 1) {
-    parallel_for(blocks, run_block);
+    parallel_for(blocks, [&](int64_t b) { run_block(b, false); });
   } else {
-    for (int64_t b = 0; b < blocks; ++b) run_block(b);
+    for (int64_t b = 0; b < blocks; ++b) run_block(b, true);
   }
   return y;
 }
