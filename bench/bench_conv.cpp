@@ -6,8 +6,11 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <algorithm>
+#include <chrono>
 #include <random>
 #include <string>
+#include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -72,13 +75,20 @@ void BM_Conv(benchmark::State& state, gcam::bench::ConvLayer layer, int64_t batc
   const Tensor w = random_tensor(w_shape, 2);
   const Tensor x = random_tensor(x_shape, 1);
   const Tensor dy = random_tensor(gcam::ops::conv2d_output_shape(x_shape, w_shape, options), 3);
+  std::vector<double> seconds;  // of each call, for the median
   for (auto _ : state) {
+    const auto start = std::chrono::steady_clock::now();
     Tensor out = pass == Pass::Forward ? gcam::ops::conv2d_forward(x, w, Tensor(), options)
                                        : gcam::ops::conv2d_backward_data(dy, w, x_shape, options);
     benchmark::DoNotOptimize(out.data());
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  state.counters["FLOPS"] =
-      benchmark::Counter(gcam::bench::conv_flops(layer, batch), benchmark::Counter::kIsIterationInvariantRate);
+  const double flops = gcam::bench::conv_flops(layer, batch);
+  state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  // FLOPS is over the mean time per call; a slow spell of a shared machine drags a mean, so the median
+  // call is reported too (bench/compare_conv.py compares it with PyTorch's median call).
+  std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
+  state.counters["GFLOPS_median_call"] = flops / seconds[seconds.size() / 2] / 1e9;
 }
 
 // One benchmark per (layer, batch, pass), named e.g. "conv_forward/vgg16.features.2/batch:8".

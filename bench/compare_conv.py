@@ -5,8 +5,9 @@ For every layer of bench/conv_shapes.h and batch 1 and 8, runs build/bin/bench_c
 and then PyTorch (Debian's python3-torch, torch.set_num_threads(threads)) back to back, --repetitions
 times over the whole list:
 forward = F.conv2d, backward-data = aten.convolution_backward with only the input gradient requested
-(what gcam's backward-data computes). Prints one table: GFLOP/s for both (medians), and gcam / PyTorch
-as the median of the per-repetition ratios (each pair timed back to back).
+(what gcam's backward-data computes). Both sides are timed the same way: the median call of a run of
+at least 0.3 s. Prints one table: GFLOP/s for both (medians over repetitions), and gcam / PyTorch as the
+median of the per-repetition ratios (each pair timed back to back).
 
   /usr/bin/python3 bench/compare_conv.py [--build build] [--threads 2] [--repetitions 5] [--filter REGEX]
 """
@@ -72,7 +73,7 @@ def gcam_times(args, env, layer, batch):
     report = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)
     result = {}
     for b in report["benchmarks"]:
-        result[b["run_name"].split("/")[0]] = b["FLOPS"] / 1e9
+        result[b["run_name"].split("/")[0]] = b["GFLOPS_median_call"]
     return result["conv_forward"], result["conv_backward_data"]
 
 
