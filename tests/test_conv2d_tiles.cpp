@@ -20,7 +20,8 @@ struct TileCase {
 
 TEST(Conv2dTiles, FastPathEqualsReferenceLoops) {
   const std::vector<TileCase> cases = {
-      // 512·9 = 4608-long patches: 512-column tiles, 17 rows of 30 each, split across the two images.
+      // 512·9 = 4608-long patches: 256-column tiles, the 60 output rows dealt out as 8 tiles of 7–8
+      // rows, so images are cut part-way (with two threads; the 7×7 case below joins images in a tile).
       {"split image", Shape{2, 512, 30, 30}, Shape{4, 512, 3, 3}, {1, 1}},
       {"split image, strided, grouped", Shape{2, 512, 33, 31}, Shape{6, 256, 3, 3}, {2, 1, 1, 2}},
       {"many 7x7 images in one tile", Shape{9, 16, 7, 7}, Shape{8, 16, 3, 3}, {1, 1}},
