@@ -17,6 +17,7 @@
 #include <cudnn.h>
 
 #include "../src/cuda/runtime.h"
+#include "cublas_library.h"
 #include "gcam/error.h"
 
 namespace gcam::cuda::detail {
@@ -26,7 +27,7 @@ inline const char* message(cudaError_t s) { return cudaGetErrorString(s); }
 inline bool failed(cudnnStatus_t s) { return s != CUDNN_STATUS_SUCCESS; }
 inline const char* message(cudnnStatus_t s) { return cudnnGetErrorString(s); }
 inline bool failed(cublasStatus_t s) { return s != CUBLAS_STATUS_SUCCESS; }
-inline const char* message(cublasStatus_t s) { return cublasGetStatusString(s); }
+inline const char* message(cublasStatus_t s) { return cublas_functions().status_string(s); }  // loaded: a cuBLAS call ran
 
 }  // namespace gcam::cuda::detail
 

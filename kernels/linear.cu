@@ -14,8 +14,9 @@ namespace {
 // Row-major C (m×n) = α · op(A) · op(B) + β · C, with op(A) (m×k) and op(B) (k×n).
 void gemm_row_major(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                     int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  GCAM_CUDA_CHECK(cublasSgemm(cublas(), transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                              int(n), int(m), int(k), &alpha, b, int(ldb), a, int(lda), &beta, c, int(ldc)));
+  GCAM_CUDA_CHECK(cublas_functions().sgemm(cublas(), transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                           transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, int(n), int(m), int(k), &alpha, b,
+                                           int(ldb), a, int(lda), &beta, c, int(ldc)));
 }
 
 __global__ void fill_rows_with_bias(const float* bias, float* y, int64_t rows, int64_t out) {

@@ -25,12 +25,13 @@ struct Engine {
     GCAM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     GCAM_CUDA_CHECK(cudnnCreate(&cudnn));
     GCAM_CUDA_CHECK(cudnnSetStream(cudnn, stream));
-    GCAM_CUDA_CHECK(cublasCreate(&cublas));
-    GCAM_CUDA_CHECK(cublasSetStream(cublas, stream));
-    GCAM_CUDA_CHECK(cublasSetMathMode(cublas, CUBLAS_PEDANTIC_MATH));  // FP32 until TF32 is asked for
+    const CublasFunctions& blas = cublas_functions();  // opens libcublas (see cublas_library.h)
+    GCAM_CUDA_CHECK(blas.create(&cublas));
+    GCAM_CUDA_CHECK(blas.set_stream(cublas, stream));
+    GCAM_CUDA_CHECK(blas.set_math_mode(cublas, CUBLAS_PEDANTIC_MATH));  // FP32 until TF32 is asked for
     // cuBLAS's own workspace, set once: otherwise it allocates one lazily, which a graph capture forbids.
     GCAM_CUDA_CHECK(cudaMalloc(&cublas_workspace, kCublasWorkspace));
-    GCAM_CUDA_CHECK(cublasSetWorkspace(cublas, cublas_workspace, kCublasWorkspace));
+    GCAM_CUDA_CHECK(blas.set_workspace(cublas, cublas_workspace, kCublasWorkspace));
   }
   static constexpr size_t kCublasWorkspace = size_t{32} << 20;
   void* cublas_workspace = nullptr;
@@ -248,7 +249,8 @@ void cuda_synchronize() { cuda::synchronize(); }
 void set_cuda_tf32(bool on) {
   cuda::tf32_enabled = on;
   if (cuda_available())
-    GCAM_CUDA_CHECK(cublasSetMathMode(cuda::cublas(), on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    GCAM_CUDA_CHECK(cuda::cublas_functions().set_math_mode(cuda::cublas(), on ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                                              : CUBLAS_PEDANTIC_MATH));
 }
 bool cuda_tf32() { return cuda::tf32_enabled; }
 
