@@ -57,14 +57,14 @@ __global__ void colorize_and_blend(const float* maps, const uint8_t* pictures, c
       case cam::Colormap::Jet:
         rgb[0] = unit(1.5f - fabsf(4 * v - 3)), rgb[1] = unit(1.5f - fabsf(4 * v - 2)), rgb[2] = unit(1.5f - fabsf(4 * v - 1));
         break;
-      case cam::Colormap::Hot: rgb[0] = unit(3 * v), rgb[1] = unit(3 * v - 1), rgb[2] = unit(3 * v - 2); break;
+      case cam::Colormap::Hot: rgb[0] = unit(3 * v), rgb[1] = unit(fmaf(3.0f, v, -1.0f)), rgb[2] = unit(fmaf(3.0f, v, -2.0f)); break;
       case cam::Colormap::Cool: rgb[0] = v, rgb[1] = 1 - v, rgb[2] = 1; break;
       case cam::Colormap::Gray: default: rgb[0] = rgb[1] = rgb[2] = v; break;
     }
     for (int ch = 0; ch < 3; ++ch) {
       const uint8_t color = static_cast<uint8_t>(lroundf(rgb[ch] * 255.0f));
       heat[i * 3 + ch] = color;
-      overlay[i * 3 + ch] = static_cast<uint8_t>(lroundf(alpha * color + (1.0f - alpha) * pictures[i * 3 + ch]));
+      overlay[i * 3 + ch] = static_cast<uint8_t>(lroundf(fmaf(alpha, color, (1.0f - alpha) * pictures[i * 3 + ch])));
     }
   }
 }

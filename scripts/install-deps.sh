@@ -8,8 +8,9 @@
 #   cmake, g++, make             the build (C++17)
 #   libopenblas-openmp-dev       SGEMM for convolutions and linear layers; the OpenMP build shares
 #                                one thread pool with gcam's own parallel loops
-#   libstb-dev                   stb_image / stb_image_write: decoding JPEG/PNG/BMP/TGA/GIF, writing PNG
-#   zlib1g-dev                   gunzip for the Fashion-MNIST IDX files (zlib is the reference gzip code)
+#   libstb-dev                   stb_image: decoding JPEG/PNG/BMP/TGA/GIF
+#   zlib1g-dev                   deflate for the PNG files gcam writes, gunzip for the Fashion-MNIST IDX files
+#                                (zlib is the reference deflate/gzip code)
 #   dataset-fashion-mnist        Fashion-MNIST, what gcam-train trains the shipped model on and
 #                                gcam-localize evaluates it on (30 MB under /usr/share/datasets)
 #   libgtest-dev                 GoogleTest, the test framework                       (--tests)

@@ -1,5 +1,6 @@
 # explain end to end on real image files: every output is written, the JSON lines parse and say what
-# they should. Run as: cmake -DEXPLAIN=… -DDIR=<oracle cam folder> -DOUT=<fresh folder> -P explain_e2e.cmake
+# they should, and the pictures decode and show the map (tests/oracle/check_pictures.py). Run as:
+#   cmake -DEXPLAIN=… -DDIR=<oracle cam folder> -DOUT=<fresh folder> -DPYTHON=… -DCHECK_PICTURES=… -P explain_e2e.cmake
 file(REMOVE_RECURSE ${OUT})
 execute_process(COMMAND ${EXPLAIN} --weights ${DIR}/resnet18_zip.pth --model resnet18 --topk 2 --method all
                         --out ${OUT} ${DIR}/picture.png ${DIR}/gray.png ${DIR}/alpha.png
@@ -41,4 +42,9 @@ foreach(line IN LISTS lines)
     endif()
   endif()
 endforeach()
-message(STATUS "explain wrote ${count} explanations with every output")
+# Every picture decodes under a strict decoder, and the heatmaps are the map's colours.
+execute_process(COMMAND ${PYTHON} ${CHECK_PICTURES} ${OUT} RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT code EQUAL 0)
+  message(FATAL_ERROR "the pictures do not check out (${code}):\n${out}${err}")
+endif()
+message(STATUS "explain wrote ${count} explanations with every output; ${out}")

@@ -11,6 +11,7 @@
 
 #include "gcam/cam.h"
 #include "gcam/colormap.h"
+#include "gcam/error.h"
 #include "gcam/image.h"
 #include "support/archive.h"
 #include "support/compare.h"
@@ -89,6 +90,37 @@ TEST(Cam, ColormapsAndOverlay) {
   EXPECT_EQ(blend.rgb, (std::vector<uint8_t>{50, 100, 25}));
 }
 
+// heatmap and overlay (one loop per colour map, rounding inline) give exactly the bytes of the reference
+// colorize (std::lround) — on values that land on every rounding boundary (k/510 puts v·255 on the
+// halves), just beside them, and outside [0, 1] or NaN; for every colour map and several blends.
+TEST(Cam, HeatmapAndOverlayEqualTheReferenceColours) {
+  std::vector<float> values;
+  for (int k = 0; k <= 2040; ++k) {
+    const float v = k / 2040.0f;
+    values.insert(values.end(), {v, std::nextafter(v, 0.0f), std::nextafter(v, 1.0f)});
+  }
+  for (int k = 0; k <= 510; ++k) values.push_back(k / 510.0f);
+  values.insert(values.end(), {-1.0f, 2.0f, NAN, INFINITY, -INFINITY, 1e-30f});
+  const int64_t n = static_cast<int64_t>(values.size());
+  image::Image picture{n, 1, std::vector<uint8_t>(static_cast<size_t>(3 * n))};
+  for (int64_t i = 0; i < 3 * n; ++i) picture.rgb[i] = static_cast<uint8_t>((i * 37) % 256);
+  for (cam::Colormap map : {cam::Colormap::Jet, cam::Colormap::Hot, cam::Colormap::Cool, cam::Colormap::Gray}) {
+    const image::Image heat = cam::heatmap(values.data(), 1, n, map);
+    for (float alpha : {0.0f, 0.3f, 0.5f, 1.0f}) {
+      const image::Image blend = cam::overlay(picture, values.data(), map, alpha);
+      for (int64_t i = 0; i < n; ++i) {
+        const auto c = cam::colorize(map, values[i]);
+        for (int ch = 0; ch < 3; ++ch) {
+          ASSERT_EQ(heat.rgb[3 * i + ch], c[ch]) << "map " << int(map) << " v " << values[i];
+          const uint8_t expected =
+              static_cast<uint8_t>(std::lround(std::fma(alpha, float(c[ch]), (1.0f - alpha) * picture.rgb[3 * i + ch])));
+          ASSERT_EQ(blend.rgb[3 * i + ch], expected) << "map " << int(map) << " v " << values[i] << " alpha " << alpha;
+        }
+      }
+    }
+  }
+}
+
 TEST(Cam, NpyFilesCarryShapeAndFloat32Data) {
   const std::string path = (std::filesystem::temp_directory_path() / "gcam_test_map.npy").string();
   const std::vector<float> values = {0.0f, 0.25f, 0.5f, 1.0f, -2.0f, 3.5f};
@@ -105,6 +137,50 @@ TEST(Cam, NpyFilesCarryShapeAndFloat32Data) {
   std::vector<float> back(values.size());
   std::memcpy(back.data(), bytes.data() + 10 + header, back.size() * 4);
   EXPECT_EQ(back, values);
+}
+
+// gcam's PNG encoder, decoded again by stb_image (an independent decoder): every pixel comes back,
+// for shapes where each filter wins somewhere — flat rows (None/Sub), vertical stripes (Up), gradients
+// (Average, Paeth), noise — and for widths that are not a multiple of anything (1, 3, 37 pixels).
+TEST(Image, PngRoundTripsThroughAnIndependentDecoder) {
+  uint32_t state = 12345;
+  auto noise = [&] { state = state * 1664525u + 1013904223u; return static_cast<uint8_t>(state >> 24); };
+  const std::string path = (std::filesystem::temp_directory_path() / "gcam_test_roundtrip.png").string();
+  for (const auto& [w, h] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 2}, {37, 5}, {64, 64}, {224, 224}}) {
+    for (int pattern = 0; pattern < 4; ++pattern) {
+      image::Image picture{w, h, std::vector<uint8_t>(static_cast<size_t>(w * h * 3))};
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x)
+          for (int64_t c = 0; c < 3; ++c) {
+            uint8_t& v = picture.rgb[(y * w + x) * 3 + c];
+            v = pattern == 0 ? static_cast<uint8_t>(40 * c)                             // flat
+              : pattern == 1 ? static_cast<uint8_t>((x * 7 + c * 50) % 256)             // stripes
+              : pattern == 2 ? static_cast<uint8_t>((x * 3 + y * 5 + c * 11) % 256)     // gradient
+                             : noise();                                                 // noise
+          }
+      image::write_png(path, picture);
+      const image::Image back = image::read_image(path);
+      ASSERT_EQ(back.width, w);
+      ASSERT_EQ(back.height, h);
+      EXPECT_EQ(back.rgb, picture.rgb) << w << "×" << h << " pattern " << pattern;
+    }
+  }
+  std::filesystem::remove(path);
+}
+
+TEST(Image, PngStartsWithTheSignatureAndHeader) {
+  const image::Image picture{300, 2, std::vector<uint8_t>(300 * 2 * 3, 7)};
+  const std::vector<uint8_t> png = image::encode_png(picture);
+  ASSERT_GE(png.size(), 33u + 12u + 12u);  // signature, IHDR, IDAT, IEND
+  EXPECT_EQ(std::vector<uint8_t>(png.begin(), png.begin() + 8), (std::vector<uint8_t>{0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}));
+  EXPECT_EQ(std::string(png.begin() + 12, png.begin() + 16), "IHDR");
+  EXPECT_EQ(png[18], 300 >> 8);  // width, big-endian
+  EXPECT_EQ(png[19], 300 & 0xff);
+  EXPECT_EQ(png[23], 2);          // height
+  EXPECT_EQ(png[24], 8);          // 8 bits per sample
+  EXPECT_EQ(png[25], 2);          // truecolour
+  EXPECT_EQ(std::string(png.end() - 8, png.end() - 4), "IEND");
+  EXPECT_THROW(image::encode_png(image::Image{2, 2, std::vector<uint8_t>(5)}), InputError);
 }
 
 }  // namespace

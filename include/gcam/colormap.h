@@ -19,7 +19,9 @@ std::array<uint8_t, 3> colorize(Colormap map, float v);  // v clamped to [0, 1]
 
 // (H×W map in [0, 1]) → RGB heatmap.
 image::Image heatmap(const float* map, int64_t height, int64_t width, Colormap colormap);
-// alpha·heatmap + (1 − alpha)·image, per channel; image and map must have the same size.
+// alpha·heatmap + (1 − alpha)·image, per channel; image and map must have the same size. Bytes are
+// rounded halves-up (lround); 3v − 1, 3v − 2 and the blend are single fused multiply-adds (fma), on the
+// CPU and the GPU alike, so both give the same bytes whatever their compilers contract.
 image::Image overlay(const image::Image& image, const float* map, Colormap colormap, float alpha);
 
 }  // namespace gcam::cam

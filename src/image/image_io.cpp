@@ -1,6 +1,5 @@
 // image_io.cpp — decoding with stb_image (after checking the size it announces), PNG and .npy output.
 #include <stb/stb_image.h>
-#include <stb/stb_image_write.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -62,9 +61,12 @@ Image read_image(const std::string& path) {
 void write_png(const std::string& path, const Image& image) {
   GCAM_CHECK(image.width > 0 && image.height > 0 && int64_t(image.rgb.size()) == image.width * image.height * 3,
              path, ": not a complete RGB image");
+  const std::vector<uint8_t> png = encode_png(image);  // src/image/png.cpp
   write_atomically(path, [&](const std::string& to) {
-    return stbi_write_png(to.c_str(), static_cast<int>(image.width), static_cast<int>(image.height), 3,
-                          image.rgb.data(), static_cast<int>(image.width * 3)) != 0;
+    FILE* f = std::fopen(to.c_str(), "wb");
+    if (!f) return false;
+    const bool ok = std::fwrite(png.data(), 1, png.size(), f) == png.size();
+    return (std::fclose(f) == 0) && ok;
   });
 }
 
