@@ -354,86 +354,117 @@ int run(const Options& o) {
       for (size_t i = 0; i < s.ops_run.size(); ++i)
         std::fprintf(stderr, "  %-22s %-20s %.3f ms\n", s.ops_run[i].c_str(), s.labels_run[i].c_str(), s.ms_run[i]);
     }
+    // The pictures of every explanation in the batch (colouring, PNG encoding, the files) are made in
+    // parallel: the explanation's threads are idle by now, and this is most of the time `explain` spends
+    // on small inputs. The JSON lines and the console lines follow in order.
     auto t1 = std::chrono::steady_clock::now();
+    struct Job {
+      size_t image, round;
+      std::string base;                                        // output path without "_kind.png"
+      std::vector<std::string> files;                          // every file it started, for clean-up
+      std::vector<std::pair<std::string, std::string>> outputs;  // (kind, file) for the JSON line
+    };
+    std::vector<Job> jobs;
     for (size_t i = 0; i < count; ++i) {
-      const std::string path = o.images[first + i];
-      std::string stem = fs::path(path).stem().string();
+      std::string stem = fs::path(o.images[first + i]).stem().string();
       if (stems[stem]++) stem += "_" + std::to_string(stems[stem]);
-      const int64_t H = views[i].height, W = views[i].width;
       for (size_t r = 0; r < targets[i].size(); ++r) {
-        const cam::Explanation& e = result.images[i][r];
         // Several explanations of one image (top-k) are told apart by their class.
+        const cam::Explanation& e = result.images[i][r];
         const std::string name = targets[i].size() > 1 ? stem + "_c" + std::to_string(e.class_index) : stem;
-        const std::string base = (fs::path(o.out) / name).string();
-        std::vector<std::pair<std::string, std::string>> outputs;
-        auto save_png = [&](const std::string& kind, const image::Image& picture) {
-          const std::string file = base + "_" + kind + ".png";
-          written.files.push_back(file);
-          image::write_png(file, picture);
-          outputs.emplace_back(kind, file);
-        };
-        if (eo.gradcam) {
-          save_png("gradcam", cam::heatmap(e.map.data(), H, W, colormap));
-          save_png("overlay", cam::overlay(views[i], e.map.data(), colormap, o.alpha));
-          const std::string npy = base + "_gradcam.npy";
-          written.files.push_back(npy);
-          image::write_npy(npy, e.map.data(), {H, W});
-          outputs.emplace_back("map", npy);
-        }
-        if (eo.counterfactual) save_png("counterfactual", cam::heatmap(e.counterfactual.data(), H, W, colormap));
-        if (wants("guided")) save_png("guided", gradient_picture(e.guided));
-        if (wants("guided-gradcam")) save_png("guided_gradcam", gradient_picture(e.guided_gradcam));
-        if (eo.deconvnet) save_png("deconvnet", gradient_picture(e.deconvnet));
-
-        // One JSON line.
-        const float* probs = result.probabilities.data() + i * num_classes;
-        std::vector<int64_t> order(static_cast<size_t>(num_classes));
-        for (int64_t c = 0; c < num_classes; ++c) order[c] = c;
-        std::partial_sort(order.begin(), order.begin() + std::min<int64_t>(5, num_classes), order.end(),
-                          [&](int64_t a, int64_t b) { return probs[a] > probs[b]; });
-        std::string line = "{\"image\": " + json_string(path) + ", \"model\": " + json_string(arch) +
-                           ", \"layer\": " + json_string(layer) + ", \"method\": [";
-        for (size_t m = 0; m < o.methods.size(); ++m) line += (m ? ", " : "") + json_string(o.methods[m]);
-        line += "], \"class\": " + std::to_string(e.class_index) + ", \"class_name\": " +
-                json_string(class_name(e.class_index, num_classes, card.class_names)) + ", \"score\": " + json_number(e.score) +
-                ", \"probability\": " + json_number(probs[e.class_index]) + ", \"topk\": [";
-        for (int64_t k = 0; k < std::min<int64_t>(5, num_classes); ++k)
-          line += std::string(k ? ", " : "") + "{\"class\": " + std::to_string(order[k]) + ", \"name\": " +
-                  json_string(class_name(order[k], num_classes, card.class_names)) + ", \"probability\": " + json_number(probs[order[k]]) + "}";
-        line += "], \"map_all_zero\": ";
-        line += e.map_all_zero ? "true" : "false";
-        line += ", \"box\": ";
-        line += (eo.gradcam && !e.box.empty) ? "[" + std::to_string(e.box.x0) + ", " + std::to_string(e.box.y0) + ", " +
-                                                    std::to_string(e.box.x1) + ", " + std::to_string(e.box.y1) + "]"
-                                              : "null";
-        line += ", \"input_size\": [" + std::to_string(W) + ", " + std::to_string(H) + "], \"outputs\": {";
-        for (size_t k = 0; k < outputs.size(); ++k)
-          line += (k ? ", " : "") + json_string(outputs[k].first) + ": " + json_string(outputs[k].second);
-        const double write_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
-        line += "}, \"timings_ms\": {\"decode\": " + json_number(decode_ms / count) + ", \"forward\": " +
-                json_number(result.forward_ms / count) + ", \"gradcam\": " + json_number(result.gradcam_ms / count) +
-                ", \"guided\": " + json_number(result.guided_ms / count) + ", \"maps\": " +
-                json_number(result.maps_ms / count) + ", \"write\": " + json_number(write_ms / count) + "}}";
-        if (e.map_all_zero && eo.gradcam)
-          std::fprintf(stderr, "explain: %s: the Grad-CAM map for class %lld is zero everywhere (no positive evidence at %s)\n",
-                       path.c_str(), static_cast<long long>(e.class_index), layer.c_str());
-        if (o.json) {
-          std::printf("%s\n", line.c_str());
-        } else {  // one line a person can read; the JSON line has everything
-          std::string summary = path + ": " + class_name(e.class_index, num_classes, card.class_names);
-          char numbers[96];
-          std::snprintf(numbers, sizeof numbers, " (p = %.3f)", probs[e.class_index]);
-          summary += numbers;
-          if (eo.gradcam && !e.box.empty) {
-            std::snprintf(numbers, sizeof numbers, ", Grad-CAM box x %lld…%lld y %lld…%lld", static_cast<long long>(e.box.x0),
-                          static_cast<long long>(e.box.x1), static_cast<long long>(e.box.y0), static_cast<long long>(e.box.y1));
-            summary += numbers;
-          }
-          if (!outputs.empty()) summary += " → " + base + "_*";
-          std::printf("%s\n", summary.c_str());
-        }
-        results += line + "\n";
+        jobs.push_back(Job{i, r, (fs::path(o.out) / name).string(), {}, {}});
       }
+    }
+    auto make_pictures = [&](Job& job) {
+      const cam::Explanation& e = result.images[job.image][job.round];
+      const int64_t H = views[job.image].height, W = views[job.image].width;
+      auto save_png = [&](const std::string& kind, const image::Image& picture) {
+        const std::string file = job.base + "_" + kind + ".png";
+        job.files.push_back(file);
+        image::write_png(file, picture);
+        job.outputs.emplace_back(kind, file);
+      };
+      if (eo.gradcam) {
+        save_png("gradcam", cam::heatmap(e.map.data(), H, W, colormap));
+        save_png("overlay", cam::overlay(views[job.image], e.map.data(), colormap, o.alpha));
+        const std::string npy = job.base + "_gradcam.npy";
+        job.files.push_back(npy);
+        image::write_npy(npy, e.map.data(), {H, W});
+        job.outputs.emplace_back("map", npy);
+      }
+      if (eo.counterfactual) save_png("counterfactual", cam::heatmap(e.counterfactual.data(), H, W, colormap));
+      if (wants("guided")) save_png("guided", gradient_picture(e.guided));
+      if (wants("guided-gradcam")) save_png("guided_gradcam", gradient_picture(e.guided_gradcam));
+      if (eo.deconvnet) save_png("deconvnet", gradient_picture(e.deconvnet));
+    };
+    std::exception_ptr failed;
+#pragma omp parallel for schedule(dynamic)
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      try {
+        make_pictures(jobs[j]);
+      } catch (...) {
+#pragma omp critical(explain_pictures_failed)
+        if (!failed) failed = std::current_exception();
+      }
+    }
+    for (const Job& job : jobs) written.files.insert(written.files.end(), job.files.begin(), job.files.end());
+    if (failed) std::rethrow_exception(failed);  // the files above are removed on the way out
+    const double write_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+
+    for (const Job& job : jobs) {
+      const size_t i = job.image, r = job.round;
+      const std::string& path = o.images[first + i];
+      const int64_t H = views[i].height, W = views[i].width;
+      const cam::Explanation& e = result.images[i][r];
+      const std::string& base = job.base;
+      const auto& outputs = job.outputs;
+      // One JSON line.
+      const float* probs = result.probabilities.data() + i * num_classes;
+      std::vector<int64_t> order(static_cast<size_t>(num_classes));
+      for (int64_t c = 0; c < num_classes; ++c) order[c] = c;
+      std::partial_sort(order.begin(), order.begin() + std::min<int64_t>(5, num_classes), order.end(),
+                        [&](int64_t a, int64_t b) { return probs[a] > probs[b]; });
+      std::string line = "{\"image\": " + json_string(path) + ", \"model\": " + json_string(arch) +
+                         ", \"layer\": " + json_string(layer) + ", \"method\": [";
+      for (size_t m = 0; m < o.methods.size(); ++m) line += (m ? ", " : "") + json_string(o.methods[m]);
+      line += "], \"class\": " + std::to_string(e.class_index) + ", \"class_name\": " +
+              json_string(class_name(e.class_index, num_classes, card.class_names)) + ", \"score\": " + json_number(e.score) +
+              ", \"probability\": " + json_number(probs[e.class_index]) + ", \"topk\": [";
+      for (int64_t k = 0; k < std::min<int64_t>(5, num_classes); ++k)
+        line += std::string(k ? ", " : "") + "{\"class\": " + std::to_string(order[k]) + ", \"name\": " +
+                json_string(class_name(order[k], num_classes, card.class_names)) + ", \"probability\": " + json_number(probs[order[k]]) + "}";
+      line += "], \"map_all_zero\": ";
+      line += e.map_all_zero ? "true" : "false";
+      line += ", \"box\": ";
+      line += (eo.gradcam && !e.box.empty) ? "[" + std::to_string(e.box.x0) + ", " + std::to_string(e.box.y0) + ", " +
+                                                  std::to_string(e.box.x1) + ", " + std::to_string(e.box.y1) + "]"
+                                            : "null";
+      line += ", \"input_size\": [" + std::to_string(W) + ", " + std::to_string(H) + "], \"outputs\": {";
+      for (size_t k = 0; k < outputs.size(); ++k)
+        line += (k ? ", " : "") + json_string(outputs[k].first) + ": " + json_string(outputs[k].second);
+      line += "}, \"timings_ms\": {\"decode\": " + json_number(decode_ms / count) + ", \"forward\": " +
+              json_number(result.forward_ms / count) + ", \"gradcam\": " + json_number(result.gradcam_ms / count) +
+              ", \"guided\": " + json_number(result.guided_ms / count) + ", \"maps\": " +
+              json_number(result.maps_ms / count) + ", \"write\": " + json_number(write_ms / count) + "}}";
+      if (e.map_all_zero && eo.gradcam)
+        std::fprintf(stderr, "explain: %s: the Grad-CAM map for class %lld is zero everywhere (no positive evidence at %s)\n",
+                     path.c_str(), static_cast<long long>(e.class_index), layer.c_str());
+      if (o.json) {
+        std::printf("%s\n", line.c_str());
+      } else {  // one line a person can read; the JSON line has everything
+        std::string summary = path + ": " + class_name(e.class_index, num_classes, card.class_names);
+        char numbers[96];
+        std::snprintf(numbers, sizeof numbers, " (p = %.3f)", probs[e.class_index]);
+        summary += numbers;
+        if (eo.gradcam && !e.box.empty) {
+          std::snprintf(numbers, sizeof numbers, ", Grad-CAM box x %lld…%lld y %lld…%lld", static_cast<long long>(e.box.x0),
+                        static_cast<long long>(e.box.x1), static_cast<long long>(e.box.y0), static_cast<long long>(e.box.y1));
+          summary += numbers;
+        }
+        if (!outputs.empty()) summary += " → " + base + "_*";
+        std::printf("%s\n", summary.c_str());
+      }
+      results += line + "\n";
     }
     if (progress) {
       const size_t done = first + count, width = 30, filled = done * width / o.images.size();
