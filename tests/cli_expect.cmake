@@ -1,6 +1,11 @@
 # Runs one command line and checks how it ended: the exit code, what it printed, and that an error is
 # exactly one line on stderr with nothing left behind. Used by tests/CMakeLists.txt for the programs.
-#   cmake -DCOMMAND="prog|arg|arg" -DCODE=2 [-DOUT=regex] [-DERR=regex] [-DABSENT=path] -P cli_expect.cmake
+#   cmake -DCOMMAND="prog|arg|arg" -DCODE=2 [-DOUT=regex] [-DERR=regex] [-DABSENT=path] [-DBLOCK=path]
+#         -P cli_expect.cmake
+# BLOCK: a directory made at that path first, so that a file the program writes there cannot be.
+if(DEFINED BLOCK)
+  file(MAKE_DIRECTORY "${BLOCK}")
+endif()
 string(REPLACE "|" ";" command "${COMMAND}")
 execute_process(COMMAND ${command} RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT code STREQUAL "${CODE}")

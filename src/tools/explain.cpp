@@ -361,7 +361,7 @@ int run(const Options& o) {
     struct Job {
       size_t image, round;
       std::string base;                                        // output path without "_kind.png"
-      std::vector<std::string> files;                          // every file it started, for clean-up
+      std::vector<std::string> files;                          // every file it wrote, for clean-up
       std::vector<std::pair<std::string, std::string>> outputs;  // (kind, file) for the JSON line
     };
     std::vector<Job> jobs;
@@ -380,16 +380,16 @@ int run(const Options& o) {
       const int64_t H = views[job.image].height, W = views[job.image].width;
       auto save_png = [&](const std::string& kind, const image::Image& picture) {
         const std::string file = job.base + "_" + kind + ".png";
+        image::write_png(file, picture);  // whole or not at all (a temporary file and a rename)
         job.files.push_back(file);
-        image::write_png(file, picture);
         job.outputs.emplace_back(kind, file);
       };
       if (eo.gradcam) {
         save_png("gradcam", cam::heatmap(e.map.data(), H, W, colormap));
         save_png("overlay", cam::overlay(views[job.image], e.map.data(), colormap, o.alpha));
         const std::string npy = job.base + "_gradcam.npy";
-        job.files.push_back(npy);
         image::write_npy(npy, e.map.data(), {H, W});
+        job.files.push_back(npy);
         job.outputs.emplace_back("map", npy);
       }
       if (eo.counterfactual) save_png("counterfactual", cam::heatmap(e.counterfactual.data(), H, W, colormap));
