@@ -29,8 +29,10 @@ constexpr int64_t kMaxPixels = int64_t{1} << 28;  // 268 MP: larger images are r
 Image read_image(const std::string& path);                      // InputError "<path>: …" on a bad file
 void write_png(const std::string& path, const Image& image);     // atomically (temporary file + rename)
 std::vector<uint8_t> encode_png(const Image& image);              // the PNG file's bytes (8-bit RGB)
-// A float32 array as NumPy's .npy (little-endian, C order), atomically.
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes);  // atomically, as above
+// A float32 array as NumPy's .npy (little-endian, C order), atomically; or the file's bytes.
 void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape);
+std::vector<uint8_t> encode_npy(const float* data, const std::vector<int64_t>& shape);
 
 struct Preprocess {
   bool resize_and_crop = true;  // false: the "none" preset

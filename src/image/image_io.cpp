@@ -58,20 +58,24 @@ Image read_image(const std::string& path) {
   return image;
 }
 
-void write_png(const std::string& path, const Image& image) {
-  GCAM_CHECK(image.width > 0 && image.height > 0 && int64_t(image.rgb.size()) == image.width * image.height * 3,
-             path, ": not a complete RGB image");
-  const std::vector<uint8_t> png = encode_png(image);  // src/image/png.cpp
+void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   write_atomically(path, [&](const std::string& to) {
     FILE* f = std::fopen(to.c_str(), "wb");
     if (!f) return false;
-    const bool ok = std::fwrite(png.data(), 1, png.size(), f) == png.size();
+    const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
     return (std::fclose(f) == 0) && ok;
   });
 }
 
-void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape) {
-  // NumPy format 1.0: magic, version, u16 header length, a Python dict literal padded to 64 bytes.
+void write_png(const std::string& path, const Image& image) {
+  GCAM_CHECK(image.width > 0 && image.height > 0 && int64_t(image.rgb.size()) == image.width * image.height * 3,
+             path, ": not a complete RGB image");
+  write_file(path, encode_png(image));  // src/image/png.cpp
+}
+
+std::vector<uint8_t> encode_npy(const float* data, const std::vector<int64_t>& shape) {
+  // NumPy format 1.0: magic, version, u16 header length, a Python dict literal padded to 64 bytes,
+  // then the values (little-endian float32, as this machine stores them).
   std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
   int64_t count = 1;
   for (size_t d = 0; d < shape.size(); ++d) {
@@ -82,16 +86,18 @@ void write_npy(const std::string& path, const float* data, const std::vector<int
   dict += "), }";
   while ((10 + dict.size() + 1) % 64) dict += ' ';
   dict += '\n';
-  write_atomically(path, [&](const std::string& to) {
-    FILE* f = std::fopen(to.c_str(), "wb");
-    if (!f) return false;
-    const uint16_t length = static_cast<uint16_t>(dict.size());
-    const unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(length & 0xFF),
-                                    static_cast<unsigned char>(length >> 8)};
-    bool ok = std::fwrite(head, 1, 10, f) == 10 && std::fwrite(dict.data(), 1, dict.size(), f) == dict.size() &&
-              std::fwrite(data, sizeof(float), static_cast<size_t>(count), f) == static_cast<size_t>(count);
-    return (std::fclose(f) == 0) && ok;
-  });
+  const uint16_t length = static_cast<uint16_t>(dict.size());
+  const uint8_t magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<uint8_t>(length & 0xFF),
+                             static_cast<uint8_t>(length >> 8)};
+  std::vector<uint8_t> bytes(sizeof magic + dict.size() + static_cast<size_t>(count) * sizeof(float));
+  std::memcpy(bytes.data(), magic, sizeof magic);
+  std::memcpy(bytes.data() + sizeof magic, dict.data(), dict.size());
+  std::memcpy(bytes.data() + sizeof magic + dict.size(), data, static_cast<size_t>(count) * sizeof(float));
+  return bytes;
+}
+
+void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape) {
+  write_file(path, encode_npy(data, shape));
 }
 
 }  // namespace gcam::image

@@ -354,15 +354,19 @@ int run(const Options& o) {
       for (size_t i = 0; i < s.ops_run.size(); ++i)
         std::fprintf(stderr, "  %-22s %-20s %.3f ms\n", s.ops_run[i].c_str(), s.labels_run[i].c_str(), s.ms_run[i]);
     }
-    // The pictures of every explanation in the batch (colouring, PNG encoding, the files) are made in
-    // parallel: the explanation's threads are idle by now, and this is most of the time `explain` spends
-    // on small inputs. The JSON lines and the console lines follow in order.
+    // The files of every explanation in the batch are made in memory in parallel — colouring and PNG
+    // encoding are most of the time `explain` spends on small inputs, and the explanation's threads are
+    // idle by now — then written one after another (threads creating files in one directory only queue
+    // on its lock), and the JSON and console lines follow in order.
     auto t1 = std::chrono::steady_clock::now();
     struct Job {
       size_t image, round;
-      std::string base;                                        // output path without "_kind.png"
-      std::vector<std::string> files;                          // every file it wrote, for clean-up
-      std::vector<std::pair<std::string, std::string>> outputs;  // (kind, file) for the JSON line
+      std::string base;  // output path without "_kind.ext"
+      struct File {
+        std::string kind, suffix;   // its key in the JSON line; what follows base in its name
+        std::vector<uint8_t> bytes;
+      };
+      std::vector<File> files;
     };
     std::vector<Job> jobs;
     for (size_t i = 0; i < count; ++i) {
@@ -372,52 +376,58 @@ int run(const Options& o) {
         // Several explanations of one image (top-k) are told apart by their class.
         const cam::Explanation& e = result.images[i][r];
         const std::string name = targets[i].size() > 1 ? stem + "_c" + std::to_string(e.class_index) : stem;
-        jobs.push_back(Job{i, r, (fs::path(o.out) / name).string(), {}, {}});
+        jobs.push_back(Job{i, r, (fs::path(o.out) / name).string(), {}});
       }
     }
-    auto make_pictures = [&](Job& job) {
+    auto encode_files = [&](Job& job) {
       const cam::Explanation& e = result.images[job.image][job.round];
       const int64_t H = views[job.image].height, W = views[job.image].width;
-      auto save_png = [&](const std::string& kind, const image::Image& picture) {
-        const std::string file = job.base + "_" + kind + ".png";
-        image::write_png(file, picture);  // whole or not at all (a temporary file and a rename)
-        job.files.push_back(file);
-        job.outputs.emplace_back(kind, file);
+      auto png = [&](const std::string& kind, const image::Image& picture) {
+        job.files.push_back({kind, "_" + kind + ".png", image::encode_png(picture)});
       };
       if (eo.gradcam) {
-        save_png("gradcam", cam::heatmap(e.map.data(), H, W, colormap));
-        save_png("overlay", cam::overlay(views[job.image], e.map.data(), colormap, o.alpha));
-        const std::string npy = job.base + "_gradcam.npy";
-        image::write_npy(npy, e.map.data(), {H, W});
-        job.files.push_back(npy);
-        job.outputs.emplace_back("map", npy);
+        png("gradcam", cam::heatmap(e.map.data(), H, W, colormap));
+        png("overlay", cam::overlay(views[job.image], e.map.data(), colormap, o.alpha));
+        job.files.push_back({"map", "_gradcam.npy", image::encode_npy(e.map.data(), {H, W})});
       }
-      if (eo.counterfactual) save_png("counterfactual", cam::heatmap(e.counterfactual.data(), H, W, colormap));
-      if (wants("guided")) save_png("guided", gradient_picture(e.guided));
-      if (wants("guided-gradcam")) save_png("guided_gradcam", gradient_picture(e.guided_gradcam));
-      if (eo.deconvnet) save_png("deconvnet", gradient_picture(e.deconvnet));
+      if (eo.counterfactual) png("counterfactual", cam::heatmap(e.counterfactual.data(), H, W, colormap));
+      if (wants("guided")) png("guided", gradient_picture(e.guided));
+      if (wants("guided-gradcam")) png("guided_gradcam", gradient_picture(e.guided_gradcam));
+      if (eo.deconvnet) png("deconvnet", gradient_picture(e.deconvnet));
     };
     std::exception_ptr failed;
 #pragma omp parallel for schedule(dynamic)
     for (size_t j = 0; j < jobs.size(); ++j) {
       try {
-        make_pictures(jobs[j]);
+        encode_files(jobs[j]);
       } catch (...) {
-#pragma omp critical(explain_pictures_failed)
+#pragma omp critical(explain_encode_failed)
         if (!failed) failed = std::current_exception();
       }
     }
-    for (const Job& job : jobs) written.files.insert(written.files.end(), job.files.begin(), job.files.end());
-    if (failed) std::rethrow_exception(failed);  // the files above are removed on the way out
+    if (failed) std::rethrow_exception(failed);
+    // A file is listed for clean-up once it is written (the writes are all-or-nothing), so a failed run
+    // never removes a path it did not write. (kind, file) per job, for its JSON line.
+    std::vector<std::vector<std::pair<std::string, std::string>>> job_outputs(jobs.size());
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      for (Job::File& f : jobs[j].files) {
+        const std::string path = jobs[j].base + f.suffix;
+        image::write_file(path, f.bytes);
+        written.files.push_back(path);
+        job_outputs[j].emplace_back(f.kind, path);
+        std::vector<uint8_t>().swap(f.bytes);  // on disk now
+      }
+    }
     const double write_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
 
-    for (const Job& job : jobs) {
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      const Job& job = jobs[j];
       const size_t i = job.image, r = job.round;
       const std::string& path = o.images[first + i];
       const int64_t H = views[i].height, W = views[i].width;
       const cam::Explanation& e = result.images[i][r];
       const std::string& base = job.base;
-      const auto& outputs = job.outputs;
+      const auto& outputs = job_outputs[j];
       // One JSON line.
       const float* probs = result.probabilities.data() + i * num_classes;
       std::vector<int64_t> order(static_cast<size_t>(num_classes));
