@@ -27,6 +27,7 @@
 #include "gcam/classes.h"
 #include "gcam/colormap.h"
 #include "cli.h"
+#include "explain_output.h"
 #include "gcam/error.h"
 #include "gcam/explain.h"
 #include "gcam/gradcam_graph.h"
@@ -159,59 +160,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
-    else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else out += static_cast<char>(c);
-  }
-  return out + "\"";
-}
-
-std::string json_number(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
-
-// Guided gradients as a picture: centred, scaled to 0.1 standard deviations per unit, around grey.
-image::Image gradient_picture(const Tensor& g) {  // (3, H, W)
-  const int64_t H = g.size(1), W = g.size(2), n = g.numel();
-  double mean = 0.0, sq = 0.0;
-  for (int64_t i = 0; i < n; ++i) mean += g.data()[i];
-  mean /= n;
-  for (int64_t i = 0; i < n; ++i) sq += (g.data()[i] - mean) * (g.data()[i] - mean);
-  const double std = std::sqrt(sq / n);
-  image::Image out{W, H, std::vector<uint8_t>(static_cast<size_t>(W * H * 3))};
-  for (int64_t c = 0; c < 3; ++c)
-    for (int64_t i = 0; i < H * W; ++i) {
-      const double v = (g.data()[c * H * W + i] - mean) / (std + 1e-5) * 0.1 + 0.5;
-      out.rgb[i * 3 + c] = static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
-    }
-  return out;
-}
-
-// Everything the run writes, so that an error can take it all back.
-struct Written {
-  std::vector<std::string> files;
-  bool keep = false;
-  ~Written() {
-    if (keep) return;
-    for (const std::string& f : files) std::remove(f.c_str());
-  }
-};
-
-// Logit c's name: the checkpoint's own names, ImageNet's for 1000 classes, else "class c".
-std::string class_name(int64_t c, int64_t num_classes, const std::vector<std::string>& names) {
-  if (static_cast<int64_t>(names.size()) == num_classes && c >= 0 && c < num_classes) return names[c];
-  return num_classes == 1000 && c >= 0 && c < 1000 ? imagenet_classes()[c] : "class " + std::to_string(c);
-}
-
 // A class given by name: the checkpoint's names (any case), or ImageNet's for 1000 classes; −1 if unknown.
 int64_t class_by_name(const std::string& name, int64_t num_classes, const std::vector<std::string>& names) {
   if (static_cast<int64_t>(names.size()) == num_classes) {
@@ -282,15 +230,24 @@ int run(const Options& o) {
   eo.counterfactual = wants("counterfactual");
   eo.guided = wants("guided") || wants("guided-gradcam");
   eo.deconvnet = wants("deconvnet");
-  cam::Colormap colormap;
-  cam::parse_colormap(o.colormap, &colormap);
-
-  fs::create_directories(o.out);
-  Written written;
-  const std::string results_path = (fs::path(o.out) / "results.jsonl").string();
-  std::string results;  // written at the end, with everything else in place
-  std::map<std::string, int> stems;
-  const bool progress = isatty(STDERR_FILENO) && o.images.size() > static_cast<size_t>(o.batch);
+  tools::OutputSettings out;
+  out.folder = o.out;
+  out.arch = arch;
+  out.layer = layer;
+  out.methods = o.methods;
+  out.gradcam = eo.gradcam;
+  out.counterfactual = eo.counterfactual;
+  out.guided = wants("guided");
+  out.guided_gradcam = wants("guided-gradcam");
+  out.deconvnet = eo.deconvnet;
+  cam::parse_colormap(o.colormap, &out.colormap);
+  out.alpha = o.alpha;
+  out.num_classes = num_classes;
+  out.class_names = card.class_names;
+  out.json = o.json;
+  out.total_images = o.images.size();
+  out.progress = isatty(STDERR_FILENO) && o.images.size() > static_cast<size_t>(o.batch);
+  tools::OutputStage output(out);  // src/tools/explain_output.h
   // With --device cuda, decoding and preprocessing of batch k + 1 run on a second thread while batch k is
   // explained on the GPU. On the CPU they run in turn (deferred): a second thread there competes with the
   // explanation for the cores (measured, 512 canvases, batch 32, 2 cores, 4 alternating runs each: median
@@ -322,14 +279,19 @@ int run(const Options& o) {
   std::map<std::vector<int64_t>, std::unique_ptr<cam::GradcamGraph>> graphs;  // (N, H, W) → graph
   const std::launch prefetch = device == Device::CUDA ? std::launch::async : std::launch::deferred;
   std::future<DecodedBatch> next = std::async(prefetch, decode, size_t{0});
+  // Batch k's files and lines are written after batch k + 1 is queued: with --device cuda on a second
+  // thread, while the host would only wait for the GPU; on the CPU in turn (deferred: run at the next
+  // get()), since there the writer's threads and the explanation's compete for the cores (measured, 512
+  // canvases, 6 alternating runs each: median 3.13 s on a second thread, 2.82 s in turn, 2.78 s before
+  // this pipeline).
+  const std::launch write_policy = device == Device::CUDA ? std::launch::async : std::launch::deferred;
+  std::future<void> writing;  // declared after `output`, so destroyed first: a running write ends before the clean-up
   for (size_t first = 0; first < o.images.size(); first += o.batch) {
     const size_t count = std::min<size_t>(o.batch, o.images.size() - first);
     DecodedBatch batch = next.get();
     // Queued before the next batch's decode starts: that one fills the other slot.
     const Tensor input = batch.staged ? batch.staged->upload(batch.input.shape()) : batch.input;
     if (first + o.batch < o.images.size()) next = std::async(prefetch, decode, first + o.batch);
-    const std::vector<image::Image>& views = batch.views;
-    const double decode_ms = batch.decode_ms;
     std::vector<std::vector<int64_t>> targets(count);
     for (size_t i = 0; i < count; ++i) {
       if (!explicit_classes.empty()) targets[i] = {explicit_classes.size() == 1 ? explicit_classes[0] : explicit_classes[first + i]};
@@ -354,139 +316,17 @@ int run(const Options& o) {
       for (size_t i = 0; i < s.ops_run.size(); ++i)
         std::fprintf(stderr, "  %-22s %-20s %.3f ms\n", s.ops_run[i].c_str(), s.labels_run[i].c_str(), s.ms_run[i]);
     }
-    // The files of every explanation in the batch are made in memory in parallel — colouring and PNG
-    // encoding are most of the time `explain` spends on small inputs, and the explanation's threads are
-    // idle by now — then written one after another (threads creating files in one directory only queue
-    // on its lock), and the JSON and console lines follow in order.
-    auto t1 = std::chrono::steady_clock::now();
-    struct Job {
-      size_t image, round;
-      std::string base;  // output path without "_kind.ext"
-      struct File {
-        std::string kind, suffix;   // its key in the JSON line; what follows base in its name
-        std::vector<uint8_t> bytes;
-      };
-      std::vector<File> files;
-    };
-    std::vector<Job> jobs;
-    for (size_t i = 0; i < count; ++i) {
-      std::string stem = fs::path(o.images[first + i]).stem().string();
-      if (stems[stem]++) stem += "_" + std::to_string(stems[stem]);
-      for (size_t r = 0; r < targets[i].size(); ++r) {
-        // Several explanations of one image (top-k) are told apart by their class.
-        const cam::Explanation& e = result.images[i][r];
-        const std::string name = targets[i].size() > 1 ? stem + "_c" + std::to_string(e.class_index) : stem;
-        jobs.push_back(Job{i, r, (fs::path(o.out) / name).string(), {}});
-      }
-    }
-    auto encode_files = [&](Job& job) {
-      const cam::Explanation& e = result.images[job.image][job.round];
-      const int64_t H = views[job.image].height, W = views[job.image].width;
-      auto png = [&](const std::string& kind, const image::Image& picture) {
-        job.files.push_back({kind, "_" + kind + ".png", image::encode_png(picture)});
-      };
-      if (eo.gradcam) {
-        png("gradcam", cam::heatmap(e.map.data(), H, W, colormap));
-        png("overlay", cam::overlay(views[job.image], e.map.data(), colormap, o.alpha));
-        job.files.push_back({"map", "_gradcam.npy", image::encode_npy(e.map.data(), {H, W})});
-      }
-      if (eo.counterfactual) png("counterfactual", cam::heatmap(e.counterfactual.data(), H, W, colormap));
-      if (wants("guided")) png("guided", gradient_picture(e.guided));
-      if (wants("guided-gradcam")) png("guided_gradcam", gradient_picture(e.guided_gradcam));
-      if (eo.deconvnet) png("deconvnet", gradient_picture(e.deconvnet));
-    };
-    std::exception_ptr failed;
-#pragma omp parallel for schedule(dynamic)
-    for (size_t j = 0; j < jobs.size(); ++j) {
-      try {
-        encode_files(jobs[j]);
-      } catch (...) {
-#pragma omp critical(explain_encode_failed)
-        if (!failed) failed = std::current_exception();
-      }
-    }
-    if (failed) std::rethrow_exception(failed);
-    // A file is listed for clean-up once it is written (the writes are all-or-nothing), so a failed run
-    // never removes a path it did not write. (kind, file) per job, for its JSON line.
-    std::vector<std::vector<std::pair<std::string, std::string>>> job_outputs(jobs.size());
-    for (size_t j = 0; j < jobs.size(); ++j) {
-      for (Job::File& f : jobs[j].files) {
-        const std::string path = jobs[j].base + f.suffix;
-        image::write_file(path, f.bytes);
-        written.files.push_back(path);
-        job_outputs[j].emplace_back(f.kind, path);
-        std::vector<uint8_t>().swap(f.bytes);  // on disk now
-      }
-    }
-    const double write_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
-
-    for (size_t j = 0; j < jobs.size(); ++j) {
-      const Job& job = jobs[j];
-      const size_t i = job.image, r = job.round;
-      const std::string& path = o.images[first + i];
-      const int64_t H = views[i].height, W = views[i].width;
-      const cam::Explanation& e = result.images[i][r];
-      const std::string& base = job.base;
-      const auto& outputs = job_outputs[j];
-      // One JSON line.
-      const float* probs = result.probabilities.data() + i * num_classes;
-      std::vector<int64_t> order(static_cast<size_t>(num_classes));
-      for (int64_t c = 0; c < num_classes; ++c) order[c] = c;
-      std::partial_sort(order.begin(), order.begin() + std::min<int64_t>(5, num_classes), order.end(),
-                        [&](int64_t a, int64_t b) { return probs[a] > probs[b]; });
-      std::string line = "{\"image\": " + json_string(path) + ", \"model\": " + json_string(arch) +
-                         ", \"layer\": " + json_string(layer) + ", \"method\": [";
-      for (size_t m = 0; m < o.methods.size(); ++m) line += (m ? ", " : "") + json_string(o.methods[m]);
-      line += "], \"class\": " + std::to_string(e.class_index) + ", \"class_name\": " +
-              json_string(class_name(e.class_index, num_classes, card.class_names)) + ", \"score\": " + json_number(e.score) +
-              ", \"probability\": " + json_number(probs[e.class_index]) + ", \"topk\": [";
-      for (int64_t k = 0; k < std::min<int64_t>(5, num_classes); ++k)
-        line += std::string(k ? ", " : "") + "{\"class\": " + std::to_string(order[k]) + ", \"name\": " +
-                json_string(class_name(order[k], num_classes, card.class_names)) + ", \"probability\": " + json_number(probs[order[k]]) + "}";
-      line += "], \"map_all_zero\": ";
-      line += e.map_all_zero ? "true" : "false";
-      line += ", \"box\": ";
-      line += (eo.gradcam && !e.box.empty) ? "[" + std::to_string(e.box.x0) + ", " + std::to_string(e.box.y0) + ", " +
-                                                  std::to_string(e.box.x1) + ", " + std::to_string(e.box.y1) + "]"
-                                            : "null";
-      line += ", \"input_size\": [" + std::to_string(W) + ", " + std::to_string(H) + "], \"outputs\": {";
-      for (size_t k = 0; k < outputs.size(); ++k)
-        line += (k ? ", " : "") + json_string(outputs[k].first) + ": " + json_string(outputs[k].second);
-      line += "}, \"timings_ms\": {\"decode\": " + json_number(decode_ms / count) + ", \"forward\": " +
-              json_number(result.forward_ms / count) + ", \"gradcam\": " + json_number(result.gradcam_ms / count) +
-              ", \"guided\": " + json_number(result.guided_ms / count) + ", \"maps\": " +
-              json_number(result.maps_ms / count) + ", \"write\": " + json_number(write_ms / count) + "}}";
-      if (e.map_all_zero && eo.gradcam)
-        std::fprintf(stderr, "explain: %s: the Grad-CAM map for class %lld is zero everywhere (no positive evidence at %s)\n",
-                     path.c_str(), static_cast<long long>(e.class_index), layer.c_str());
-      if (o.json) {
-        std::printf("%s\n", line.c_str());
-      } else {  // one line a person can read; the JSON line has everything
-        std::string summary = path + ": " + class_name(e.class_index, num_classes, card.class_names);
-        char numbers[96];
-        std::snprintf(numbers, sizeof numbers, " (p = %.3f)", probs[e.class_index]);
-        summary += numbers;
-        if (eo.gradcam && !e.box.empty) {
-          std::snprintf(numbers, sizeof numbers, ", Grad-CAM box x %lld…%lld y %lld…%lld", static_cast<long long>(e.box.x0),
-                        static_cast<long long>(e.box.x1), static_cast<long long>(e.box.y0), static_cast<long long>(e.box.y1));
-          summary += numbers;
-        }
-        if (!outputs.empty()) summary += " → " + base + "_*";
-        std::printf("%s\n", summary.c_str());
-      }
-      results += line + "\n";
-    }
-    if (progress) {
-      const size_t done = first + count, width = 30, filled = done * width / o.images.size();
-      std::fprintf(stderr, "\r[%s%s] %zu/%zu images", std::string(filled, '#').c_str(),
-                   std::string(width - filled, ' ').c_str(), done, o.images.size());
-      if (done == o.images.size()) std::fputc('\n', stderr);
-    }
+    // Its files and lines are written while the next batch is explained (see `writing` above).
+    auto explained = std::make_shared<tools::ExplainedBatch>();
+    explained->paths.assign(o.images.begin() + first, o.images.begin() + first + count);
+    explained->views = std::move(batch.views);
+    explained->result = std::move(result);
+    explained->decode_ms = batch.decode_ms;
+    if (writing.valid()) writing.get();  // the previous batch's; its errors surface here
+    writing = std::async(write_policy, [&output, explained] { output.write(*explained); });
   }
-  FILE* f = std::fopen(results_path.c_str(), "w");
-  if (!f || std::fputs(results.c_str(), f) < 0 || std::fclose(f) != 0)
-    throw InputError(results_path + ": cannot write");
-  written.keep = true;
+  if (writing.valid()) writing.get();
+  output.finish();
   return 0;
 }
 

@@ -1,0 +1,221 @@
+// explain_output.cpp — see explain_output.h.
+#include "explain_output.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+
+#include "gcam/classes.h"
+#include "gcam/error.h"
+
+namespace gcam::tools {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
+    else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// Guided gradients as a picture: centred, scaled to 0.1 standard deviations per unit, around grey.
+image::Image gradient_picture(const Tensor& g) {  // (3, H, W)
+  const int64_t H = g.size(1), W = g.size(2), n = g.numel();
+  double mean = 0.0, sq = 0.0;
+  for (int64_t i = 0; i < n; ++i) mean += g.data()[i];
+  mean /= n;
+  for (int64_t i = 0; i < n; ++i) sq += (g.data()[i] - mean) * (g.data()[i] - mean);
+  const double std = std::sqrt(sq / n);
+  image::Image out{W, H, std::vector<uint8_t>(static_cast<size_t>(W * H * 3))};
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < H * W; ++i) {
+      const double v = (g.data()[c * H * W + i] - mean) / (std + 1e-5) * 0.1 + 0.5;
+      out.rgb[i * 3 + c] = static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
+    }
+  return out;
+}
+
+// Logit c's name: the checkpoint's own names, ImageNet's for 1000 classes, else "class c".
+std::string class_name(int64_t c, int64_t num_classes, const std::vector<std::string>& names) {
+  if (static_cast<int64_t>(names.size()) == num_classes && c >= 0 && c < num_classes) return names[c];
+  return num_classes == 1000 && c >= 0 && c < 1000 ? imagenet_classes()[c] : "class " + std::to_string(c);
+}
+
+// One explanation's files, made in memory: (JSON key, what follows STEM in the name, the bytes).
+struct File {
+  std::string kind, suffix;
+  std::vector<uint8_t> bytes;
+};
+
+std::vector<File> make_files(const OutputSettings& s, const cam::Explanation& e, const image::Image& view) {
+  const int64_t H = view.height, W = view.width;
+  std::vector<File> files;
+  auto png = [&](const std::string& kind, const image::Image& picture) {
+    files.push_back({kind, "_" + kind + ".png", image::encode_png(picture)});
+  };
+  if (s.gradcam) {
+    png("gradcam", cam::heatmap(e.map.data(), H, W, s.colormap));
+    png("overlay", cam::overlay(view, e.map.data(), s.colormap, s.alpha));
+    files.push_back({"map", "_gradcam.npy", image::encode_npy(e.map.data(), {H, W})});
+  }
+  if (s.counterfactual) png("counterfactual", cam::heatmap(e.counterfactual.data(), H, W, s.colormap));
+  if (s.guided) png("guided", gradient_picture(e.guided));
+  if (s.guided_gradcam) png("guided_gradcam", gradient_picture(e.guided_gradcam));
+  if (s.deconvnet) png("deconvnet", gradient_picture(e.deconvnet));
+  return files;
+}
+
+}  // namespace
+
+OutputStage::OutputStage(OutputSettings settings) : settings_(std::move(settings)) {
+  fs::create_directories(settings_.folder);
+}
+
+OutputStage::~OutputStage() {
+  if (finished_) return;
+  for (const std::string& f : written_) std::remove(f.c_str());
+}
+
+void OutputStage::write(const ExplainedBatch& batch) {
+  const OutputSettings& s = settings_;
+  const auto t0 = std::chrono::steady_clock::now();
+  const size_t count = batch.paths.size();
+  const cam::BatchExplanation& result = batch.result;
+
+  // One job per explanation, named in order (a repeated STEM gets a number).
+  struct Job {
+    size_t image, round;
+    std::string base;  // the folder and STEM
+    std::vector<File> files;
+    std::vector<std::pair<std::string, std::string>> outputs;  // (kind, path) as written
+  };
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < count; ++i) {
+    std::string stem = fs::path(batch.paths[i]).stem().string();
+    if (stems_[stem]++) stem += "_" + std::to_string(stems_[stem]);
+    const size_t rounds = result.images[i].size();
+    for (size_t r = 0; r < rounds; ++r) {
+      // Several explanations of one image (top-k) are told apart by their class.
+      const std::string name = rounds > 1 ? stem + "_c" + std::to_string(result.images[i][r].class_index) : stem;
+      jobs.push_back(Job{i, r, (fs::path(s.folder) / name).string(), {}, {}});
+    }
+  }
+
+  // The files, made in parallel: colouring and PNG encoding are most of what `explain` spends on small
+  // inputs, and the explanation's threads are idle by now.
+  std::exception_ptr failed;
+#pragma omp parallel for schedule(dynamic)
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    try {
+      jobs[j].files = make_files(s, result.images[jobs[j].image][jobs[j].round], batch.views[jobs[j].image]);
+    } catch (...) {
+#pragma omp critical(explain_output_failed)
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
+  // Written one after another (threads creating files in one folder only queue on its lock). A file is
+  // listed for clean-up once it is written (each write is whole or nothing), so a failed run never
+  // removes a path it did not write.
+  for (Job& job : jobs) {
+    for (File& f : job.files) {
+      const std::string path = job.base + f.suffix;
+      image::write_file(path, f.bytes);
+      written_.push_back(path);
+      job.outputs.emplace_back(f.kind, path);
+      std::vector<uint8_t>().swap(f.bytes);  // on disk now
+    }
+  }
+  const double write_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+
+  // The lines, in order.
+  const int64_t num_classes = s.num_classes;
+  for (const Job& job : jobs) {
+    const std::string& path = batch.paths[job.image];
+    const image::Image& view = batch.views[job.image];
+    const cam::Explanation& e = result.images[job.image][job.round];
+    const float* probs = result.probabilities.data() + job.image * num_classes;
+    std::vector<int64_t> order(static_cast<size_t>(num_classes));
+    for (int64_t c = 0; c < num_classes; ++c) order[c] = c;
+    std::partial_sort(order.begin(), order.begin() + std::min<int64_t>(5, num_classes), order.end(),
+                      [&](int64_t a, int64_t b) { return probs[a] > probs[b]; });
+    std::string line = "{\"image\": " + json_string(path) + ", \"model\": " + json_string(s.arch) +
+                       ", \"layer\": " + json_string(s.layer) + ", \"method\": [";
+    for (size_t m = 0; m < s.methods.size(); ++m) line += (m ? ", " : "") + json_string(s.methods[m]);
+    line += "], \"class\": " + std::to_string(e.class_index) + ", \"class_name\": " +
+            json_string(class_name(e.class_index, num_classes, s.class_names)) + ", \"score\": " + json_number(e.score) +
+            ", \"probability\": " + json_number(probs[e.class_index]) + ", \"topk\": [";
+    for (int64_t k = 0; k < std::min<int64_t>(5, num_classes); ++k)
+      line += std::string(k ? ", " : "") + "{\"class\": " + std::to_string(order[k]) + ", \"name\": " +
+              json_string(class_name(order[k], num_classes, s.class_names)) + ", \"probability\": " + json_number(probs[order[k]]) + "}";
+    line += "], \"map_all_zero\": ";
+    line += e.map_all_zero ? "true" : "false";
+    line += ", \"box\": ";
+    line += (s.gradcam && !e.box.empty) ? "[" + std::to_string(e.box.x0) + ", " + std::to_string(e.box.y0) + ", " +
+                                               std::to_string(e.box.x1) + ", " + std::to_string(e.box.y1) + "]"
+                                         : "null";
+    line += ", \"input_size\": [" + std::to_string(view.width) + ", " + std::to_string(view.height) + "], \"outputs\": {";
+    for (size_t k = 0; k < job.outputs.size(); ++k)
+      line += (k ? ", " : "") + json_string(job.outputs[k].first) + ": " + json_string(job.outputs[k].second);
+    // Per image: the batch's times divided by its images.
+    const double n = static_cast<double>(count);
+    line += "}, \"timings_ms\": {\"decode\": " + json_number(batch.decode_ms / n) + ", \"forward\": " +
+            json_number(result.forward_ms / n) + ", \"gradcam\": " + json_number(result.gradcam_ms / n) +
+            ", \"guided\": " + json_number(result.guided_ms / n) + ", \"maps\": " + json_number(result.maps_ms / n) +
+            ", \"write\": " + json_number(write_ms / n) + "}}";
+    if (e.map_all_zero && s.gradcam)
+      std::fprintf(stderr, "explain: %s: the Grad-CAM map for class %lld is zero everywhere (no positive evidence at %s)\n",
+                   path.c_str(), static_cast<long long>(e.class_index), s.layer.c_str());
+    if (s.json) {
+      std::printf("%s\n", line.c_str());
+    } else {  // one line a person can read; the JSON line has everything
+      std::string summary = path + ": " + class_name(e.class_index, num_classes, s.class_names);
+      char numbers[96];
+      std::snprintf(numbers, sizeof numbers, " (p = %.3f)", probs[e.class_index]);
+      summary += numbers;
+      if (s.gradcam && !e.box.empty) {
+        std::snprintf(numbers, sizeof numbers, ", Grad-CAM box x %lld…%lld y %lld…%lld", static_cast<long long>(e.box.x0),
+                      static_cast<long long>(e.box.x1), static_cast<long long>(e.box.y0), static_cast<long long>(e.box.y1));
+        summary += numbers;
+      }
+      if (!job.outputs.empty()) summary += " → " + job.base + "_*";
+      std::printf("%s\n", summary.c_str());
+    }
+    results_ += line + "\n";
+  }
+  done_ += count;
+  if (s.progress) {
+    const size_t width = 30, filled = done_ * width / s.total_images;
+    std::fprintf(stderr, "\r[%s%s] %zu/%zu images", std::string(filled, '#').c_str(),
+                 std::string(width - filled, ' ').c_str(), done_, s.total_images);
+    if (done_ == s.total_images) std::fputc('\n', stderr);
+  }
+}
+
+void OutputStage::finish() {
+  const std::string path = (fs::path(settings_.folder) / "results.jsonl").string();
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f || std::fputs(results_.c_str(), f) < 0 || std::fclose(f) != 0) throw InputError(path + ": cannot write");
+  finished_ = true;
+}
+
+}  // namespace gcam::tools

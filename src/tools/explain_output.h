@@ -1,0 +1,67 @@
+// explain_output.h — the last stage of `explain`: each explained batch's files and lines (internal).
+//
+// Per explanation, into the output folder (STEM = the image's file name without extension, plus _cCLASS
+// when an image has several targets; a repeated STEM gets _2, _3, …): STEM_gradcam.png (the heatmap),
+// STEM_overlay.png, STEM_gradcam.npy (the map, float32), and STEM_counterfactual.png, STEM_guided.png,
+// STEM_guided_gradcam.png, STEM_deconvnet.png as asked; one JSON line, kept for results.jsonl (and
+// printed with --json), and otherwise one summary line on stdout.
+//
+// A batch's files are made in memory in parallel (colours, PNG, .npy) and then written one after another,
+// in order. Everything written is removed again unless finish() ran, so a failed run leaves nothing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gcam/colormap.h"
+#include "gcam/explain.h"
+#include "gcam/image.h"
+
+namespace gcam::tools {
+
+struct OutputSettings {
+  std::string folder;
+  std::string arch, layer;           // named in each JSON line
+  std::vector<std::string> methods;  // as asked, named in each JSON line
+  bool gradcam = true, counterfactual = false, guided = false, guided_gradcam = false, deconvnet = false;
+  cam::Colormap colormap = cam::Colormap::Jet;
+  float alpha = 0.5f;                     // the heatmap's weight in the overlay
+  int64_t num_classes = 0;
+  std::vector<std::string> class_names;   // the checkpoint's own; ImageNet's are used for 1000 classes
+  bool json = false;                      // JSON lines on stdout instead of summaries
+  size_t total_images = 0;
+  bool progress = false;                  // a progress bar on stderr
+};
+
+// One explained batch: images[n] was explained as result.images[n] (one or more targets).
+struct ExplainedBatch {
+  std::vector<std::string> paths;     // the image files
+  std::vector<image::Image> views;    // what the network saw, for the overlays
+  cam::BatchExplanation result;
+  double decode_ms = 0;
+};
+
+class OutputStage {
+ public:
+  explicit OutputStage(OutputSettings settings);  // creates the folder
+  ~OutputStage();                                 // removes every file written, unless finish() ran
+  OutputStage(const OutputStage&) = delete;
+  OutputStage& operator=(const OutputStage&) = delete;
+
+  // Batches must come in order; InputError (naming the file) when one cannot be written.
+  void write(const ExplainedBatch& batch);
+  // results.jsonl, after which the files stay.
+  void finish();
+
+ private:
+  OutputSettings settings_;
+  std::vector<std::string> written_;  // every file written so far
+  std::string results_;               // the JSON lines so far
+  std::map<std::string, int> stems_;  // how often each STEM was used
+  size_t done_ = 0;                   // images written
+  bool finished_ = false;
+};
+
+}  // namespace gcam::tools
