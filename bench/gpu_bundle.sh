@@ -7,7 +7,7 @@
 # linked against this toolkit's CUDA 13 / cuDNN 9 / cuBLAS; at run time the GPU machine's own CUDA
 # libraries are used (same major versions). The non-system CPU libraries go along in gpu-bundle/lib.
 #
-#   bash bench/gpu_bundle.sh            # → gpu-bundle/{bin,lib}  (ignored by git; carry it: carry=["gpu-bundle"])
+#   bash bench/gpu_bundle.sh            # → gpu-bundle/{bin,lib,canvases}  (ignored by git; carry=["gpu-bundle"])
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --tests >/dev/null
@@ -16,6 +16,9 @@ cmake -S . -B build-bundle -G Ninja -DCMAKE_BUILD_TYPE=Release -DGCAM_CUDA=ON \
 cmake --build build-bundle --target test_cuda_ops test_cuda_memory test_cuda_cam bench_cuda explain -j"$(nproc)"
 rm -rf gpu-bundle && mkdir -p gpu-bundle/bin gpu-bundle/lib
 cp build-bundle/bin/{test_cuda_ops,test_cuda_memory,test_cuda_cam,bench_cuda,explain} gpu-bundle/bin/
+# 512 held-out canvases for gpu_check.sh's explain throughput step (the GPU machine has no Fashion-MNIST).
+cmake --build build-bundle --target gcam-canvases >/dev/null
+build-bundle/bin/gcam-canvases --count 512 --out gpu-bundle/canvases >/dev/null
 # Every library the binaries load that is neither glibc's nor CUDA's (those come from the GPU machine).
 for bin in gpu-bundle/bin/*; do
   ldd "$bin" | awk '/=>/ {print $3}'

@@ -7,7 +7,8 @@
 #      bench/gpu_bundle.sh on the development machine is used instead (carry it with the call);
 #   3. the GPU tests (every CUDA op against the CPU op, resnet50 and vgg16 end to end, the allocator's
 #      steady state, TF32, the fused Grad-CAM kernels against the CPU functions);
-#   4. compute-sanitizer --tool memcheck on the op tests;
+#   4. explain's whole-run throughput on 512 canvases, CPU and GPU; compute-sanitizer --tool memcheck
+#      on the op tests;
 #   5. the GPU benchmarks beside PyTorch on the same card (bench/compare_gpu.py); its table comes last.
 # Logs: $OUT if set (the device tool's output folder), else out/gpu-check.
 #
@@ -94,6 +95,29 @@ for mode in "all-default" "graph --method gradcam"; do
     note "explain --device cuda ($name): FAILED"; tail -5 "$LOG/explain_$name.err"
   fi
 done
+
+echo "== explain throughput: 512 held-out canvases, batch 64, CPU (all cores) and GPU"
+# Whole runs, decoding and every file included: Grad-CAM alone (on the GPU the CUDA-graph path) and the
+# default methods (Grad-CAM, guided backprop, Guided Grad-CAM). Canvases from bench/gpu_bundle.sh.
+if [ -d gpu-bundle/canvases ]; then
+  for methods in gradcam gradcam,guided,guided-gradcam; do
+    line="explain $methods:"
+    for dev in cpu cuda; do
+      rm -rf "$LOG/throughput_$dev"
+      start=$EPOCHREALTIME
+      if "$BIN/explain" --device "$dev" --batch 64 --method "$methods" --out "$LOG/throughput_$dev" \
+           gpu-bundle/canvases/*.png >/dev/null 2>>"$LOG/throughput.err"; then
+        line+=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf " %s %.2f s (%.0f images/s)", "'$dev'", b - a, 512 / (b - a) }')
+      else
+        line+=" $dev FAILED (see throughput.err)"
+      fi
+    done
+    note "$line"
+  done
+  rm -rf "$LOG/throughput_cpu" "$LOG/throughput_cuda"
+else
+  note "explain throughput: skipped (no gpu-bundle/canvases; run bench/gpu_bundle.sh and carry gpu-bundle)"
+fi
 
 echo "== compute-sanitizer memcheck (the op tests and the fused Grad-CAM kernels)"
 SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
