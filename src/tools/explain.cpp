@@ -323,7 +323,10 @@ int run(const Options& o) {
     explained->result = std::move(result);
     explained->decode_ms = batch.decode_ms;
     if (writing.valid()) writing.get();  // the previous batch's; its errors surface here
-    writing = std::async(write_policy, [&output, explained] { output.write(*explained); });
+    writing = std::async(write_policy, [&output, explained, threads = o.threads] {
+      if (threads > 0) omp_set_num_threads(static_cast<int>(threads));  // --threads holds on a new thread too
+      output.write(*explained);
+    });
   }
   if (writing.valid()) writing.get();
   output.finish();
