@@ -42,36 +42,59 @@ std::vector<Taps> triangle_taps(int64_t in, int64_t out) {
   return taps;
 }
 
-uint8_t to_byte(float v) { return static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L)); }
+// lround(v) clamped to [0, 255], for v ≥ 0 (a weighted average of bytes with weights ≥ 0), inline: v − ⌊v⌋
+// is exact for any float v ≥ 0, so the comparison rounds halves up exactly as lround does.
+inline uint8_t to_byte(float v) {
+  const float whole = std::floor(v);
+  const float rounded = whole + (v - whole >= 0.5f ? 1.0f : 0.0f);
+  return static_cast<uint8_t>(rounded < 255.0f ? rounded : 255.0f);
+}
 
 }  // namespace
 
+// Both passes add each output's taps in ascending order, one running sum per channel, as the plain
+// formula does; the loops are arranged for the caches: the horizontal pass takes a pixel's three
+// channels together, the vertical pass adds whole input rows into a row of sums (contiguous, vectorised).
 Image resize(const Image& image, int64_t width, int64_t height) {
   GCAM_CHECK(width > 0 && height > 0 && width * height <= kMaxPixels, "resize: bad size ", width, "x", height);
   // Horizontal pass: (H, W) → (H, width).
   const std::vector<Taps> across = triangle_taps(image.width, width);
   Image wide{width, image.height, std::vector<uint8_t>(static_cast<size_t>(width * image.height * 3))};
 #pragma omp parallel for schedule(static)
-  for (int64_t y = 0; y < image.height; ++y)
-    for (int64_t x = 0; x < width; ++x)
-      for (int c = 0; c < 3; ++c) {
-        float sum = 0.0f;
-        const Taps& t = across[x];
-        for (size_t k = 0; k < t.weights.size(); ++k) sum += t.weights[k] * image.rgb[(y * image.width + t.first + k) * 3 + c];
-        wide.rgb[(y * width + x) * 3 + c] = to_byte(sum);
+  for (int64_t y = 0; y < image.height; ++y) {
+    const uint8_t* row = image.rgb.data() + y * image.width * 3;
+    uint8_t* out = wide.rgb.data() + y * width * 3;
+    for (int64_t x = 0; x < width; ++x) {
+      const Taps& t = across[x];
+      const uint8_t* p = row + t.first * 3;
+      float r = 0.0f, g = 0.0f, b = 0.0f;
+      for (size_t k = 0; k < t.weights.size(); ++k) {
+        const float w = t.weights[k];
+        r += w * p[3 * k], g += w * p[3 * k + 1], b += w * p[3 * k + 2];
       }
+      out[3 * x] = to_byte(r), out[3 * x + 1] = to_byte(g), out[3 * x + 2] = to_byte(b);
+    }
+  }
   // Vertical pass: (H, width) → (height, width).
   const std::vector<Taps> down = triangle_taps(image.height, height);
   Image out{width, height, std::vector<uint8_t>(static_cast<size_t>(width * height * 3))};
-#pragma omp parallel for schedule(static)
-  for (int64_t y = 0; y < height; ++y)
-    for (int64_t x = 0; x < width; ++x)
-      for (int c = 0; c < 3; ++c) {
-        float sum = 0.0f;
-        const Taps& t = down[y];
-        for (size_t k = 0; k < t.weights.size(); ++k) sum += t.weights[k] * wide.rgb[((t.first + k) * width + x) * 3 + c];
-        out.rgb[(y * width + x) * 3 + c] = to_byte(sum);
+  const int64_t row_bytes = width * 3;
+#pragma omp parallel
+  {
+    std::vector<float> sums(static_cast<size_t>(row_bytes));
+#pragma omp for schedule(static)
+    for (int64_t y = 0; y < height; ++y) {
+      const Taps& t = down[y];
+      std::fill(sums.begin(), sums.end(), 0.0f);
+      for (size_t k = 0; k < t.weights.size(); ++k) {
+        const float w = t.weights[k];
+        const uint8_t* in = wide.rgb.data() + (t.first + static_cast<int64_t>(k)) * row_bytes;
+        for (int64_t i = 0; i < row_bytes; ++i) sums[i] += w * in[i];
       }
+      uint8_t* row = out.rgb.data() + y * row_bytes;
+      for (int64_t i = 0; i < row_bytes; ++i) row[i] = to_byte(sums[i]);
+    }
+  }
   return out;
 }
 
