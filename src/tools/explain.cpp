@@ -259,7 +259,21 @@ int run(const Options& o) {
     DecodedBatch b;
     const auto t0 = std::chrono::steady_clock::now();
     const size_t count = std::min<size_t>(o.batch, o.images.size() - first);
-    for (size_t i = 0; i < count; ++i) b.views.push_back(image::network_view(image::read_image(o.images[first + i]), pre));
+    // The images of a batch are decoded side by side (stb decodes one image on one thread, and a
+    // photo's JPEG is most of its preparation); one image alone keeps the resize's own threads. Of
+    // several bad files, the first in order is reported.
+    b.views.resize(count);
+    std::vector<std::exception_ptr> errors(count);
+#pragma omp parallel for schedule(dynamic) if (count > 1)
+    for (size_t i = 0; i < count; ++i) {
+      try {
+        b.views[i] = image::network_view(image::read_image(o.images[first + i]), pre);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+    for (const std::exception_ptr& e : errors)
+      if (e) std::rethrow_exception(e);
     b.input = image::to_input(b.views, pre);
     if (device == Device::CUDA) {
       // Into page-locked slot k mod 2, once the GPU has read batch k − 2 from it.
