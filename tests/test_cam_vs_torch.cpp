@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "gcam/error.h"
 #include "gcam/explain.h"
 #include "gcam/image.h"
 #include "gcam/models.h"
@@ -57,6 +58,27 @@ INSTANTIATE_TEST_SUITE_P(Cases, CamVsTorch,
                                            Case{"vgg16", "features.29", "vgg16_features_29"},
                                            Case{"vgg16", "features.30", "vgg16_features_30"}),
                          [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+// JPEG: the same bytes as PIL decodes (both use libjpeg-turbo with its default settings), in colour and
+// greyscale; a file cut short is refused, naming the file.
+TEST(Image, JpegDecodesAsPil) {
+  const test::Archive oracle(file("jpeg.gcamtest"));
+  for (const std::string name : {"photo", "gray"}) {
+    const image::Image ours = image::read_image(file(name + ".jpg"));
+    const Tensor theirs = oracle.get(name);  // (H, W, 3)
+    ASSERT_EQ(ours.height, theirs.size(0)) << name;
+    ASSERT_EQ(ours.width, theirs.size(1)) << name;
+    int64_t differing = 0;
+    for (int64_t i = 0; i < theirs.numel(); ++i) differing += ours.rgb[i] != static_cast<uint8_t>(theirs.data()[i]);
+    EXPECT_EQ(differing, 0) << name << ": bytes that differ from PIL's decoding";
+  }
+  try {
+    image::read_image(file("cut.jpg"));
+    FAIL() << "a JPEG cut in half was decoded";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("cut.jpg: cannot decode the image (the JPEG data ends early)"), std::string::npos) << e.what();
+  }
+}
 
 // torchvision: PIL resize (antialiased bilinear, 8-bit between passes) → centre crop → normalise.
 // gcam computes the filter in float: a level apart at most, rarely.

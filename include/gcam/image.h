@@ -1,8 +1,9 @@
 // gcam/image.h — images in and out, and the preprocessing that turns them into network input.
 //
-// Reading uses stb_image (JPEG, PNG, BMP, TGA, GIF; grayscale becomes RGB, alpha is dropped); writing
-// PNG uses gcam's own encoder over zlib (src/image/png.cpp: about 4× faster than stb_image_write, and
-// 22% smaller files, on explain's pictures). Colours are RGB everywhere. Preprocessing presets:
+// Reading uses libjpeg-turbo for JPEG (as PIL does: the same pixels) and stb_image for PNG, BMP, TGA and
+// GIF; grayscale becomes RGB, alpha is dropped. Writing PNG uses gcam's own encoder over zlib
+// (src/image/png.cpp: about 4× faster than stb_image_write, and 22% smaller files, on explain's
+// pictures). Colours are RGB everywhere. Preprocessing presets:
 //   imagenet  resize the shorter side to `resize` (256; 232 for the V2 ResNet weights) with an
 //             antialiased bilinear filter (PIL's, which torchvision's published accuracies use), centre-crop
 //             `crop` (224; top = round((H − 224)/2), halves to even, as Python's round), /255, ImageNet mean/std

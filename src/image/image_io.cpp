@@ -1,4 +1,5 @@
-// image_io.cpp — decoding with stb_image (after checking the size it announces), PNG and .npy output.
+// image_io.cpp — decoding (JPEG with libjpeg-turbo, the rest with stb_image, after checking the size each
+// announces), PNG and .npy output.
 #include <stb/stb_image.h>
 
 #include <cerrno>
@@ -9,6 +10,7 @@
 #include "../weights/file_map.h"
 #include "gcam/error.h"
 #include "gcam/image.h"
+#include "jpeg.h"
 
 namespace gcam::image {
 
@@ -35,6 +37,11 @@ Image read_image(const std::string& path) {
   if (file.size() == 0) file.fail("empty file");
   if (file.size() > (uint64_t{1} << 31)) file.fail("file too large for an image");
   const auto* bytes = file.at(0, file.size(), "image");
+  if (is_jpeg(bytes, file.size())) {  // libjpeg-turbo, as PIL decodes it (src/image/jpeg.cpp)
+    JpegResult jpeg = decode_jpeg(bytes, file.size(), kMaxPixels);
+    if (!jpeg.error.empty()) file.fail(jpeg.error);
+    return std::move(jpeg.image);
+  }
   int width = 0, height = 0, channels = 0;
   // PNG announces its size at a fixed place (IHDR); stb refuses very large ones with a vague message,
   // so say it plainly, before any decoding.

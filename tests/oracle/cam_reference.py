@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
@@ -112,6 +113,17 @@ def main():
     ihdr = _s.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
     chunk = _s.pack(">I", len(ihdr)) + b"IHDR" + ihdr + _s.pack(">I", _z.crc32(b"IHDR" + ihdr))
     open(os.path.join(args.out, "huge.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + chunk)
+    # JPEG files and the pixels PIL decodes from them (gcam's reader must give the same bytes), and one cut
+    # short (PIL refuses it; so must gcam).
+    image.save(os.path.join(args.out, "photo.jpg"), quality=90)
+    image.convert("L").save(os.path.join(args.out, "gray.jpg"), quality=75)
+    jpegs = Archive()
+    for name in ("photo", "gray"):
+        decoded = Image.open(os.path.join(args.out, name + ".jpg")).convert("RGB")
+        jpegs.put(name, torch.from_numpy(np.asarray(decoded).copy()))
+    jpegs.write(os.path.join(args.out, "jpeg.gcamtest"))
+    whole = open(os.path.join(args.out, "photo.jpg"), "rb").read()
+    open(os.path.join(args.out, "cut.jpg"), "wb").write(whole[: len(whole) // 2])
     image.convert("L").save(os.path.join(args.out, "gray.png"))
     image.convert("RGBA").save(os.path.join(args.out, "alpha.png"))
     preprocess = torchvision.transforms.Compose([
