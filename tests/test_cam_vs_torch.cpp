@@ -4,7 +4,9 @@
 // backprop ≤ 1e-3 relative. Also: gcam's preprocessing of the same picture against torchvision's.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "gcam/error.h"
 #include "gcam/explain.h"
@@ -60,7 +62,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, CamVsTorch,
                          [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 // JPEG: the same bytes as PIL decodes (both use libjpeg-turbo with its default settings), in colour and
-// greyscale; a file cut short is refused, naming the file.
+// greyscale; CMYK close to PIL's; a file cut short is refused, naming the file.
 TEST(Image, JpegDecodesAsPil) {
   const test::Archive oracle(file("jpeg.gcamtest"));
   for (const std::string name : {"photo", "gray"}) {
@@ -72,6 +74,13 @@ TEST(Image, JpegDecodesAsPil) {
     for (int64_t i = 0; i < theirs.numel(); ++i) differing += ours.rgb[i] != static_cast<uint8_t>(theirs.data()[i]);
     EXPECT_EQ(differing, 0) << name << ": bytes that differ from PIL's decoding";
   }
+  // CMYK, which libjpeg does not turn into RGB, goes to stb_image: within a level or two of PIL.
+  const image::Image cmyk = image::read_image(file("cmyk.jpg"));
+  const Tensor pil = oracle.get("cmyk");
+  ASSERT_EQ(cmyk.rgb.size(), static_cast<size_t>(pil.numel()));
+  int worst = 0;
+  for (int64_t i = 0; i < pil.numel(); ++i) worst = std::max(worst, std::abs(cmyk.rgb[i] - static_cast<int>(pil.data()[i])));
+  EXPECT_LE(worst, 2) << "CMYK JPEG against PIL";
   try {
     image::read_image(file("cut.jpg"));
     FAIL() << "a JPEG cut in half was decoded";

@@ -40,7 +40,8 @@ Image read_image(const std::string& path) {
   if (is_jpeg(bytes, file.size())) {  // libjpeg-turbo, as PIL decodes it (src/image/jpeg.cpp)
     JpegResult jpeg = decode_jpeg(bytes, file.size(), kMaxPixels);
     if (!jpeg.error.empty()) file.fail(jpeg.error);
-    return std::move(jpeg.image);
+    if (!jpeg.cmyk) return std::move(jpeg.image);
+    // CMYK or YCCK: stb_image converts those to RGB (below).
   }
   int width = 0, height = 0, channels = 0;
   // PNG announces its size at a fixed place (IHDR); stb refuses very large ones with a vague message,

@@ -36,8 +36,9 @@ void on_message(j_common_ptr info, int level) {
   if (level < 0 && info->err->msg_code == JWRN_JPEG_EOF) reinterpret_cast<Errors*>(info->err)->truncated = true;
 }
 
-// pixels == nullptr: reads the header only. Returns false with `message` set on any failure.
-bool run(const uint8_t* data, size_t size, int* width, int* height, uint8_t* pixels, char* message) {
+// pixels == nullptr: reads the header only. Returns false with `message` set on any failure. *cmyk: the
+// file holds four-channel (CMYK or YCCK) data, which libjpeg does not turn into RGB; nothing is decoded.
+bool run(const uint8_t* data, size_t size, int* width, int* height, bool* cmyk, uint8_t* pixels, char* message) {
   jpeg_decompress_struct info;
   Errors errors;
   info.err = jpeg_std_error(&errors.base);
@@ -55,7 +56,8 @@ bool run(const uint8_t* data, size_t size, int* width, int* height, uint8_t* pix
   info.out_color_space = JCS_RGB;  // greyscale pictures become RGB too
   *width = static_cast<int>(info.image_width);
   *height = static_cast<int>(info.image_height);
-  if (pixels) {
+  *cmyk = info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK;
+  if (pixels && !*cmyk) {
     jpeg_start_decompress(&info);
     const size_t stride = static_cast<size_t>(info.output_width) * 3;
     while (info.output_scanline < info.output_height) {
@@ -80,8 +82,13 @@ JpegResult decode_jpeg(const uint8_t* data, size_t size, int64_t max_pixels) {
   JpegResult r;
   char message[JMSG_LENGTH_MAX] = {};
   int width = 0, height = 0;
-  if (!run(data, size, &width, &height, nullptr, message)) {
+  bool cmyk = false;
+  if (!run(data, size, &width, &height, &cmyk, nullptr, message)) {
     r.error = std::string("cannot decode the image (") + message + ")";
+    return r;
+  }
+  if (cmyk) {
+    r.cmyk = true;
     return r;
   }
   if (width <= 0 || height <= 0 || int64_t(width) * height > max_pixels) {
@@ -91,7 +98,7 @@ JpegResult decode_jpeg(const uint8_t* data, size_t size, int64_t max_pixels) {
   r.image.width = width;
   r.image.height = height;
   r.image.rgb.resize(static_cast<size_t>(width) * height * 3);
-  if (!run(data, size, &width, &height, r.image.rgb.data(), message)) {
+  if (!run(data, size, &width, &height, &cmyk, r.image.rgb.data(), message)) {
     r.image = Image{};
     r.error = std::string("cannot decode the image (") + message + ")";
   }

@@ -117,8 +117,9 @@ def main():
     # short (PIL refuses it; so must gcam).
     image.save(os.path.join(args.out, "photo.jpg"), quality=90)
     image.convert("L").save(os.path.join(args.out, "gray.jpg"), quality=75)
+    image.convert("CMYK").save(os.path.join(args.out, "cmyk.jpg"), quality=90)
     jpegs = Archive()
-    for name in ("photo", "gray"):
+    for name in ("photo", "gray", "cmyk"):
         decoded = Image.open(os.path.join(args.out, name + ".jpg")).convert("RGB")
         jpegs.put(name, torch.from_numpy(np.asarray(decoded).copy()))
     jpegs.write(os.path.join(args.out, "jpeg.gcamtest"))
