@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "gcam/error.h"
+#include "../image/round_byte.h"
 
 namespace gcam::cam {
 
@@ -19,13 +20,7 @@ bool parse_colormap(const std::string& name, Colormap* out) {
 
 namespace {
 
-// std::lround for x ≥ 0 (halves away from zero), inline: x − ⌊x⌋ is exact for every float x ≥ 0
-// (Sterbenz), so the comparison decides exactly as lround does. Calling lround per byte made a 224×224
-// heatmap plus overlay cost 2.8 ms.
-inline uint8_t round_byte(float x) {
-  const float whole = std::floor(x);
-  return static_cast<uint8_t>(whole + (x - whole >= 0.5f ? 1.0f : 0.0f));
-}
+using image::round_byte;  // src/image/round_byte.h
 
 // Clamped to [0, 1], NaN to 0 (both comparisons are false for NaN), written as selects that vectorise.
 inline float unit(float x) {
@@ -52,7 +47,6 @@ inline void colour(float v, float rgb[3]) {
 inline float blend(float alpha, uint8_t colour, uint8_t picture) {
   return std::fma(alpha, static_cast<float>(colour), (1.0f - alpha) * static_cast<float>(picture));
 }
-
 
 // out[3i + c] = colour byte c of map[i], or, Blend, alpha·colour byte + (1 − alpha)·picture, rounded
 // again: one loop per colour map and mode, with no branch inside, so that GCC vectorises it.
@@ -83,20 +77,19 @@ void paint(Colormap map, const float* values, int64_t count, const uint8_t* pict
 
 }  // namespace
 
-// The reference, one value at a time with the library's lround: the tests hold heatmap and overlay to it.
+// One value at a time, with the library's lround: the tests hold heatmap and overlay (inline rounding,
+// one loop per map) to it.
 std::array<uint8_t, 3> colorize(Colormap map, float v) {
-  v = std::isnan(v) ? 0.0f : std::clamp(v, 0.0f, 1.0f);
-  float r, g, b;
+  float rgb[3];
+  v = unit(v);
   switch (map) {
-    case Colormap::Jet:
-      r = unit(1.5f - std::fabs(4 * v - 3)), g = unit(1.5f - std::fabs(4 * v - 2)), b = unit(1.5f - std::fabs(4 * v - 1));
-      break;
-    case Colormap::Hot: r = unit(3 * v), g = unit(std::fma(3.0f, v, -1.0f)), b = unit(std::fma(3.0f, v, -2.0f)); break;
-    case Colormap::Cool: r = v, g = 1 - v, b = 1; break;
-    case Colormap::Gray: default: r = g = b = v; break;
+    case Colormap::Jet: colour<Colormap::Jet>(v, rgb); break;
+    case Colormap::Hot: colour<Colormap::Hot>(v, rgb); break;
+    case Colormap::Cool: colour<Colormap::Cool>(v, rgb); break;
+    case Colormap::Gray: default: colour<Colormap::Gray>(v, rgb); break;
   }
   auto byte = [](float x) { return static_cast<uint8_t>(std::lround(x * 255.0f)); };
-  return {byte(r), byte(g), byte(b)};
+  return {byte(rgb[0]), byte(rgb[1]), byte(rgb[2])};
 }
 
 image::Image heatmap(const float* map, int64_t height, int64_t width, Colormap colormap) {

@@ -9,6 +9,7 @@
 
 #include "gcam/error.h"
 #include "gcam/image.h"
+#include "round_byte.h"
 
 namespace gcam::image {
 
@@ -42,19 +43,12 @@ std::vector<Taps> triangle_taps(int64_t in, int64_t out) {
   return taps;
 }
 
-// lround(v) clamped to [0, 255], for v ≥ 0 (a weighted average of bytes with weights ≥ 0), inline: v − ⌊v⌋
-// is exact for any float v ≥ 0, so the comparison rounds halves up exactly as lround does.
-inline uint8_t to_byte(float v) {
-  const float whole = std::floor(v);
-  const float rounded = whole + (v - whole >= 0.5f ? 1.0f : 0.0f);
-  return static_cast<uint8_t>(rounded < 255.0f ? rounded : 255.0f);
-}
-
 }  // namespace
 
 // Both passes add each output's taps in ascending order, one running sum per channel, as the plain
-// formula does; the loops are arranged for the caches: the horizontal pass takes a pixel's three
-// channels together, the vertical pass adds whole input rows into a row of sums (contiguous, vectorised).
+// formula does, and round each sum (≥ 0, as weights and bytes are) with round_byte.h. The loops are
+// arranged for the caches: the horizontal pass takes a pixel's three channels together, the vertical
+// pass adds whole input rows into a row of sums (contiguous, vectorised).
 Image resize(const Image& image, int64_t width, int64_t height) {
   GCAM_CHECK(width > 0 && height > 0 && width * height <= kMaxPixels, "resize: bad size ", width, "x", height);
   // Horizontal pass: (H, W) → (H, width).
@@ -72,7 +66,7 @@ Image resize(const Image& image, int64_t width, int64_t height) {
         const float w = t.weights[k];
         r += w * p[3 * k], g += w * p[3 * k + 1], b += w * p[3 * k + 2];
       }
-      out[3 * x] = to_byte(r), out[3 * x + 1] = to_byte(g), out[3 * x + 2] = to_byte(b);
+      out[3 * x] = round_byte(r), out[3 * x + 1] = round_byte(g), out[3 * x + 2] = round_byte(b);
     }
   }
   // Vertical pass: (H, width) → (height, width).
@@ -92,7 +86,7 @@ Image resize(const Image& image, int64_t width, int64_t height) {
         for (int64_t i = 0; i < row_bytes; ++i) sums[i] += w * in[i];
       }
       uint8_t* row = out.rgb.data() + y * row_bytes;
-      for (int64_t i = 0; i < row_bytes; ++i) row[i] = to_byte(sums[i]);
+      for (int64_t i = 0; i < row_bytes; ++i) row[i] = round_byte(sums[i]);
     }
   }
   return out;
