@@ -11,7 +11,10 @@ host), plus PyTorch's plain no_grad forward. FP32 against FP32: PyTorch's TF32 i
 (torch.backends.cudnn.allow_tf32 and matmul). PyTorch times are medians of CUDA-event timings after
 warm-up. Prints one table, last.
 
-  python3 bench/compare_gpu.py [--build build] [--json-out FILE]
+  python3 bench/compare_gpu.py [--build build | --gcam-json FILE] [--json-out FILE]
+
+--gcam-json reads bench_cuda's --benchmark_out file instead of running it. A gcam benchmark that is
+missing or failed shows as "n/a" in its row (bench_cuda's error lines are printed above the table).
 """
 import argparse
 import json
@@ -125,13 +128,18 @@ def torch_explain_ms(arch, batch, method):
     return cuda_time_ms(run, warmup=3, repeats=10)
 
 
-def gcam_results(build):
-    cmd = [os.path.join(build, "bin", "bench_cuda"), "--benchmark_format=json"]
-    report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+def gcam_results(build, json_file):
+    if json_file:
+        with open(json_file) as f:
+            report = json.load(f)
+    else:
+        cmd = [os.path.join(build, "bin", "bench_cuda"), "--benchmark_format=json"]
+        report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
     results = {}
     for b in report["benchmarks"]:
         if b.get("error_occurred"):
-            raise SystemExit(f"bench_cuda: {b['name']}: {b.get('error_message')}")
+            print(f"bench_cuda: {b['name']}: {b.get('error_message')}")
+            continue
         results[b["run_name"]] = b
     return results
 
@@ -139,30 +147,33 @@ def gcam_results(build):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    ap.add_argument("--gcam-json", default="", help="bench_cuda's JSON output, instead of running it")
     ap.add_argument("--json-out", default="")
     args = ap.parse_args()
     torch.backends.cudnn.benchmark = True
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
 
-    gcam = gcam_results(args.build)
-    ms = lambda b: b["real_time"] if b["time_unit"] == "ms" else b["real_time"] / 1e6  # noqa: E731
+    gcam = gcam_results(args.build, args.gcam_json)
+    units_per_ms = {"ns": 1e6, "us": 1e3, "ms": 1.0, "s": 1e-3}
+    nan = float("nan")
+    ms = lambda b: b["real_time"] / units_per_ms[b["time_unit"]] if b else nan  # noqa: E731
     rows = []
     for layer in layers_from_header():
         for batch in (1, 8):
             fwd, bwd = torch_conv_ms(layer, batch)
             for pass_name, theirs in (("forward", fwd), ("backward_data", bwd)):
-                ours = ms(gcam[f"cuda_conv_{pass_name}/{layer[0]}/batch:{batch}/min_time:0.200/real_time"])
+                ours = ms(gcam.get(f"cuda_conv_{pass_name}/{layer[0]}/batch:{batch}/min_time:0.200/real_time"))
                 rows.append(("conv " + pass_name.replace("_", "-"), layer[0], batch, ours, theirs, None))
     for arch in ("resnet50", "vgg16"):
         for batch in (1, 16, 64):
             plain = torch_explain_ms(arch, batch, "forward")
             for method in ("gradcam", "gradcam+guided"):
                 theirs = torch_explain_ms(arch, batch, method)
-                ours = ms(gcam[f"cuda_explain/{arch}/{method}/batch:{batch}/min_time:0.500/real_time"])
+                ours = ms(gcam.get(f"cuda_explain/{arch}/{method}/batch:{batch}/min_time:0.500/real_time"))
                 rows.append(("explain " + method, arch, batch, ours, theirs, plain))
                 if method == "gradcam":
-                    graphed = ms(gcam[f"cuda_gradcam_graph/{arch}/batch:{batch}/min_time:0.500/real_time"])
+                    graphed = ms(gcam.get(f"cuda_gradcam_graph/{arch}/batch:{batch}/min_time:0.500/real_time"))
                     rows.append(("gradcam graph", arch, batch, graphed, theirs, plain))
     copy = gcam.get("BM_DeviceCopy/real_time")
     fused = []  # (name, batch, measured µs, floor µs at the measured copy bandwidth)

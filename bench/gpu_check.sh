@@ -1,66 +1,82 @@
 #!/usr/bin/env bash
-# gpu_check.sh — gcam's checks on a GPU machine, in one call (well under 10 minutes on an H100/H200):
-#   1. the machine: GPU, driver, nvcc, and where cuDNN and cuBLAS live (the toolkit, or PyTorch's
-#      Python environment: nvidia/cudnn, nvidia/cublas);
-#   2. configure and build with CUDA (CUDNN_ROOT from step 1); where the machine lacks gcam's CPU-side
-#      build dependencies (OpenBLAS, GoogleTest, Google Benchmark, stb), the prebuilt gpu-bundle/ made by
-#      bench/gpu_bundle.sh on the development machine is used instead (carry it with the call);
+# gpu_check.sh — gcam's checks on a GPU machine, in one call that ends by a deadline (GCAM_GPU_DEADLINE
+# seconds, 420 by default: a lease is short, so every step gets at most what is left):
+#   1. the machine: GPU, driver, nvcc, and where cuDNN 9, cuBLAS 13 and the CUDA runtime live (the
+#      toolkit, or PyTorch's Python environment: site-packages/nvidia/...);
+#   2. the binaries: a carried gpu-bundle/ (bench/gpu_bundle.sh, built on the development machine: the
+#      lent machines lack OpenBLAS, GoogleTest and Google Benchmark), else a CUDA build here;
 #   3. the GPU tests (every CUDA op against the CPU op, resnet50 and vgg16 end to end, the allocator's
 #      steady state, TF32, the fused Grad-CAM kernels against the CPU functions);
-#   4. explain's whole-run throughput on 512 canvases, CPU and GPU; compute-sanitizer --tool memcheck
-#      on the op tests;
-#   5. the GPU benchmarks beside PyTorch on the same card (bench/compare_gpu.py); its table comes last.
-# Logs: $OUT if set (the device tool's output folder), else out/gpu-check.
+#   4. explain --device cuda against --device cpu on the sample canvases;
+#   5. compute-sanitizer --tool memcheck on a subset of the op tests and on the fused kernels;
+#   6. the GPU benchmarks, then PyTorch on the same card (bench/compare_gpu.py);
+#   7. explain's whole-run throughput on 512 canvases, CPU and GPU.
+# Prints a summary and the benchmark table last. Logs: out/gpu-check, packed into $OUT (the device
+# tool's output folder) after every step.
 #
 #   bash bench/gpu_check.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
-LOG=${OUT:-out/gpu-check}
-mkdir -p "$LOG"
+# The device tool brings back at most 8 files from $OUT: the logs are kept in LOG and packed into
+# $OUT/gpu-check-logs.tgz after every step (pictures left out), so a run cut short still returns them.
+LOG=out/gpu-check
+rm -rf "$LOG" && mkdir -p "$LOG"
 PY=$(command -v python3)
 summary=()
-note() { summary+=("$1"); echo "== $1"; }
+note() { summary+=("$1"); echo "== $1"; printf '%s\n' "$1" >>"$LOG/summary.txt"; }
+pack() { [ -n "${OUT:-}" ] && tar czf "$OUT/gpu-check-logs.tgz" --exclude='*.png' --exclude='*.npy' -C "$LOG" . 2>/dev/null; true; }
+# One deadline for the whole script (a lease is short): each step gets at most what is left.
+DEADLINE=${GCAM_GPU_DEADLINE:-420}
+budget() { local left=$((DEADLINE - SECONDS - 5)); [ "$left" -lt "$1" ] && echo "$left" || echo "$1"; }
+enough() { [ $((DEADLINE - SECONDS)) -ge "$1" ] || { note "$2: skipped (the deadline is near)"; false; }; }
 
 echo "== machine"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader || true
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$LOG/machine.txt" || true
 nvcc --version | tail -1 || true
-pylib() { "$PY" -c "import importlib,sys; m=importlib.import_module('$1'); print(list(m.__path__)[0])" 2>/dev/null; }
+# cuDNN 9 and cuBLAS 13 may live in the toolkit or only inside PyTorch's Python environment (nvidia/...).
+SITE=$("$PY" -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null)
+libdir() { find /usr/local/cuda/ /usr/lib/x86_64-linux-gnu ${SITE:+"$SITE/nvidia"} -name "$1" 2>/dev/null | head -1 | xargs -r dirname; }
+CUDNN_LIB=$(libdir 'libcudnn.so.9'); CUBLAS_LIB=$(libdir 'libcublas.so.13'); CUDART_LIB=$(libdir 'libcudart.so.13')
 CUDNN_ROOT=${CUDNN_ROOT:-}
 if [ -z "$CUDNN_ROOT" ]; then
-  if [ -f /usr/local/cuda/include/cudnn.h ]; then CUDNN_ROOT=/usr/local/cuda; else CUDNN_ROOT=$(pylib nvidia.cudnn); fi
+  if [ -f /usr/local/cuda/include/cudnn.h ]; then CUDNN_ROOT=/usr/local/cuda; else CUDNN_ROOT=$(dirname "${CUDNN_LIB:-/x/lib}"); fi
 fi
-CUBLAS_DIR=$(pylib nvidia.cublas || true)
-echo "cuDNN: $CUDNN_ROOT   cuBLAS (pip): ${CUBLAS_DIR:-none}"
-export LD_LIBRARY_PATH="$CUDNN_ROOT/lib:$CUDNN_ROOT/lib64:${CUBLAS_DIR:+$CUBLAS_DIR/lib:}/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+echo "cuDNN: ${CUDNN_LIB:-not found} (root $CUDNN_ROOT)   cuBLAS: ${CUBLAS_LIB:-not found}   cudart: ${CUDART_LIB:-not found}" | tee -a "$LOG/machine.txt"
+export LD_LIBRARY_PATH="${CUDNN_LIB:+$CUDNN_LIB:}${CUBLAS_LIB:+$CUBLAS_LIB:}${CUDART_LIB:+$CUDART_LIB:}/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 
 echo "== build"
 BIN=""
-if cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DGCAM_CUDA=ON -DCUDNN_ROOT="$CUDNN_ROOT" \
-     >"$LOG/configure.log" 2>&1 &&
-   cmake --build build-gpu --target test_cuda_ops test_cuda_memory test_cuda_cam bench_cuda explain -j"$(nproc)" >"$LOG/build.log" 2>&1; then
-  BIN=build-gpu/bin
-  note "built here with CUDA (cuDNN from $CUDNN_ROOT)"
-elif [ -x gpu-bundle/bin/test_cuda_ops ]; then
+# A carried gpu-bundle/ (bench/gpu_bundle.sh) is used as it is: building here costs lease time, and the
+# lent machines lack OpenBLAS, GoogleTest and Google Benchmark anyway.
+if [ -x gpu-bundle/bin/test_cuda_ops ]; then
   BIN=gpu-bundle/bin
   export LD_LIBRARY_PATH="$PWD/gpu-bundle/lib:$LD_LIBRARY_PATH"
-  note "no native build (see $LOG/configure.log, build.log); using the carried gpu-bundle/"
+  note "using the carried gpu-bundle/ (built by bench/gpu_bundle.sh)"
+elif cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DGCAM_CUDA=ON -DCUDNN_ROOT="$CUDNN_ROOT" \
+     >"$LOG/configure.log" 2>&1 &&
+   timeout "$(budget 240)" cmake --build build-gpu --target test_cuda_ops test_cuda_memory test_cuda_cam bench_cuda explain -j"$(nproc)" >"$LOG/build.log" 2>&1; then
+  BIN=build-gpu/bin
+  note "built here with CUDA (cuDNN from $CUDNN_ROOT)"
 else
-  note "FAILED: no native build and no gpu-bundle/ (run bench/gpu_bundle.sh and carry gpu-bundle)"
+  note "FAILED: no gpu-bundle/ and no native build (run bench/gpu_bundle.sh and carry gpu-bundle)"
   tail -20 "$LOG/configure.log" "$LOG/build.log" 2>/dev/null
-  exit 1
+  pack; exit 1
 fi
 
 # Anything the binaries cannot load (a library missing here, or one too new for this machine's glibc)
 # shows up now, in one place, rather than as a failed test.
 missing=$(for b in "$BIN"/*; do ldd "$b" 2>&1 | grep -E "not found|version .* not found" | sed "s|^|$(basename "$b"): |"; done | sort -u)
 if [ -n "$missing" ]; then note "libraries missing:"; echo "$missing" | head -20; fi
+pack
 
 echo "== GPU tests"
 for t in test_cuda_memory test_cuda_ops test_cuda_cam; do
-  if "$BIN/$t" --gtest_brief=1 >"$LOG/$t.log" 2>&1; then
+  enough 30 "$t" || continue
+  if timeout "$(budget 150)" "$BIN/$t" --gtest_brief=1 >"$LOG/$t.log" 2>&1; then
     note "$t: $(grep -o 'PASSED  \] [0-9]* test' "$LOG/$t.log" | grep -o '[0-9]*') passed, $(grep -o 'SKIPPED \] [0-9]* test' "$LOG/$t.log" | grep -o '[0-9]*' || echo 0) skipped"
-  else note "$t: FAILED"; grep -E 'Failure|FAILED|error|Expected|Which is|actual' "$LOG/$t.log" | head -40; fi
+  else note "$t: FAILED (exit $?)"; grep -E 'Failure|FAILED|error|Expected|Which is|actual' "$LOG/$t.log" | head -40; tail -3 "$LOG/$t.log"; fi
   grep -E 'SKIPPED|PASSED|FAILED' "$LOG/$t.log" | tail -3
+  pack
 done
 
 echo "== explain --device cuda against --device cpu (the shipped model, the sample canvases)"
@@ -84,8 +100,9 @@ for mode in "all-default" "graph --method gradcam"; do
   set -- $mode
   name=$1; shift
   rm -rf "$LOG/explain_cpu_$name" "$LOG/explain_cuda_$name"
-  if "$BIN/explain" "$@" --out "$LOG/explain_cpu_$name" examples/canvases/*.png >/dev/null 2>"$LOG/explain_$name.err" &&
-     "$BIN/explain" "$@" --device cuda --out "$LOG/explain_cuda_$name" examples/canvases/*.png >/dev/null 2>>"$LOG/explain_$name.err"; then
+  enough 20 "explain --device cuda ($name)" || continue
+  if timeout "$(budget 60)" "$BIN/explain" "$@" --out "$LOG/explain_cpu_$name" examples/canvases/*.png >/dev/null 2>"$LOG/explain_$name.err" &&
+     timeout "$(budget 60)" "$BIN/explain" "$@" --device cuda --out "$LOG/explain_cuda_$name" examples/canvases/*.png >/dev/null 2>>"$LOG/explain_$name.err"; then
     if "$PY" "$LOG/explain_compare.py" "$LOG/explain_cpu_$name" "$LOG/explain_cuda_$name" >"$LOG/explain_compare_$name.txt" 2>&1; then
       note "explain --device cuda ($name): $(cat "$LOG/explain_compare_$name.txt")"
     else
@@ -94,7 +111,45 @@ for mode in "all-default" "graph --method gradcam"; do
   else
     note "explain --device cuda ($name): FAILED"; tail -5 "$LOG/explain_$name.err"
   fi
+  pack
 done
+
+echo "== compute-sanitizer memcheck (the op tests and the fused Grad-CAM kernels)"
+SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+if [ -n "$SANITIZER" ]; then
+  # A representative subset (memcheck slows every kernel): convolutions, pooling, batch norm, the
+  # softmax/cross-entropy family, and the fused Grad-CAM kernels.
+  for run in "test_cuda_ops CudaOps.Conv2dOverOptions:CudaOps.Pooling:CudaOps.BatchNorm*:CudaOps.AddSoftmax*" \
+             "test_cuda_cam CudaCam.*"; do
+    set -- $run
+    enough 40 "memcheck $1" || continue
+    if timeout "$(budget 60)" "$SANITIZER" --tool memcheck --error-exitcode 3 "$BIN/$1" --gtest_filter="$2" >"$LOG/memcheck_$1.log" 2>&1; then
+      note "memcheck $1: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$LOG/memcheck_$1.log" | tail -1))"
+    else
+      note "memcheck $1: ERRORS or timeout (exit $?; see memcheck_$1.log)"
+      grep -E 'ERROR SUMMARY|Invalid|at 0x|by thread|FAILED' "$LOG/memcheck_$1.log" | head -20
+    fi
+    pack
+  done
+else
+  note "memcheck: compute-sanitizer not found"
+fi
+
+echo "== benchmarks (gcam and PyTorch, same GPU)"
+# bench_cuda writes its JSON as it goes; compare_gpu.py then times PyTorch and prints the table, with
+# whatever gcam rows exist (a benchmark that failed shows as such instead of losing the table).
+if enough 60 "benchmarks"; then
+  timeout "$(budget 120)" "$BIN/bench_cuda" --benchmark_out="$LOG/bench_cuda.json" --benchmark_out_format=json \
+    >"$LOG/bench_cuda.txt" 2>&1 || note "bench_cuda: exit $? (see bench_cuda.txt)"
+  pack
+  if timeout "$(budget 150)" "$PY" bench/compare_gpu.py --gcam-json "$LOG/bench_cuda.json" --json-out "$LOG/compare_gpu.json" \
+       >"$LOG/compare_gpu.txt" 2>&1; then
+    note "benchmarks: done"
+  else
+    note "benchmarks: FAILED (exit $?; see compare_gpu.txt)"; tail -15 "$LOG/compare_gpu.txt"
+  fi
+  pack
+fi
 
 echo "== explain throughput: 512 held-out canvases, batch 64, CPU (all cores) and GPU"
 # Whole runs, decoding and every file included: Grad-CAM alone (on the GPU the CUDA-graph path) and the
@@ -103,9 +158,10 @@ if [ -d gpu-bundle/canvases ]; then
   for methods in gradcam gradcam,guided,guided-gradcam; do
     line="explain $methods:"
     for dev in cpu cuda; do
+      enough 30 "explain throughput $methods $dev" || continue
       rm -rf "$LOG/throughput_$dev"
       start=$EPOCHREALTIME
-      if "$BIN/explain" --device "$dev" --batch 64 --method "$methods" --out "$LOG/throughput_$dev" \
+      if timeout "$(budget 90)" "$BIN/explain" --device "$dev" --batch 64 --method "$methods" --out "$LOG/throughput_$dev" \
            gpu-bundle/canvases/*.png >/dev/null 2>>"$LOG/throughput.err"; then
         line+=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf " %s %.2f s (%.0f images/s)", "'$dev'", b - a, 512 / (b - a) }')
       else
@@ -115,37 +171,13 @@ if [ -d gpu-bundle/canvases ]; then
     note "$line"
   done
   rm -rf "$LOG/throughput_cpu" "$LOG/throughput_cuda"
+  pack
 else
   note "explain throughput: skipped (no gpu-bundle/canvases; run bench/gpu_bundle.sh and carry gpu-bundle)"
 fi
 
-echo "== compute-sanitizer memcheck (the op tests and the fused Grad-CAM kernels)"
-SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
-if [ -n "$SANITIZER" ]; then
-  # A representative subset (memcheck slows every kernel): convolutions, pooling, batch norm, the
-  # softmax/cross-entropy/dropout family, and the fused Grad-CAM kernels.
-  for run in "test_cuda_ops CudaOps.Conv2dOverOptions:CudaOps.Pooling:CudaOps.BatchNorm*:CudaOps.AddSoftmax*" \
-             "test_cuda_cam CudaCam.*"; do
-    set -- $run
-    if timeout 150 "$SANITIZER" --tool memcheck --error-exitcode 3 "$BIN/$1" --gtest_filter="$2" >"$LOG/memcheck_$1.log" 2>&1; then
-      note "memcheck $1: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$LOG/memcheck_$1.log" | tail -1))"
-    else
-      note "memcheck $1: ERRORS or timeout (see memcheck_$1.log)"
-      grep -E 'ERROR SUMMARY|Invalid|at 0x|by thread|FAILED' "$LOG/memcheck_$1.log" | head -20
-    fi
-  done
-else
-  note "memcheck: compute-sanitizer not found"
-fi
-
-echo "== benchmarks (gcam and PyTorch, same GPU)"
-BUILD_DIR=$(dirname "$BIN")
-if timeout 300 "$PY" bench/compare_gpu.py --build "$BUILD_DIR" --json-out "$LOG/compare_gpu.json" >"$LOG/compare_gpu.txt" 2>&1; then
-  note "benchmarks: done"
-else
-  note "benchmarks: FAILED (see compare_gpu.txt)"; tail -15 "$LOG/compare_gpu.txt"
-fi
-
 echo
 printf '%s\n' "${summary[@]}"
-cat "$LOG/compare_gpu.txt" 2>/dev/null | tail -60
+cat "$LOG/compare_gpu.txt" 2>/dev/null | tail -70
+[ -n "${OUT:-}" ] && cp "$LOG/summary.txt" "$LOG/compare_gpu.txt" "$OUT/" 2>/dev/null
+pack
