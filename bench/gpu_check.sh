@@ -28,6 +28,8 @@ pack() { [ -n "${OUT:-}" ] && tar czf "$OUT/gpu-check-logs.tgz" --exclude='*.png
 # One deadline for the whole script (a lease is short): each step gets at most what is left.
 DEADLINE=${GCAM_GPU_DEADLINE:-420}
 budget() { local left=$((DEADLINE - SECONDS - 5)); [ "$left" -lt "$1" ] && echo "$left" || echo "$1"; }
+# GCAM_GPU_SKIP="memcheck throughput ...": steps to leave out (tests explain memcheck benchmarks throughput).
+skip() { case " ${GCAM_GPU_SKIP:-} " in *" $1 "*) note "$1: left out (GCAM_GPU_SKIP)"; return 0 ;; esac; return 1; }
 enough() { [ $((DEADLINE - SECONDS)) -ge "$1" ] || { note "$2: skipped (the deadline is near)"; false; }; }
 
 echo "== machine"
@@ -70,6 +72,7 @@ if [ -n "$missing" ]; then note "libraries missing:"; echo "$missing" | head -20
 pack
 
 echo "== GPU tests"
+skip tests ||
 for t in test_cuda_memory test_cuda_ops test_cuda_cam; do
   enough 30 "$t" || continue
   if timeout "$(budget 150)" "$BIN/$t" --gtest_brief=1 >"$LOG/$t.log" 2>&1; then
@@ -96,6 +99,7 @@ assert worst <= 1e-3, worst
 print(f"same classes and probabilities; Grad-CAM maps differ by at most {worst:.2e}")
 PYEOF
 # Default methods (cam::explain on the device), then Grad-CAM alone (the CUDA-graph path).
+skip explain ||
 for mode in "all-default" "graph --method gradcam"; do
   set -- $mode
   name=$1; shift
@@ -116,7 +120,8 @@ done
 
 echo "== compute-sanitizer memcheck (the op tests and the fused Grad-CAM kernels)"
 SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
-if [ -n "$SANITIZER" ]; then
+if skip memcheck; then :
+elif [ -n "$SANITIZER" ]; then
   # A representative subset (memcheck slows every kernel): convolutions, pooling, batch norm, the
   # softmax/cross-entropy family, and the fused Grad-CAM kernels.
   for run in "test_cuda_ops CudaOps.Conv2dOverOptions:CudaOps.Pooling:CudaOps.BatchNorm*:CudaOps.AddSoftmax*" \
@@ -138,8 +143,8 @@ fi
 echo "== benchmarks (gcam and PyTorch, same GPU)"
 # bench_cuda writes its JSON as it goes; compare_gpu.py then times PyTorch and prints the table, with
 # whatever gcam rows exist (a benchmark that failed shows as such instead of losing the table).
-if enough 60 "benchmarks"; then
-  timeout "$(budget 120)" "$BIN/bench_cuda" --benchmark_out="$LOG/bench_cuda.json" --benchmark_out_format=json \
+if ! skip benchmarks && enough 60 "benchmarks"; then
+  timeout "$(budget 200)" "$BIN/bench_cuda" --benchmark_out="$LOG/bench_cuda.json" --benchmark_out_format=json \
     >"$LOG/bench_cuda.txt" 2>&1 || note "bench_cuda: exit $? (see bench_cuda.txt)"
   pack
   if timeout "$(budget 150)" "$PY" bench/compare_gpu.py --gcam-json "$LOG/bench_cuda.json" --json-out "$LOG/compare_gpu.json" \
@@ -154,7 +159,8 @@ fi
 echo "== explain throughput: 512 held-out canvases, batch 64, CPU (all cores) and GPU"
 # Whole runs, decoding and every file included: Grad-CAM alone (on the GPU the CUDA-graph path) and the
 # default methods (Grad-CAM, guided backprop, Guided Grad-CAM). Canvases from bench/gpu_bundle.sh.
-if [ -d gpu-bundle/canvases ]; then
+if skip throughput; then :
+elif [ -d gpu-bundle/canvases ]; then
   for methods in gradcam gradcam,guided,guided-gradcam; do
     line="explain $methods:"
     for dev in cpu cuda; do

@@ -39,7 +39,9 @@ struct Pass {
 Pass run_on(Device device, const std::vector<Tensor>& inputs, const Fn& fn, ReluRule rule) {
   Tape tape;
   std::vector<Tensor> xs;
-  for (const Tensor& t : inputs) xs.push_back(tape.watch(t.to(device)));
+  // Every input is watched and also requires grad, so that an op's parameters (a convolution's weight,
+  // batch norm's scale) keep what their gradients need, as a model's parameters do.
+  for (const Tensor& t : inputs) xs.push_back(tape.watch(t.to(device)).set_requires_grad(true));
   const Tensor y = fn(xs);
   const Tensor dy = random_normal(y.shape(), 777).to(device);
   BackwardOptions options;
