@@ -86,7 +86,6 @@ def torch_explain_ms(arch, batch, method):
     for m in model.modules():
         if isinstance(m, torch.nn.ReLU):
             m.inplace = False
-    layer = model.layer4 if arch.startswith("resnet") else model.features[29]
     store = {}
 
     def keep(module, inputs, output):
@@ -94,7 +93,6 @@ def torch_explain_ms(arch, batch, method):
         if output.requires_grad:
             output.register_hook(lambda g: store.__setitem__("dA", g))
 
-    layer.register_forward_hook(keep)
     if method == "gradcam+guided":  # swap every ReLU for the guided one, as the Python libraries do
         def swap(parent):
             for name, child in parent.named_children():
@@ -103,6 +101,9 @@ def torch_explain_ms(arch, batch, method):
                 else:
                     swap(child)
         swap(model)
+    # The target layer is looked up after the swap: in vgg16 it is a ReLU module, which the swap replaces.
+    layer = model.layer4 if arch.startswith("resnet") else model.features[29]
+    layer.register_forward_hook(keep)
     x = torch.randn(batch, 3, 224, 224, device="cuda", generator=torch.Generator(device="cuda").manual_seed(2))
 
     def run():
