@@ -5,14 +5,18 @@
 // busy. One block per image would leave most of the GPU idle at small batches (16 images: 16 SMs of
 // 132) and spend its time waiting on load latency, so each image's K channels are cut into S slices of
 // C channels, one block per (slice s, image n) — N·S blocks:
-//   1. stage   the slice's C·h·w values of ∂y/∂A and of A into shared memory, all loads issued at once
-//              (when they fit; larger planes are read from global memory by the same code)
-//   2. α_k   = (1/hw) Σ_p ∂y/∂A[n,k,p]             one warp per channel, summed in double
+//   1. stage   the slice's C·h·w values of ∂y/∂A and of A into shared memory, each thread's loads all
+//              in flight at once (when they fit; larger planes are read from global memory by the same code)
+//   2. α_k   = (1/hw) Σ_p ∂y/∂A[n,k,p]             a few lanes per channel, summed in double
 //   3. part_s[p] = Σ_{k in slice s} α_k A[n,k,p]      a slice's share of the weighted sum, into global
 //              scratch (double)
 //   4. the slice block that finishes last for image n (an arrival counter, the threadfence-reduction
-//      pattern of the CUDA programming guide) adds the S parts in slice order:
+//      pattern of the CUDA programming guide; the engine's counters, which the last block sets back to
+//      zero, so no memset precedes the launch) adds the S parts in slice order:
 //      L_p = ReLU(Σ_s part_s[p]), then (L − min)/(max − min + ε), or all zeros (flagged) when max = min = 0.
+// The latency of one block's chain is what a small batch waits for (GPU run of 2026-11-26, H200,
+// resnet50.layer4: 14.6 µs for one image, 18.6 µs for 16, with 8 dependent rounds of loads in step 1
+// and a warp per channel in step 2; bench_cuda's cuda_fused_reduction rows time it now).
 // Every sum runs in a fixed order, so a run gives the same bits each time. C = K gives one block per
 // image (the tests use that to compare the two cuts).
 #include "../src/cuda/cam.h"
@@ -25,7 +29,8 @@ namespace {
 
 constexpr int kCamThreads = 512;           // the seed kernel's block
 constexpr int kSliceThreads = 256;         // the reduction's block
-constexpr int64_t kStageFloats = 4096;     // per tensor: 2 × 16 KB of shared memory
+constexpr int kStageLoads = 16;            // per thread and tensor, all in flight at once
+constexpr int64_t kStageFloats = kStageLoads * kSliceThreads;  // per tensor: 2 × 16 KB of shared memory
 constexpr int64_t kMaxSliceChannels = 1024;
 
 // Sums of one value per (group, pixel) thread: thread t covers pixel t mod P of group t div P,
@@ -39,6 +44,7 @@ __device__ void sum_over_groups(int64_t plane, int64_t items, double* group_sums
     const int64_t p = base + t % P;
     double s = 0.0;
     if (g < G && p < plane)
+  #pragma unroll 4  // the loads of several items in flight (the sum's order stays the same)
       for (int64_t i = g; i < items; i += G) s += term(i, p);
     group_sums[t] = s;
     __syncthreads();
@@ -51,9 +57,10 @@ __device__ void sum_over_groups(int64_t plane, int64_t items, double* group_sums
   }
 }
 
-__global__ void gradcam_sliced(const float* A, const float* dA, int64_t K, int64_t plane, int64_t C, bool staged,
-                               float sign, float* alpha_out, double* parts, unsigned* arrivals, float* raw_out,
-                               float* map_out, float* zero_out) {
+__global__ void __launch_bounds__(kSliceThreads)
+    gradcam_sliced(const float* A, const float* dA, int64_t K, int64_t plane, int64_t C, bool staged, int lanes,
+                   float sign, float* alpha_out, double* parts, unsigned* arrivals, float* raw_out, float* map_out,
+                   float* zero_out) {
   extern __shared__ double shared[];  // [blockDim] group sums, [C] α, then (staged) [C·plane] ∂y/∂A, [C·plane] A
   double* group_sums = shared;
   double* alpha = shared + blockDim.x;
@@ -62,24 +69,42 @@ __global__ void gradcam_sliced(const float* A, const float* dA, int64_t K, int64
   const float* grad = dA + (n * K + k0) * plane;
   const float* act = A + (n * K + k0) * plane;
 
-  // 1. stage
+  // 1. stage: the slice is one contiguous run of c_here·plane floats in each tensor. Every thread
+  //    issues all its loads (at most kStageLoads per tensor) before its first store, so the block
+  //    waits for memory once, not once per few loads.
   if (staged) {
     float* grad_s = reinterpret_cast<float*>(alpha + C);
     float* act_s = grad_s + C * plane;
-#pragma unroll 4  // several loads in flight per thread before the first store waits for its value
-    for (int64_t i = t; i < c_here * plane; i += blockDim.x) grad_s[i] = grad[i], act_s[i] = act[i];
+    const int64_t count = c_here * plane;  // ≤ kStageFloats = kStageLoads · kSliceThreads
+    float g[kStageLoads], a[kStageLoads];
+#pragma unroll
+    for (int j = 0; j < kStageLoads; ++j) {
+      const int64_t i = t + j * int64_t{kSliceThreads};
+      if (i < count) g[j] = grad[i], a[j] = act[i];
+    }
+#pragma unroll
+    for (int j = 0; j < kStageLoads; ++j) {
+      const int64_t i = t + j * int64_t{kSliceThreads};
+      if (i < count) grad_s[i] = g[j], act_s[i] = a[j];
+    }
     __syncthreads();
     grad = grad_s, act = act_s;
   }
 
-  // 2. channel weights, signed by the counterfactual
-  const unsigned lane = t % 32, warp = t / 32, warps = blockDim.x / 32;
-  for (int64_t c = warp; c < c_here; c += warps) {
+  // 2. α_k = (1/hw) Σ_p ∂y/∂A[n,k,p], signed by the counterfactual: `lanes` threads per channel (a
+  //    power of two ≤ 32, chosen so that one pass covers the slice's channels where it can), each
+  //    summing every lanes-th pixel in double, then a shuffle tree across those lanes. Every thread
+  //    makes the same number of passes, so all lanes of a warp reach each shuffle.
+  const int64_t per_pass = blockDim.x / lanes;
+  for (int64_t c0 = 0; c0 < c_here; c0 += per_pass) {
+    const int64_t c = c0 + t / lanes;
     double sum = 0.0;
+    if (c < c_here) {
 #pragma unroll 4
-    for (int64_t p = lane; p < plane; p += 32) sum += grad[c * plane + p];
-    for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset);
-    if (lane == 0) {
+      for (int64_t p = t % lanes; p < plane; p += lanes) sum += grad[c * plane + p];
+    }
+    for (int offset = lanes / 2; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset, lanes);
+    if (c < c_here && t % lanes == 0) {
       const double a = sum / static_cast<double>(plane);
       alpha[c] = sign * a;
       alpha_out[n * K + k0 + c] = static_cast<float>(a);
@@ -100,6 +125,7 @@ __global__ void gradcam_sliced(const float* A, const float* dA, int64_t K, int64
   if (t == 0) last = atomicAdd(arrivals + n, 1u) == static_cast<unsigned>(S - 1);
   __syncthreads();
   if (!last) return;
+  if (t == 0) arrivals[n] = 0;  // zero again for the next launch (runtime.h: arrival_counters)
   __threadfence();
   const double* image_parts = parts + n * S * plane;
   float* raw = raw_out + n * plane;
@@ -177,14 +203,14 @@ GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, boo
   const bool staged = C * plane <= kStageFloats;
   const size_t shared = static_cast<size_t>(kSliceThreads + C) * sizeof(double) +
                         (staged ? static_cast<size_t>(2 * C * plane) * sizeof(float) : 0);
-  GCAM_CHECK(shared <= 48 * 1024 && S <= 65535 && N <= 65535, "gradcam: ", activations.shape().str(),
+  GCAM_CHECK(shared <= 48 * 1024 && S <= 65535 && N <= kArrivalCounters, "gradcam: ", activations.shape().str(),
              " is beyond the fused kernel's grid (", C, " channels per block)");
   DeviceArray<double> parts(N * S * plane);
-  DeviceArray<unsigned> arrivals(N);
-  GCAM_CUDA_CHECK(cudaMemsetAsync(arrivals.data(), 0, static_cast<size_t>(N) * sizeof(unsigned), stream()));
+  int lanes = 1;  // per channel in step 2: the most (≤ 32) that still cover the C channels in one pass
+  while (lanes < 32 && 2 * lanes * C <= kSliceThreads) lanes *= 2;
   gradcam_sliced<<<dim3(static_cast<unsigned>(S), static_cast<unsigned>(N)), kSliceThreads, shared, stream()>>>(
-      activations.data(), gradients.data(), K, plane, C, staged, counterfactual ? -1.0f : 1.0f, r.alpha.data(),
-      parts.data(), arrivals.data(), r.raw.data(), r.map.data(), r.zero_flags.data());
+      activations.data(), gradients.data(), K, plane, C, staged, lanes, counterfactual ? -1.0f : 1.0f,
+      r.alpha.data(), parts.data(), arrival_counters(), r.raw.data(), r.map.data(), r.zero_flags.data());
   GCAM_CHECK_LAUNCH();
   if (copy_flags)
     for (float flag : r.zero_flags.to(Device::CPU).to_vector()) r.all_zero.push_back(flag != 0.0f);

@@ -32,9 +32,14 @@ struct Engine {
     // cuBLAS's own workspace, set once: otherwise it allocates one lazily, which a graph capture forbids.
     GCAM_CUDA_CHECK(cudaMalloc(&cublas_workspace, kCublasWorkspace));
     GCAM_CUDA_CHECK(blas.set_workspace(cublas, cublas_workspace, kCublasWorkspace));
+    // Arrival counters, zeroed once here (a capture forbids the synchronous memset); see runtime.h.
+    GCAM_CUDA_CHECK(cudaMalloc(&arrivals, kArrivalCounters * sizeof(unsigned)));
+    GCAM_CUDA_CHECK(cudaMemset(arrivals, 0, kArrivalCounters * sizeof(unsigned)));
+    GCAM_CUDA_CHECK(cudaDeviceSynchronize());
   }
   static constexpr size_t kCublasWorkspace = size_t{32} << 20;
   void* cublas_workspace = nullptr;
+  unsigned* arrivals = nullptr;
 };
 
 // Created on first use and never destroyed: at process exit the driver reclaims everything, and a
@@ -168,6 +173,7 @@ CachingAllocator& allocator() {
 }  // namespace
 
 cudaStream_t stream() { return engine().stream; }
+unsigned* arrival_counters() { return engine().arrivals; }
 cudnnHandle_t cudnn() { return engine().cudnn; }
 cublasHandle_t cublas() { return engine().cublas; }
 

@@ -20,6 +20,13 @@ CUstream_st* stream();     // cudaStream_t
 cudnnContext* cudnn();     // cudnnHandle_t, on stream()
 cublasContext* cublas();   // cublasHandle_t, on stream()
 
+// kArrivalCounters unsigned counters on the device, zero between launches, for kernels whose blocks
+// count their arrivals so that the last one can finish (the threadfence-reduction pattern): a kernel
+// that uses counters[i] sets it back to zero before it ends. Since every launch runs on stream(), in
+// order, the next launch finds them zero, with no memset before it (one graph node less per use).
+constexpr int64_t kArrivalCounters = 65535;  // a grid's y or z extent at most
+unsigned* arrival_counters();
+
 // GCAM_CUDA_SYNC=1: synchronise after every launch (read once); debug_wait() does it, unless the
 // stream is being captured into a graph.
 bool debug_sync();
