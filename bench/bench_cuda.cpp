@@ -138,8 +138,13 @@ void BM_CudaExplain(benchmark::State& state, std::string architecture, int64_t b
 }
 
 // Grad-CAM alone as a replayed CUDA graph (gcam/gradcam_graph.h): input copied in, maps and logits out.
-void BM_CudaGradcamGraph(benchmark::State& state, std::string architecture, int64_t batch) {
+// tf32: the graph is captured with TF32 tensor-core math allowed (set_cuda_tf32), for the TF32 rows.
+void BM_CudaGradcamGraph(benchmark::State& state, std::string architecture, int64_t batch, bool tf32) {
   if (skip_without_gpu(state)) return;
+  struct Tf32Scope {  // the switch is process-wide: back to FP32 whatever happens
+    explicit Tf32Scope(bool on) { gcam::set_cuda_tf32(on); }
+    ~Tf32Scope() { gcam::set_cuda_tf32(false); }
+  } tf32_scope(tf32);
   auto model = gcam::models::make_model(architecture);
   model->initialize(1);
   model->to(Device::CUDA);
@@ -181,14 +186,16 @@ int register_benchmarks() {
             ->Iterations(200)
             ->Unit(benchmark::kMicrosecond);
       }
-  for (const char* architecture : {"resnet50", "vgg16"})
-    for (int64_t batch : {1, 16, 64})
-      benchmark::RegisterBenchmark(
-          (std::string("cuda_gradcam_graph/") + architecture + "/batch:" + std::to_string(batch)).c_str(),
-          BM_CudaGradcamGraph, std::string(architecture), batch)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond)
-          ->MinTime(0.2);
+  for (bool tf32 : {false, true})
+    for (const char* architecture : {"resnet50", "vgg16"})
+      for (int64_t batch : {1, 16, 64})
+        benchmark::RegisterBenchmark((std::string(tf32 ? "cuda_gradcam_graph_tf32/" : "cuda_gradcam_graph/") +
+                                      architecture + "/batch:" + std::to_string(batch))
+                                         .c_str(),
+                                     BM_CudaGradcamGraph, std::string(architecture), batch, tf32)
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(0.2);
   for (const char* architecture : {"resnet50", "vgg16"})
     for (int64_t batch : {1, 16, 64})
       for (bool guided : {false, true}) {

@@ -8,7 +8,7 @@ and Grad-CAM alone as a replayed CUDA graph) against PyTorch done the way
 Python Grad-CAM libraries do it (forward hook on the target layer, weights requiring grad,
 loss.backward(): a full backward pass with weight gradients; the map made on the GPU and copied to the
 host), plus PyTorch's plain no_grad forward. FP32 against FP32: PyTorch's TF32 is switched off
-(torch.backends.cudnn.allow_tf32 and matmul). PyTorch times are medians of CUDA-event timings after
+(torch.backends.cudnn.allow_tf32 and matmul); then TF32 against TF32 for the Grad-CAM graph rows. PyTorch times are medians of CUDA-event timings after
 warm-up. Prints one table, last.
 
   python3 bench/compare_gpu.py [--build build | --gcam-json FILE] [--json-out FILE]
@@ -179,6 +179,18 @@ def main():
                 if method == "gradcam":
                     graphed = ms(find(f"cuda_gradcam_graph/{arch}/batch:{batch}"))
                     rows.append(("gradcam graph", arch, batch, graphed, theirs, plain))
+    # TF32 against TF32: the Grad-CAM graph captured with TF32 allowed, PyTorch with cuDNN's and
+    # matmul's TF32 switched on.
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    for arch in ("resnet50", "vgg16"):
+        for batch in (1, 16, 64):
+            plain = torch_explain_ms(arch, batch, "forward")
+            theirs = torch_explain_ms(arch, batch, "gradcam")
+            graphed = ms(find(f"cuda_gradcam_graph_tf32/{arch}/batch:{batch}"))
+            rows.append(("gradcam graph, TF32", arch, batch, graphed, theirs, plain))
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     copy = gcam.get("BM_DeviceCopy/real_time")
     fused = []  # (name, batch, measured µs, floor µs at the measured copy bandwidth)
     for name, b in gcam.items():
@@ -190,7 +202,8 @@ def main():
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump({"rows": rows, "device": torch.cuda.get_device_name()}, f, indent=1)
-    print(f"gcam vs PyTorch {torch.__version__} on {torch.cuda.get_device_name()}, FP32 (TF32 off), milliseconds; "
+    print(f"gcam vs PyTorch {torch.__version__} on {torch.cuda.get_device_name()}, FP32 (TF32 off) unless a row "
+          f"says TF32, milliseconds (medians); "
           f"device copy {copy['bytes_per_second'] / 1e12:.2f} TB/s" if copy else "")
     header = (f"{'what':24s} {'model/layer':26s} {'batch':>5s} {'gcam':>9s} {'torch':>9s} {'torch/gcam':>10s}"
               f" {'torch fwd':>9s} {'fwd/gcam':>8s}")
