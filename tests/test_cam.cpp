@@ -3,11 +3,14 @@
 // colour maps, and the .npy file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <cstring>
 #include <filesystem>
 #include <iterator>
+#include <random>
+#include <utility>
 
 #include "gcam/cam.h"
 #include "gcam/colormap.h"
@@ -76,6 +79,77 @@ TEST(Cam, TheBoxIsTheLargestComponentAboveFifteenPercent) {
   EXPECT_EQ(box.y0, 5);
   EXPECT_EQ(box.x1, 11);
   EXPECT_EQ(box.y1, 9);
+}
+
+// The reference for localize: a plain flood fill from every unlabelled pixel in raster order, each
+// pixel's eight neighbours visited (the implementation it replaced; localize works on runs instead).
+cam::Box flood_fill_box(const std::vector<float>& map, int64_t height, int64_t width, float threshold) {
+  const float peak = *std::max_element(map.begin(), map.end());
+  cam::Box best;
+  if (!(peak > 0.0f)) return best;
+  const float cut = threshold * peak;
+  auto inside = [&](int64_t i) { return map[i] >= cut; };
+  std::vector<bool> seen(map.size(), false);
+  int64_t best_size = 0;
+  for (int64_t start = 0; start < height * width; ++start) {
+    if (!inside(start) || seen[start]) continue;
+    seen[start] = true;
+    std::vector<int64_t> stack{start};
+    cam::Box box{start % width, start / width, start % width, start / width, false};
+    int64_t size = 0;
+    while (!stack.empty()) {
+      const int64_t at = stack.back(), y = at / width, x = at % width;
+      stack.pop_back();
+      ++size;
+      box.x0 = std::min(box.x0, x), box.x1 = std::max(box.x1, x);
+      box.y0 = std::min(box.y0, y), box.y1 = std::max(box.y1, y);
+      for (int64_t ny = y - 1; ny <= y + 1; ++ny)
+        for (int64_t nx = x - 1; nx <= x + 1; ++nx)
+          if (ny >= 0 && ny < height && nx >= 0 && nx < width && inside(ny * width + nx) && !seen[ny * width + nx])
+            seen[ny * width + nx] = true, stack.push_back(ny * width + nx);
+    }
+    if (size > best_size) best_size = size, best = box;  // the first of equal sizes stays
+  }
+  return best;
+}
+
+TEST(Cam, TheBoxEqualsAFloodFillOnRandomMaps) {
+  // Speckle (each pixel above the cut with probability q: many components, spirals of diagonal
+  // links, equal sizes) and smooth maps (a few large blobs), on shapes from one pixel to 224×224.
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  int cases = 0;
+  for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {1, 9}, {9, 1}, {2, 2}, {5, 7},
+                                                                     {16, 16}, {31, 17}, {64, 64}, {224, 224}})
+    for (float q : {0.1f, 0.35f, 0.6f, 0.9f})
+      for (int trial = 0; trial < 6; ++trial, ++cases) {
+        std::vector<float> map(static_cast<size_t>(h * w));
+        if (trial % 2 == 0) {
+          for (float& v : map) v = u(rng) < q ? 0.5f + u(rng) : 0.1f * u(rng);
+        } else {  // smooth: a 4×4 random grid, bilinearly upsampled
+          Tensor grid = Tensor::empty(Shape{1, 4, 4});
+          for (int64_t i = 0; i < grid.numel(); ++i) grid.data()[i] = u(rng);
+          const Tensor up = cam::upsample_bilinear(grid, h, w);
+          std::copy(up.data(), up.data() + up.numel(), map.begin());
+        }
+        const float threshold = trial % 2 == 0 ? 0.15f : q;
+        SCOPED_TRACE(std::to_string(h) + "x" + std::to_string(w) + " q=" + std::to_string(q) + " trial " +
+                     std::to_string(trial));
+        const cam::Box want = flood_fill_box(map, h, w, threshold);
+        const cam::Box got = cam::localize(map.data(), h, w, threshold);
+        ASSERT_EQ(got.empty, want.empty);
+        EXPECT_EQ(got.x0, want.x0);
+        EXPECT_EQ(got.y0, want.y0);
+        EXPECT_EQ(got.x1, want.x1);
+        EXPECT_EQ(got.y1, want.y1);
+      }
+  // Two blobs of the same size: the one met first in raster order wins, wherever its columns are.
+  std::vector<float> map(6 * 8, 0.0f);
+  for (int64_t x : {5, 6}) map[1 * 8 + x] = map[2 * 8 + x] = 1.0f;  // right blob, rows 1–2
+  for (int64_t x : {0, 1}) map[2 * 8 + x] = map[3 * 8 + x] = 1.0f;  // left blob, rows 2–3
+  const cam::Box tie = cam::localize(map.data(), 6, 8);
+  EXPECT_EQ(tie.x0, 5);
+  EXPECT_EQ(tie.y0, 1);
 }
 
 TEST(Cam, ColormapsAndOverlay) {

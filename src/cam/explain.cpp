@@ -140,6 +140,8 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
         RoundMaps m = round_maps(A, dA, false, H, W);
         map = m.upsampled;
         normalized_on_device = m.normalized_on_device;
+        // Images are independent: their copies and boxes are made side by side.
+#pragma omp parallel for schedule(static) if (N > 1)
         for (int64_t n = 0; n < N; ++n) {
           Explanation& e = result.images[n][r];
           e.alpha.assign(m.alpha.data() + n * K, m.alpha.data() + (n + 1) * K);

@@ -103,6 +103,9 @@ BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<in
   b.probabilities = ops::softmax(r.logits);
   const State& s = *state_;
   const int64_t plane = s.height * s.width, num_classes = r.logits.size(1);
+  b.images.resize(static_cast<size_t>(s.batch));
+  // Images are independent: their maps and boxes are made side by side.
+#pragma omp parallel for schedule(static) if (s.batch > 1)
   for (int64_t n = 0; n < s.batch; ++n) {
     Explanation e;
     e.image = n;
@@ -112,7 +115,7 @@ BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<in
                                 std::vector<float>(r.maps.data() + n * plane, r.maps.data() + (n + 1) * plane));
     e.map_all_zero = r.all_zero[n];
     e.box = localize(e.map.data(), s.height, s.width);
-    b.images.push_back({e});
+    b.images[static_cast<size_t>(n)] = {e};
   }
   return b;
 }
