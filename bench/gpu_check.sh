@@ -10,7 +10,8 @@
 #   4. explain --device cuda against --device cpu on the sample canvases;
 #   5. compute-sanitizer --tool memcheck on a subset of the op tests and on the fused kernels;
 #   6. the GPU benchmarks, then PyTorch on the same card (bench/compare_gpu.py);
-#   7. explain's whole-run throughput on 512 canvases, CPU and GPU.
+#   7. explain's whole-run throughput on 512 canvases: the shipped model on the CPU and the GPU, and
+#      resnet50 at 224×224 on the GPU with each stage's time per image.
 # Prints a summary and the benchmark table last. Logs: out/gpu-check, packed into $OUT (the device
 # tool's output folder) after every step.
 #
@@ -156,7 +157,7 @@ if ! skip benchmarks && enough 60 "benchmarks"; then
   pack
 fi
 
-echo "== explain throughput: 512 held-out canvases, batch 64, CPU (all cores) and GPU"
+echo "== explain throughput: 512 held-out canvases, batch 64, CPU (all cores) and GPU; resnet50 on the GPU"
 # Whole runs, decoding and every file included: Grad-CAM alone (on the GPU the CUDA-graph path) and the
 # default methods (Grad-CAM, guided backprop, Guided Grad-CAM). Canvases from bench/gpu_bundle.sh.
 if skip throughput; then :
@@ -177,6 +178,29 @@ elif [ -d gpu-bundle/canvases ]; then
     note "$line"
   done
   rm -rf "$LOG/throughput_cpu" "$LOG/throughput_cuda"
+  # The same 512 pictures through resnet50 at 224×224 (random weights, saved by PyTorch as the official
+  # files are), on the GPU: the whole run, then each stage's median per image from results.jsonl — where
+  # a user's throughput goes (decode, the network, the maps, the files) beside bench_cuda's GPU-only rows.
+  if enough 60 "explain resnet50" &&
+     "$PY" -c "import torch, torchvision; torch.save(torchvision.models.resnet50().state_dict(), '$LOG/resnet50.pth')" \
+       2>>"$LOG/throughput.err"; then
+    for methods in gradcam gradcam,guided,guided-gradcam; do
+      enough 30 "explain resnet50 $methods" || continue
+      rm -rf "$LOG/throughput_r50"
+      start=$EPOCHREALTIME
+      if timeout "$(budget 90)" "$BIN/explain" --device cuda --model resnet50 --weights "$LOG/resnet50.pth" --batch 64 \
+           --method "$methods" --out "$LOG/throughput_r50" gpu-bundle/canvases/*.png >/dev/null 2>>"$LOG/throughput.err"; then
+        stages=$("$PY" -c "
+import json, statistics, sys
+rows = [json.loads(l)['timings_ms'] for l in open(sys.argv[1])]
+print(', '.join(f'{k} {statistics.median(r[k] for r in rows):.2f}' for k in rows[0]))" "$LOG/throughput_r50/results.jsonl")
+        note "$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "explain resnet50 %s, cuda: %.2f s (%.0f images/s)", "'$methods'", b - a, 512 / (b - a) }'); per image, ms: $stages"
+      else
+        note "explain resnet50 $methods, cuda: FAILED (see throughput.err)"
+      fi
+    done
+    rm -rf "$LOG/throughput_r50" "$LOG/resnet50.pth"
+  fi
   pack
 else
   note "explain throughput: skipped (no gpu-bundle/canvases; run bench/gpu_bundle.sh and carry gpu-bundle)"
