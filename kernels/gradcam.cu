@@ -14,9 +14,11 @@
 //      pattern of the CUDA programming guide; the engine's counters, which the last block sets back to
 //      zero, so no memset precedes the launch) adds the S parts in slice order:
 //      L_p = ReLU(Σ_s part_s[p]), then (L − min)/(max − min + ε), or all zeros (flagged) when max = min = 0.
-// The latency of one block's chain is what a small batch waits for (GPU run of 2026-11-26, H200,
-// resnet50.layer4: 14.6 µs for one image, 18.6 µs for 16, with 8 dependent rounds of loads in step 1
-// and a warp per channel in step 2; bench_cuda's cuda_fused_reduction rows time it now).
+// The latency of one block's chain is what a small batch waits for. H200, resnet50's layer4, graph
+// replays (bench_cuda's cuda_fused_reduction rows): with eight dependent rounds of loads in step 1, a
+// warp per channel in step 2 and a memset before each launch, 14.6 µs for 1 image, 18.6 for 16 and 50.5
+// for 64 (inputs reused, so partly from L2); as now, 7.7, 12.5 and 28.1 µs with the inputs rotated so
+// that they come from device memory (the floor there: 3.1 and 12.4 µs).
 // Every sum runs in a fixed order, so a run gives the same bits each time. C = K gives one block per
 // image (the tests use that to compare the two cuts).
 #include "../src/cuda/cam.h"
@@ -43,9 +45,10 @@ __device__ void sum_over_groups(int64_t plane, int64_t items, double* group_sums
   for (int64_t base = 0; base < plane; base += P) {
     const int64_t p = base + t % P;
     double s = 0.0;
-    if (g < G && p < plane)
-  #pragma unroll 4  // the loads of several items in flight (the sum's order stays the same)
+    if (g < G && p < plane) {
+#pragma unroll 4  // the loads of several items in flight (the sum's order stays the same)
       for (int64_t i = g; i < items; i += G) s += term(i, p);
+    }
     group_sums[t] = s;
     __syncthreads();
     if (t < P && p < plane) {
