@@ -1,5 +1,5 @@
 // bench_cuda — gcam on the GPU: conv2d forward and backward-data at the ResNet-50 / VGG-16 layer
-// shapes (batch 1 and 8), and whole explanations (Grad-CAM; Grad-CAM + guided backprop) of resnet50
+// shapes (batch 1 and 8), the fused kernels against the bytes they must move, and whole explanations (Grad-CAM; Grad-CAM + guided backprop) of resnet50
 // and vgg16 at 224×224, batch 1, 16 and 64; plus a device-to-device copy for the card's bandwidth.
 // Each iteration ends with a device synchronisation, so wall-clock time is GPU time plus launch gaps.
 // Skips (with an error line per benchmark) when no GPU is present.
@@ -58,30 +58,28 @@ void BM_DeviceCopy(benchmark::State& state) {
 }
 BENCHMARK(BM_DeviceCopy)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// The fused Grad-CAM reduction on its own, at the target layers' shapes: it must read A and ∂y/∂A once,
-// 2·N·K·h·w floats — its floor is that many bytes over the copy's bandwidth (compare_gpu.py divides).
-// To time the GPU's work and not the host's launch calls, kRepeats reductions are captured as one CUDA
-// graph; an iteration replays it and waits, and reports its time over kRepeats. The reductions rotate
-// over copies of the inputs, enough of them to span kRotationBytes (several times a Hopper's 50–60 MB
-// L2), so that each reads its inputs from device memory as the floor assumes, not from the cache that
-// the previous one left them in (at batch 1 all copies fit in L2 anyway: 20 × 0.8 MB).
-// slice_channels = 0 is the default cut of channels into blocks, 8 a finer cut (more blocks), K one
-// block per image (the design it replaced).
-void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels, int64_t size, int64_t slice_channels) {
-  if (skip_without_gpu(state)) return;
-  constexpr int kRepeats = 20;
-  constexpr double kRotationBytes = 256e6;
-  const Shape s{batch, channels, size, size};
-  const double bytes = 2.0 * double(s.numel()) * sizeof(float);
-  const int copies = static_cast<int>(std::min<double>(kRepeats, std::ceil(kRotationBytes / bytes)));
-  std::vector<Tensor> As{random_on_device(s, 5)}, dAs{random_on_device(s, 6)};
-  for (int i = 1; i < copies; ++i) As.push_back(As[0].clone()), dAs.push_back(dAs[0].clone());
-  gcam::cuda::gradcam_maps(As[0], dAs[0], false, false, slice_channels);  // warm the allocator's cache
-  std::vector<gcam::cuda::GradcamMaps> outputs;  // kept alive: the graph's replays write into them
+// The fused kernels on their own. Each must read its inputs and write its outputs once: its floor is
+// those bytes over the copy's bandwidth, which counts bytes read plus written too (compare_gpu.py
+// divides). To time the GPU's work and not the host's launch calls, kRepeats calls are captured as one
+// CUDA graph; an iteration replays it and waits, and reports its time over kRepeats. The calls rotate
+// over `copies` copies of the inputs, enough of them to span kRotationBytes (several times a Hopper's
+// 50–60 MB L2), so that each reads its inputs from device memory as the floor assumes, not from the
+// cache that the previous call left them in (at batch 1 all copies fit in L2 anyway).
+constexpr int kRepeats = 20;
+constexpr double kRotationBytes = 256e6;
+
+int copies_for(double input_bytes) {
+  return static_cast<int>(std::min<double>(kRepeats, std::ceil(kRotationBytes / input_bytes)));
+}
+
+// call(i) launches the kernel on input copy i and keeps what it returns alive (the graph's replays
+// write into it).
+template <typename Call>
+void time_graph_replays(benchmark::State& state, int copies, double bytes_moved, Call call) {
+  call(0);  // warm the allocator's cache
   gcam::cuda::Graph graph;
   graph.begin_capture();
-  for (int i = 0; i < kRepeats; ++i)
-    outputs.push_back(gcam::cuda::gradcam_maps(As[i % copies], dAs[i % copies], false, false, slice_channels));
+  for (int i = 0; i < kRepeats; ++i) call(i % copies);
   graph.end_capture();
   graph.replay();
   gcam::cuda_synchronize();
@@ -91,8 +89,64 @@ void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels,
     gcam::cuda_synchronize();
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kRepeats);
   }
-  state.counters["bytes_read"] = bytes;
+  state.counters["bytes_moved"] = bytes_moved;
   state.counters["input_copies"] = copies;
+}
+
+// The Grad-CAM reduction at the target layers' shapes: it reads A and ∂y/∂A, 2·N·K·h·w floats (its
+// outputs, N·K + 2·N·h·w floats, are under 2% of that). slice_channels = 0 is the default cut of
+// channels into blocks, 8 a finer cut (more blocks), K one block per image (the design it replaced).
+void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels, int64_t size, int64_t slice_channels) {
+  if (skip_without_gpu(state)) return;
+  const Shape s{batch, channels, size, size};
+  const double bytes = 2.0 * double(s.numel()) * sizeof(float);
+  const int copies = copies_for(bytes);
+  std::vector<Tensor> As{random_on_device(s, 5)}, dAs{random_on_device(s, 6)};
+  for (int i = 1; i < copies; ++i) As.push_back(As[0].clone()), dAs.push_back(dAs[0].clone());
+  std::vector<gcam::cuda::GradcamMaps> outputs;
+  time_graph_replays(state, copies, bytes, [&](int i) {
+    outputs.push_back(gcam::cuda::gradcam_maps(As[i], dAs[i], false, false, slice_channels));
+  });
+}
+
+// The upsampling of the maps (N, h, w) to 224×224 fused with Guided Grad-CAM's product: it reads the
+// maps and the guided gradient (N, 3, H, W) and writes the upsampled maps (N, H, W) and the products
+// (N, 3, H, W).
+void BM_FusedUpsampleProduct(benchmark::State& state, int64_t batch, int64_t size) {
+  if (skip_without_gpu(state)) return;
+  constexpr int64_t H = 224, W = 224;
+  const Shape maps_shape{batch, size, size}, guided_shape{batch, 3, H, W};
+  const double read = double(maps_shape.numel() + guided_shape.numel()) * sizeof(float);
+  const double written = double(batch * H * W + guided_shape.numel()) * sizeof(float);
+  const int copies = copies_for(read);
+  std::vector<Tensor> maps{random_on_device(maps_shape, 7)}, guided{random_on_device(guided_shape, 8)};
+  for (int i = 1; i < copies; ++i) maps.push_back(maps[0].clone()), guided.push_back(guided[0].clone());
+  std::vector<gcam::cuda::Upsampled> outputs;
+  time_graph_replays(state, copies, read + written, [&](int i) {
+    outputs.push_back(gcam::cuda::upsample_product(maps[i], H, W, guided[i]));
+  });
+}
+
+// Colours and overlays of upsampled maps (N, 224, 224) on the pictures (N, 224, 224, 3 bytes): it reads
+// the maps and the pictures and writes two pictures' bytes.
+void BM_FusedRender(benchmark::State& state, int64_t batch) {
+  if (skip_without_gpu(state)) return;
+  constexpr int64_t H = 224, W = 224;
+  const Shape maps_shape{batch, H, W};
+  const int64_t pixels = maps_shape.numel();
+  const double read = double(pixels) * (sizeof(float) + 3), written = double(pixels) * 6;
+  const int copies = copies_for(read);
+  std::vector<Tensor> maps{random_on_device(maps_shape, 9)};
+  for (int i = 1; i < copies; ++i) maps.push_back(maps[0].clone());
+  std::vector<uint8_t> bytes(static_cast<size_t>(3 * pixels));
+  std::mt19937 rng(10);
+  for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
+  std::vector<gcam::cuda::DeviceArray<uint8_t>> pictures;
+  for (int i = 0; i < copies; ++i) pictures.push_back(gcam::cuda::DeviceArray<uint8_t>::copy_from_host(bytes));
+  std::vector<gcam::cuda::Rendered> outputs;
+  time_graph_replays(state, copies, read + written, [&](int i) {
+    outputs.push_back(gcam::cuda::render(maps[i], pictures[i], gcam::cam::Colormap::Jet, 0.5f));
+  });
 }
 
 enum class Pass { Forward, BackwardData };
@@ -186,6 +240,18 @@ int register_benchmarks() {
             ->Iterations(200)
             ->Unit(benchmark::kMicrosecond);
       }
+  for (int64_t batch : {1, 16, 64}) {
+    benchmark::RegisterBenchmark(("cuda_fused_upsample_product/7x7-to-224x224/batch:" + std::to_string(batch)).c_str(),
+                                 BM_FusedUpsampleProduct, batch, int64_t{7})
+        ->UseManualTime()
+        ->Iterations(200)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("cuda_fused_render/224x224/batch:" + std::to_string(batch)).c_str(), BM_FusedRender,
+                                 batch)
+        ->UseManualTime()
+        ->Iterations(200)
+        ->Unit(benchmark::kMicrosecond);
+  }
   for (bool tf32 : {false, true})
     for (const char* architecture : {"resnet50", "vgg16"})
       for (int64_t batch : {1, 16, 64})
