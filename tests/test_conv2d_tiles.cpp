@@ -34,6 +34,13 @@ TEST(Conv2dTiles, FastPathEqualsReferenceLoops) {
       // 3×3 on two tiles of four whole 8×8 images each (with two threads): no image is split, so the
       // input gradient also runs its tiles in parallel; the 7×7 case above splits one and must not.
       {"3x3, tiles of whole images", Shape{8, 64, 8, 8}, Shape{16, 64, 3, 3}, {1, 1}},
+      // Stride 1, 512 or more input channels, a few hundred columns in the whole batch: the input
+      // gradient goes by blocks of 32 input channels (the last one short in the first case), each
+      // block's SGEMM over every column and its fold on one thread.
+      {"input gradient by channel blocks, one 14x14 image", Shape{1, 520, 14, 14}, Shape{24, 520, 3, 3}, {1, 1}},
+      {"input gradient by channel blocks, 7x7 images side by side", Shape{8, 512, 7, 7}, Shape{16, 512, 3, 3}, {1, 1}},
+      {"input gradient by channel blocks, unpadded", Shape{2, 512, 16, 16}, Shape{8, 512, 3, 3}, {1, 0}},
+      {"input gradient by channel blocks, 5x5 dilated", Shape{1, 512, 20, 20}, Shape{8, 512, 5, 5}, {1, 4, 2}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const TileCase& c = cases[i];
