@@ -145,6 +145,33 @@ def gcam_results(build, json_file):
     return results
 
 
+def print_goals(rows, fused):
+    """Issue 6's goals, each with the measured value that decides it (resnet50, the Grad-CAM graph)."""
+    def row(what, batch):
+        return next((r for r in rows if r[0] == what and r[1] == "resnet50" and r[2] == batch), None)
+
+    lines = []
+    for what, label in (("gradcam graph", "FP32"), ("gradcam graph, TF32", "TF32")):
+        r1, r64 = row(what, 1), row(what, 64)
+        if r1:
+            _, _, _, ours, theirs, plain = r1
+            lines.append((f"batch-1 latency ≥ 5× lower than hooks + backward() ({label})", theirs / ours, theirs / ours >= 5))
+            lines.append((f"batch-1 latency below PyTorch's plain forward ({label})", plain / ours, ours < plain))
+        if r64:
+            _, _, _, ours, theirs, _ = r64
+            lines.append((f"batch-64 throughput ≥ 2× hooks + backward() ({label})", theirs / ours, theirs / ours >= 2))
+    for name, batch, measured, floor in sorted(fused):
+        if name.startswith("reduction ") and ":" not in name and batch >= 16:
+            ratio = measured / floor
+            lines.append((f"fused reduction within 2× of its floor, {name[len('reduction '):]} batch {batch}", ratio,
+                          ratio <= 2))
+    if lines:
+        print()
+        print("issue 6's goals (the Grad-CAM graph on resnet50: PyTorch's time over gcam's; the reduction: its time over its floor)")
+        for text, value, met in lines:
+            print(f"  {'met    ' if met else 'NOT met'}  {value:6.2f}  {text}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
@@ -202,7 +229,7 @@ def main():
 
     if args.json_out:
         with open(args.json_out, "w") as f:
-            json.dump({"rows": rows, "device": torch.cuda.get_device_name()}, f, indent=1)
+            json.dump({"rows": rows, "fused": fused, "device": torch.cuda.get_device_name()}, f, indent=1)
     print(f"gcam vs PyTorch {torch.__version__} on {torch.cuda.get_device_name()}, FP32 (TF32 off) unless a row "
           f"says TF32, milliseconds (medians); "
           f"device copy {copy['bytes_per_second'] / 1e12:.2f} TB/s" if copy else "")
@@ -220,6 +247,7 @@ def main():
               " replayed as one graph)")
         for name, batch, measured, floor in sorted(fused):
             print(f"{name:54s} {batch:5d} {measured:8.1f} {floor:9.1f} {measured / floor:8.2f}")
+    print_goals(rows, fused)
 
 
 if __name__ == "__main__":
