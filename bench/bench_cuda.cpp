@@ -1,6 +1,7 @@
 // bench_cuda — gcam on the GPU: conv2d forward and backward-data at the ResNet-50 / VGG-16 layer
-// shapes (batch 1 and 8), the fused kernels against the bytes they must move, and whole explanations (Grad-CAM; Grad-CAM + guided backprop) of resnet50
-// and vgg16 at 224×224, batch 1, 16 and 64; plus a device-to-device copy for the card's bandwidth.
+// shapes (batch 1 and 8), the fused kernels against the bytes they must move, and whole explanations
+// (Grad-CAM alone as a graph, in FP32 and TF32; Grad-CAM; Grad-CAM + guided backprop) of resnet50 and
+// vgg16 at 224×224, batch 1, 16 and 64; plus a device-to-device copy for the card's bandwidth.
 // Each iteration ends with a device synchronisation, so wall-clock time is GPU time plus launch gaps.
 // Skips (with an error line per benchmark) when no GPU is present.
 //
