@@ -299,7 +299,7 @@ constexpr int64_t kChannelBlock = 32;
 constexpr int64_t kChannelBlockMinChannels = 512;
 constexpr int64_t kChannelBlockMinColumns = 196, kChannelBlockMaxColumns = 1024;
 
-bool backward_data_by_channel_blocks(const ConvPlan& plan, const Conv2dOptions& o) {
+bool channel_blocks_apply(const ConvPlan& plan, const Conv2dOptions& o) {
   const int64_t columns = plan.y[0] * plan.out_plane;
   return plan.groups == 1 && !plan.pointwise && o.stride.h == 1 && o.stride.w == 1 &&
          omp_get_max_threads() > 1 && plan.geometry.channels >= kChannelBlockMinChannels &&
@@ -344,7 +344,7 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, 
     GCAM_ASSERT(dx.shape() == xs);
     return dx;
   }
-  if (backward_data_by_channel_blocks(plan, o)) return backward_data_in_channel_blocks(plan, dy, w);
+  if (channel_blocks_apply(plan, o)) return backward_data_in_channel_blocks(plan, dy, w);
   Tensor dx = Tensor::zeros(xs);
   const int64_t plane = xs[2] * xs[3];
   auto run_tile = [&](const Tile& t) {
