@@ -23,6 +23,7 @@
 #include "gcam/models.h"
 #include "gcam/ops.h"
 #include "cuda/cam.h"  // internal: the fused kernels are timed on their own
+#include "cuda/ops.h"  // internal: the convolution engine switch
 #include "cuda/runtime.h"
 
 namespace {
@@ -174,6 +175,32 @@ void BM_CudaConv(benchmark::State& state, gcam::bench::ConvLayer layer, int64_t 
       benchmark::Counter(gcam::bench::conv_flops(layer, batch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The same convolutions by one engine at a time (cuda/ops.h: cuDNN's fastest deterministic algorithm,
+// or im2col + cuBLAS), timed as graph replays: the GPU's time, as a replayed explanation pays it, and
+// the numbers behind the engine choice that conv2d.cu makes by timing them the same way.
+struct EngineScope {  // the switch is process-wide: back to Auto whatever happens
+  explicit EngineScope(gcam::cuda::ConvEngine e) { gcam::cuda::set_conv_engine(e); }
+  ~EngineScope() { gcam::cuda::set_conv_engine(gcam::cuda::ConvEngine::Auto); }
+};
+
+void BM_CudaConvByEngine(benchmark::State& state, gcam::bench::ConvLayer layer, int64_t batch, Pass pass,
+                         gcam::cuda::ConvEngine engine) {
+  if (skip_without_gpu(state)) return;
+  EngineScope scope(engine);
+  const Shape x_shape{batch, layer.in_channels, layer.size, layer.size};
+  const Shape w_shape{layer.out_channels, layer.in_channels, layer.kernel, layer.kernel};
+  gcam::ops::Conv2dOptions options;
+  options.stride = layer.stride;
+  options.padding = layer.padding;
+  const Tensor x = random_on_device(x_shape, 1), w = random_on_device(w_shape, 2);
+  const Tensor dy = random_on_device(gcam::ops::conv2d_output_shape(x_shape, w_shape, options), 3);
+  std::vector<Tensor> outputs;
+  time_graph_replays(state, 1, 0.0, [&](int) {
+    outputs.push_back(pass == Pass::Forward ? gcam::ops::conv2d_forward(x, w, Tensor(), options)
+                                            : gcam::ops::conv2d_backward_data(dy, w, x_shape, options));
+  });
+}
+
 // One whole explanation: forward, the backward pass(es), the maps (on the host), as `explain` runs it.
 void BM_CudaExplain(benchmark::State& state, std::string architecture, int64_t batch, bool guided) {
   if (skip_without_gpu(state)) return;
@@ -194,8 +221,12 @@ void BM_CudaExplain(benchmark::State& state, std::string architecture, int64_t b
 
 // Grad-CAM alone as a replayed CUDA graph (gcam/gradcam_graph.h): input copied in, maps and logits out.
 // tf32: the graph is captured with TF32 tensor-core math allowed (set_cuda_tf32), for the TF32 rows.
-void BM_CudaGradcamGraph(benchmark::State& state, std::string architecture, int64_t batch, bool tf32) {
+// engine: the convolution engines allowed (Auto: the faster of cuDNN and im2col + cuBLAS per layer;
+// Cudnn: cuDNN alone, as before that choice existed — the baseline of the engine rows).
+void BM_CudaGradcamGraph(benchmark::State& state, std::string architecture, int64_t batch, bool tf32,
+                         gcam::cuda::ConvEngine engine) {
   if (skip_without_gpu(state)) return;
+  EngineScope engine_scope(engine);
   struct Tf32Scope {  // the switch is process-wide: back to FP32 whatever happens
     explicit Tf32Scope(bool on) { gcam::set_cuda_tf32(on); }
     ~Tf32Scope() { gcam::set_cuda_tf32(false); }
@@ -224,6 +255,19 @@ int register_benchmarks() {
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.05);
       }
+  for (const auto& layer : gcam::bench::conv_layers())
+    for (int64_t batch : {1, 8})
+      for (Pass pass : {Pass::Forward, Pass::BackwardData})
+        for (gcam::cuda::ConvEngine engine : {gcam::cuda::ConvEngine::Cudnn, gcam::cuda::ConvEngine::Gemm}) {
+          const std::string name = std::string("cuda_conv_by_engine/") +
+                                   (pass == Pass::Forward ? "forward/" : "backward_data/") + layer.name +
+                                   "/batch:" + std::to_string(batch) +
+                                   (engine == gcam::cuda::ConvEngine::Cudnn ? "/cudnn" : "/im2col+cublas");
+          benchmark::RegisterBenchmark(name.c_str(), BM_CudaConvByEngine, layer, batch, pass, engine)
+              ->UseManualTime()
+              ->Iterations(20)
+              ->Unit(benchmark::kMillisecond);
+        }
   struct TargetLayer {
     const char* name;
     int64_t channels, size;
@@ -259,10 +303,19 @@ int register_benchmarks() {
         benchmark::RegisterBenchmark((std::string(tf32 ? "cuda_gradcam_graph_tf32/" : "cuda_gradcam_graph/") +
                                       architecture + "/batch:" + std::to_string(batch))
                                          .c_str(),
-                                     BM_CudaGradcamGraph, std::string(architecture), batch, tf32)
+                                     BM_CudaGradcamGraph, std::string(architecture), batch, tf32,
+                                     gcam::cuda::ConvEngine::Auto)
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.2);
+  for (const char* architecture : {"resnet50", "vgg16"})
+    for (int64_t batch : {1, 16, 64})
+      benchmark::RegisterBenchmark(
+          (std::string("cuda_gradcam_graph_cudnn_only/") + architecture + "/batch:" + std::to_string(batch)).c_str(),
+          BM_CudaGradcamGraph, std::string(architecture), batch, false, gcam::cuda::ConvEngine::Cudnn)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(0.2);
   for (const char* architecture : {"resnet50", "vgg16"})
     for (int64_t batch : {1, 16, 64})
       for (bool guided : {false, true}) {

@@ -247,7 +247,39 @@ def main():
               " replayed as one graph)")
         for name, batch, measured, floor in sorted(fused):
             print(f"{name:54s} {batch:5d} {measured:8.1f} {floor:9.1f} {measured / floor:8.2f}")
+    print_engines(gcam, ms)
     print_goals(rows, fused)
+
+
+def print_engines(gcam, ms):
+    """The two convolution engines side by side (GPU time of graph replays), and the Grad-CAM graph with
+    cuDNN alone against the default choice of the faster engine per layer."""
+    pairs = {}
+    for name, b in gcam.items():
+        if name.startswith("cuda_conv_by_engine/"):
+            _, pass_name, layer, batch, engine = name.split("/")[:5]
+            pairs.setdefault((pass_name, layer, batch), {})[engine] = ms(b)
+    if pairs:
+        print()
+        print(f"{'convolution (GPU time, ms)':44s} {'cuDNN':>8s} {'im2col+cuBLAS':>14s} {'cuDNN/other':>11s}")
+        for (pass_name, layer, batch), t in sorted(pairs.items()):
+            a, b = t.get("cudnn", float("nan")), t.get("im2col+cublas", float("nan"))
+            print(f"{pass_name + ' ' + layer + ' ' + batch:44s} {a:8.3f} {b:14.3f} {a / b:11.2f}")
+    lines = []
+    for arch in ("resnet50", "vgg16"):
+        for batch in (1, 16, 64):
+            only = gcam_row(gcam, f"cuda_gradcam_graph_cudnn_only/{arch}/batch:{batch}")
+            auto = gcam_row(gcam, f"cuda_gradcam_graph/{arch}/batch:{batch}")
+            if only and auto:
+                lines.append(f"{arch + ' batch ' + str(batch):44s} {ms(only):8.3f} {ms(auto):14.3f} {ms(only) / ms(auto):11.2f}")
+    if lines:
+        print()
+        print(f"{'Grad-CAM graph, FP32 (ms)':44s} {'cuDNN only':>8s} {'faster engine':>14s} {'ratio':>11s}")
+        print("\n".join(lines))
+
+
+def gcam_row(gcam, prefix):
+    return next((b for name, b in gcam.items() if name.startswith(prefix + "/")), None)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ enough() { [ $((DEADLINE - SECONDS)) -ge "$1" ] || { note "$2: skipped (the dead
 echo "== machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader | tee "$LOG/machine.txt" || true
 nvcc --version | tail -1 || true
+echo "profilers: $(command -v nsys ncu 2>/dev/null | tr '\n' ' ')$(ls -d /opt/nvidia/nsight* /usr/local/cuda/nsight* 2>/dev/null | tr '\n' ' ')" | tee -a "$LOG/machine.txt"
 # cuDNN 9 and cuBLAS 13 may live in the toolkit or only inside PyTorch's Python environment (nvidia/...).
 SITE=$("$PY" -c 'import site; print(site.getsitepackages()[0])' 2>/dev/null)
 libdir() { find /usr/local/cuda/ /usr/lib/x86_64-linux-gnu ${SITE:+"$SITE/nvidia"} -name "$1" 2>/dev/null | head -1 | xargs -r dirname; }
@@ -125,7 +126,7 @@ if skip memcheck; then :
 elif [ -n "$SANITIZER" ]; then
   # A representative subset (memcheck slows every kernel): convolutions, pooling, batch norm, the
   # softmax/cross-entropy family, and the fused Grad-CAM kernels.
-  for run in "test_cuda_ops CudaOps.Conv2dOverOptions:CudaOps.Pooling:CudaOps.BatchNorm*:CudaOps.AddSoftmax*" \
+  for run in "test_cuda_ops CudaOps.Conv2dOverOptions:CudaOps.Conv2dByIm2colAndCublas:CudaOps.Pooling:CudaOps.BatchNorm*:CudaOps.AddSoftmax*" \
              "test_cuda_cam CudaCam.*"; do
     set -- $run
     enough 40 "memcheck $1" || continue
@@ -145,7 +146,8 @@ echo "== benchmarks (gcam and PyTorch, same GPU)"
 # bench_cuda writes its JSON as it goes; compare_gpu.py then times PyTorch and prints the table, with
 # whatever gcam rows exist (a benchmark that failed shows as such instead of losing the table).
 if ! skip benchmarks && enough 60 "benchmarks"; then
-  timeout "$(budget 200)" "$BIN/bench_cuda" --benchmark_out="$LOG/bench_cuda.json" --benchmark_out_format=json \
+  # GCAM_GPU_BENCH_FILTER: a Google Benchmark regex, to time only some rows in a short lease.
+  timeout "$(budget 260)" "$BIN/bench_cuda" ${GCAM_GPU_BENCH_FILTER:+--benchmark_filter="$GCAM_GPU_BENCH_FILTER"} --benchmark_out="$LOG/bench_cuda.json" --benchmark_out_format=json \
     >"$LOG/bench_cuda.txt" 2>&1 || note "bench_cuda: exit $? (see bench_cuda.txt)"
   pack
   if timeout "$(budget 150)" "$PY" bench/compare_gpu.py --gcam-json "$LOG/bench_cuda.json" --json-out "$LOG/compare_gpu.json" \

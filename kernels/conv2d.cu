@@ -1,14 +1,19 @@
-// conv2d.cu — convolution on the GPU through cuDNN: forward, backward-data, backward-filter, bias
-// (the arithmetic is gcam/ops/conv2d.h's; the CPU version is src/ops/conv2d.cpp).
+// conv2d.cu — convolution on the GPU: forward, backward-data, backward-filter, bias (the arithmetic is
+// gcam/ops/conv2d.h's; the CPU version is src/ops/conv2d.cpp).
 //
-// Algorithms: for each (pass, shapes, options, math) the fastest deterministic algorithm is measured
-// once with cuDNN's Find call and cached; its workspace comes from the caching allocator on every
-// call (a cache hit in the steady state). Math: CUDNN_FMA_MATH (plain FP32) unless TF32 is switched on
-// (set_cuda_tf32), which allows tensor-core TF32 (CUDNN_DEFAULT_MATH on sm_80 and later).
+// Two engines. cuDNN: for each (pass, shapes, options, math) its fastest deterministic algorithm is
+// measured once with cuDNN's Find call. conv2d_gemm.cu: im2col + one cuBLAS SGEMM. For the forward and
+// backward-data passes both are then timed on the shape — the same calls captured as a CUDA graph and
+// replayed, so that the GPU's time decides and not the host's launch cost, which a replayed
+// explanation does not pay — and the faster is cached. Workspace comes from the caching allocator on
+// every call (a cache hit in the steady state). Math: plain FP32 (CUDNN_FMA_MATH, cuBLAS's pedantic
+// mode) unless TF32 is switched on (set_cuda_tf32), which allows tensor-core TF32 in both engines.
 //
 // cuDNN 9 marks this descriptor-based API deprecated in favour of its graph API (it warns only with
 // CUDNN_WARN_DEPRECATED); it remains in every 9.x release, and it is the direct, readable mapping of
 // one convolution onto one call.
+#include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -16,6 +21,7 @@
 
 #include "../src/cuda/ops.h"
 #include "gcam/device.h"
+#include "conv2d_gemm.h"
 #include "launch.h"
 
 namespace gcam::cuda {
@@ -64,19 +70,22 @@ struct ConvDesc {
 
 // Everything that decides an algorithm.
 enum class Pass { Forward, BackwardData, BackwardFilter };
-using Key = std::tuple<int, std::vector<int64_t>, bool>;
+using Key = std::tuple<int, std::vector<int64_t>, bool, int>;
 
 Key make_key(Pass pass, const Shape& x, const Shape& w, const ops::Conv2dOptions& o) {
   return {static_cast<int>(pass),
           {x[0], x[1], x[2], x[3], w[0], w[1], w[2], w[3], o.stride.h, o.stride.w, o.padding.h, o.padding.w,
            o.dilation.h, o.dilation.w, o.groups},
-          cuda_tf32()};
+          cuda_tf32(), static_cast<int>(conv_engine())};
 }
 
 struct Choice {
-  int algorithm;
+  bool gemm;      // conv2d_gemm.cu rather than cuDNN
+  int algorithm;  // cuDNN's
   size_t workspace;
 };
+
+ConvEngine engine_setting = ConvEngine::Auto;
 
 std::mutex cache_mutex;
 std::map<Key, Choice> algorithm_cache;
@@ -91,7 +100,7 @@ Choice fastest_deterministic(const Perf* results, int count, const char* what) {
       const Perf& r = results[i];
       if (r.status != CUDNN_STATUS_SUCCESS || (fp32 && r.mathType != CUDNN_FMA_MATH)) continue;
       if (deterministic_only && r.determinism != CUDNN_DETERMINISTIC) continue;
-      return {static_cast<int>(r.algo), r.memory};
+      return {false, static_cast<int>(r.algo), r.memory};
     }
   throw InternalError(gcam::detail::concat("conv2d: cuDNN has no working ", what, " algorithm for this shape",
                                            fp32 ? " in FP32 (FMA) math" : ""));
@@ -122,6 +131,53 @@ struct Workspace {
   Workspace& operator=(const Workspace&) = delete;
 };
 
+// The GPU time (ms) of one call of run(): kCalls calls captured as one CUDA graph, the fastest of
+// kReplays replays, over kCalls.
+template <typename Run>
+double replayed_ms(Run run) {
+  constexpr int kCalls = 5, kReplays = 3;
+  Graph graph;
+  graph.begin_capture();
+  try {
+    for (int i = 0; i < kCalls; ++i) run();
+  } catch (...) {
+    graph.abandon_capture();
+    throw;
+  }
+  graph.end_capture();
+  graph.replay();  // the first replay uploads the graph
+  cudaEvent_t start = nullptr, stop = nullptr;
+  GCAM_CUDA_CHECK(cudaEventCreate(&start));
+  GCAM_CUDA_CHECK(cudaEventCreate(&stop));
+  float best = std::numeric_limits<float>::infinity();
+  for (int r = 0; r < kReplays; ++r) {
+    GCAM_CUDA_CHECK(cudaEventRecord(start, stream()));
+    graph.replay();
+    GCAM_CUDA_CHECK(cudaEventRecord(stop, stream()));
+    GCAM_CUDA_CHECK(cudaEventSynchronize(stop));
+    float ms = 0.0f;
+    GCAM_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
+    best = std::min(best, ms);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return best / kCalls;
+}
+
+// The engine for a pass, given cuDNN's choice: cuDNN where the GEMM engine cannot take the shape or is
+// not allowed, the GEMM engine where it is forced, otherwise the faster of the two, each timed by
+// run_cudnn(choice) and run_gemm(workspace bytes) on the same shape.
+template <typename RunCudnn, typename RunGemm>
+Choice faster_engine(const Choice& cudnn_choice, bool gemm_supported, size_t gemm_workspace, RunCudnn run_cudnn,
+                     RunGemm run_gemm) {
+  const Choice gemm{true, -1, gemm_workspace};
+  if (!gemm_supported || engine_setting == ConvEngine::Cudnn) return cudnn_choice;
+  if (engine_setting == ConvEngine::Gemm) return gemm;
+  const double cudnn_ms = replayed_ms([&] { run_cudnn(cudnn_choice); });
+  const double gemm_ms = replayed_ms([&] { run_gemm(gemm_workspace); });
+  return gemm_ms < cudnn_ms ? gemm : cudnn_choice;
+}
+
 constexpr int kRequested = 8;  // how many Find results to look at
 
 }  // namespace
@@ -133,17 +189,28 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
   TensorDesc xd(x.shape()), yd(ys);
   FilterDesc wd(w.shape());
   ConvDesc cd(o);
+  const float one = 1.0f, zero = 0.0f;
+  const auto run_cudnn = [&](const Choice& c) {  // y = conv(x, w)
+    Workspace ws(c.workspace);
+    GCAM_CUDA_CHECK(cudnnConvolutionForward(cudnn(), &one, xd.d, x.data(), wd.d, w.data(), cd.d,
+                                            static_cast<cudnnConvolutionFwdAlgo_t>(c.algorithm), ws.ptr, ws.bytes,
+                                            &zero, yd.d, y.data()));
+  };
+  const auto run_gemm = [&](size_t bytes) {
+    Workspace ws(bytes);
+    conv2d_gemm_forward(x.data(), w.data(), y.data(), x.shape(), w.shape(), o, ws.ptr);
+  };
   const Choice c = cached_choice(make_key(Pass::Forward, x.shape(), w.shape(), o), [&] {
     cudnnConvolutionFwdAlgoPerf_t results[kRequested];
     int count = 0;
     GCAM_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(cudnn(), xd.d, wd.d, cd.d, yd.d, kRequested, &count, results));
-    return fastest_deterministic(results, count, "forward");
+    return faster_engine(fastest_deterministic(results, count, "forward"), conv2d_gemm_supported(x.shape(), w.shape(), o),
+                         conv2d_gemm_workspace(x.shape(), w.shape(), o), run_cudnn, run_gemm);
   });
-  Workspace ws(c.workspace);
-  const float one = 1.0f, zero = 0.0f;
-  GCAM_CUDA_CHECK(cudnnConvolutionForward(cudnn(), &one, xd.d, x.data(), wd.d, w.data(), cd.d,
-                                          static_cast<cudnnConvolutionFwdAlgo_t>(c.algorithm), ws.ptr, ws.bytes,
-                                          &zero, yd.d, y.data()));
+  if (c.gemm)
+    run_gemm(c.workspace);
+  else
+    run_cudnn(c);
   if (bias.defined()) {  // y += b, broadcast over (N, H, W)
     TensorDesc bd(1, ys[1], 1, 1);
     GCAM_CUDA_CHECK(cudnnAddTensor(cudnn(), &one, bd.d, bias.data(), &one, yd.d, y.data()));
@@ -158,18 +225,30 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_sh
   TensorDesc dxd(x_shape), dyd(dy.shape());
   FilterDesc wd(w.shape());
   ConvDesc cd(o);
+  const float one = 1.0f, zero = 0.0f;
+  const auto run_cudnn = [&](const Choice& c) {  // dx = the input gradient of conv(·, w) for dy
+    Workspace ws(c.workspace);
+    GCAM_CUDA_CHECK(cudnnConvolutionBackwardData(cudnn(), &one, wd.d, w.data(), dyd.d, dy.data(), cd.d,
+                                                 static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algorithm), ws.ptr,
+                                                 ws.bytes, &zero, dxd.d, dx.data()));
+  };
+  const auto run_gemm = [&](size_t bytes) {
+    Workspace ws(bytes);
+    conv2d_gemm_backward_data(dy.data(), w.data(), dx.data(), x_shape, w.shape(), o, ws.ptr);
+  };
   const Choice c = cached_choice(make_key(Pass::BackwardData, x_shape, w.shape(), o), [&] {
     cudnnConvolutionBwdDataAlgoPerf_t results[kRequested];
     int count = 0;
     GCAM_CUDA_CHECK(
         cudnnFindConvolutionBackwardDataAlgorithm(cudnn(), wd.d, dyd.d, cd.d, dxd.d, kRequested, &count, results));
-    return fastest_deterministic(results, count, "backward-data");
+    return faster_engine(fastest_deterministic(results, count, "backward-data"),
+                         conv2d_gemm_supported(x_shape, w.shape(), o), conv2d_gemm_workspace(x_shape, w.shape(), o),
+                         run_cudnn, run_gemm);
   });
-  Workspace ws(c.workspace);
-  const float one = 1.0f, zero = 0.0f;
-  GCAM_CUDA_CHECK(cudnnConvolutionBackwardData(cudnn(), &one, wd.d, w.data(), dyd.d, dy.data(), cd.d,
-                                               static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algorithm), ws.ptr,
-                                               ws.bytes, &zero, dxd.d, dx.data()));
+  if (c.gemm)
+    run_gemm(c.workspace);
+  else
+    run_cudnn(c);
   return dx;
 }
 
@@ -194,6 +273,9 @@ Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_
                                                  ws.bytes, &zero, dwd.d, dw.data()));
   return dw;
 }
+
+void set_conv_engine(ConvEngine engine) { engine_setting = engine; }
+ConvEngine conv_engine() { return engine_setting; }
 
 Tensor conv2d_backward_bias(const Tensor& dy) {
   Tensor db = device_empty(Shape{dy.size(1)});

@@ -44,6 +44,7 @@ const CublasFunctions& cublas_functions() {
     resolve(library, "cublasSetWorkspace_v2", f.set_workspace);
     resolve(library, "cublasSetMathMode", f.set_math_mode);
     resolve(library, "cublasSgemm_v2", f.sgemm);
+    resolve(library, "cublasSgemmStridedBatched", f.sgemm_strided_batched);
     resolve(library, "cublasGetStatusString", f.status_string);
     opened = true;
     return f;

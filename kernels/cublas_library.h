@@ -5,7 +5,7 @@
 // gcam program starts, GPU or not. Measured on the development machine: an empty program linked against
 // libcublas peaks at 157 MB resident and takes 0.16 s to start, against 3 MB and under 0.01 s unlinked —
 // more than explain's whole ResNet-50 Grad-CAM on the CPU (about 0.11 s, 141 MB). So the engine opens the
-// library (dlopen) when it is first created, and gcam calls the six cuBLAS functions it uses through the
+// library (dlopen) when it is first created, and gcam calls the seven cuBLAS functions it uses through the
 // pointers below. cuDNN and the CUDA runtime cost 3 MB between them and stay linked.
 #pragma once
 
@@ -19,6 +19,7 @@ struct CublasFunctions {
   decltype(&cublasSetWorkspace_v2) set_workspace;
   decltype(&cublasSetMathMode) set_math_mode;
   decltype(&cublasSgemm_v2) sgemm;
+  decltype(&cublasSgemmStridedBatched) sgemm_strided_batched;
   decltype(&cublasGetStatusString) status_string;
 };
 

@@ -1,23 +1,14 @@
 // linear.cu — the fully connected layer on the GPU through cuBLAS (formulas in gcam/ops/linear.h; CPU:
 // src/ops/linear.cpp). Row-major y (N, out) = x (N, in) · wᵀ + b.
 //
-// cuBLAS is column-major; a row-major matrix is the column-major matrix of its transpose. So a
-// row-major product C (m×n) = op(A) · op(B) is the column-major call C = op(B) · op(A) with the
-// operands and m, n swapped — the helper below does exactly that, so each pass reads as its formula.
+// The products go through gemm.h's row-major helper, so each pass reads as its formula.
 #include "../src/cuda/ops.h"
+#include "gemm.h"
 #include "launch.h"
 
 namespace gcam::cuda {
 
 namespace {
-
-// Row-major C (m×n) = α · op(A) · op(B) + β · C, with op(A) (m×k) and op(B) (k×n).
-void gemm_row_major(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                    int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  GCAM_CUDA_CHECK(cublas_functions().sgemm(cublas(), transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                           transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, int(n), int(m), int(k), &alpha, b,
-                                           int(ldb), a, int(lda), &beta, c, int(ldc)));
-}
 
 __global__ void fill_rows_with_bias(const float* bias, float* y, int64_t rows, int64_t out) {
   const int64_t n = rows * out;

@@ -15,6 +15,7 @@
 #include "gcam/explain.h"
 #include "gcam/models.h"
 #include "gcam/ops.h"
+#include "cuda/ops.h"  // internal: the convolution engine switch
 #include "support/compare.h"
 #include "support/gradcheck.h"
 
@@ -61,33 +62,69 @@ void expect_gpu_equals_cpu(const std::vector<Tensor>& inputs, const Fn& fn, doub
     EXPECT_TRUE(test::near_in_norm(gpu.grads[i], cpu.grads[i], tolerance)) << "gradient of input " << i;
 }
 
-TEST(CudaOps, Conv2dOverOptions) {
-  REQUIRE_GPU();
-  struct Case {
-    Shape x, w;
-    ops::Conv2dOptions options;
-    bool bias;
-  };
-  const std::vector<Case> cases = {
-      {Shape{2, 3, 6, 7}, Shape{4, 3, 3, 3}, {1, 1, 1, 1}, true},                // padded
-      {Shape{1, 2, 9, 8}, Shape{3, 2, 3, 3}, {2, 1, 1, 1}, false},               // strided
-      {Shape{1, 2, 9, 9}, Shape{3, 2, 3, 3}, {1, 2, 2, 1}, true},                // dilated
-      {Shape{2, 4, 5, 5}, Shape{6, 2, 3, 3}, {1, 1, 1, 2}, true},                // grouped
-      {Shape{2, 8, 7, 7}, Shape{8, 1, 3, 3}, {1, 1, 1, 8}, false},               // depthwise
-      {Shape{2, 4, 4, 4}, Shape{5, 4, 1, 1}, {1, 0, 1, 1}, false},               // pointwise
-      {Shape{1, 3, 7, 9}, Shape{2, 3, 3, 5}, {Hw(2, 1), Hw(1, 2), 1, 1}, true},  // asymmetric
-      {Shape{2, 3, 45, 41}, Shape{64, 3, 7, 7}, {2, 3, 1, 1}, false},            // the ResNet stem
-      {Shape{3, 64, 14, 14}, Shape{128, 64, 3, 3}, {1, 1, 1, 1}, true},          // a deep 3×3 layer
-  };
+struct ConvCase {
+  Shape x, w;
+  ops::Conv2dOptions options;
+  bool bias;
+};
+
+const std::vector<ConvCase> kConvCases = {
+    {Shape{2, 3, 6, 7}, Shape{4, 3, 3, 3}, {1, 1, 1, 1}, true},                // padded
+    {Shape{1, 2, 9, 8}, Shape{3, 2, 3, 3}, {2, 1, 1, 1}, false},               // strided
+    {Shape{1, 2, 9, 9}, Shape{3, 2, 3, 3}, {1, 2, 2, 1}, true},                // dilated
+    {Shape{2, 4, 5, 5}, Shape{6, 2, 3, 3}, {1, 1, 1, 2}, true},                // grouped
+    {Shape{2, 8, 7, 7}, Shape{8, 1, 3, 3}, {1, 1, 1, 8}, false},               // depthwise
+    {Shape{2, 4, 4, 4}, Shape{5, 4, 1, 1}, {1, 0, 1, 1}, false},               // pointwise
+    {Shape{2, 6, 7, 7}, Shape{5, 6, 1, 1}, {2, 0, 1, 1}, true},                // 1×1 strided (ResNet's downsample)
+    {Shape{1, 3, 7, 9}, Shape{2, 3, 3, 5}, {Hw(2, 1), Hw(1, 2), 1, 1}, true},  // asymmetric
+    {Shape{2, 3, 45, 41}, Shape{64, 3, 7, 7}, {2, 3, 1, 1}, false},            // the ResNet stem
+    {Shape{3, 64, 14, 14}, Shape{128, 64, 3, 3}, {1, 1, 1, 1}, true},          // a deep 3×3 layer
+    {Shape{1, 512, 7, 7}, Shape{512, 512, 3, 3}, {1, 1, 1, 1}, false},         // ResNet-50's layer4 at batch 1
+};
+
+// Sets the convolution engine for one scope, then puts back the automatic choice.
+struct EngineScope {
+  explicit EngineScope(cuda::ConvEngine e) { cuda::set_conv_engine(e); }
+  ~EngineScope() { cuda::set_conv_engine(cuda::ConvEngine::Auto); }
+};
+
+void expect_convolutions_equal_the_cpu(const std::vector<ConvCase>& cases) {
   for (size_t i = 0; i < cases.size(); ++i) {
-    SCOPED_TRACE("conv case " + std::to_string(i));
-    const Case& c = cases[i];
+    SCOPED_TRACE("conv case " + std::to_string(i) + ": x " + cases[i].x.str() + ", w " + cases[i].w.str());
+    const ConvCase& c = cases[i];
     std::vector<Tensor> inputs = {random_normal(c.x, 1 + i), random_normal(c.w, 100 + i, 0.5f)};
     if (c.bias) inputs.push_back(random_normal(Shape{c.w[0]}, 200 + i));
     expect_gpu_equals_cpu(inputs, [&](const std::vector<Tensor>& in) {
       return ops::conv2d(in[0], in[1], c.bias ? in[2] : Tensor(), c.options);
     }, kProducts);
   }
+}
+
+// The default: each pass and shape by whichever engine the timing picked.
+TEST(CudaOps, Conv2dOverOptions) {
+  REQUIRE_GPU();
+  expect_convolutions_equal_the_cpu(kConvCases);
+}
+
+// Each engine on its own, over the same cases, so that neither is left untested by the timing's choice.
+TEST(CudaOps, Conv2dByCudnnOnly) {
+  REQUIRE_GPU();
+  EngineScope scope(cuda::ConvEngine::Cudnn);
+  expect_convolutions_equal_the_cpu(kConvCases);
+}
+
+TEST(CudaOps, Conv2dByIm2colAndCublas) {
+  REQUIRE_GPU();
+  EngineScope scope(cuda::ConvEngine::Gemm);
+  expect_convolutions_equal_the_cpu(kConvCases);
+}
+
+// 29 MB of columns per image: the 64 MB budget takes two images per product, so three images make two
+// rounds of im2col + SGEMM (and of SGEMM + col2im), the second with one image.
+TEST(CudaOps, Conv2dByIm2colAndCublasInRounds) {
+  REQUIRE_GPU();
+  EngineScope scope(cuda::ConvEngine::Gemm);
+  expect_convolutions_equal_the_cpu({{Shape{3, 64, 112, 112}, Shape{64, 64, 3, 3}, {1, 1, 1, 1}, false}});
 }
 
 TEST(CudaOps, Linear) {

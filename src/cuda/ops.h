@@ -65,11 +65,19 @@ struct CrossEntropyResult {
 CrossEntropyResult cross_entropy(const Tensor& logits, const DeviceArray<int32_t>& labels);
 Tensor cross_entropy_backward(const Tensor& dy, const Tensor& probabilities, const DeviceArray<int32_t>& labels);
 
-// conv2d.cu (cuDNN): the algorithm for each shape is chosen once and cached.
+// conv2d.cu (cuDNN, or im2col + cuBLAS: conv2d_gemm.cu): the engine and algorithm for each pass and
+// shape are chosen once and cached.
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const ops::Conv2dOptions& o);
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& x_shape, const ops::Conv2dOptions& o);
 Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& w_shape, const ops::Conv2dOptions& o);
 Tensor conv2d_backward_bias(const Tensor& dy);
+// Which engine the forward and backward-data passes may use. Auto (the default) times cuDNN's fastest
+// deterministic algorithm against im2col + cuBLAS on each new shape and keeps the faster; Cudnn and
+// Gemm force one (tests and benchmarks compare them; Gemm falls back to cuDNN for grouped
+// convolutions). Shapes already chosen under another setting stay cached under that one.
+enum class ConvEngine { Auto, Cudnn, Gemm };
+void set_conv_engine(ConvEngine engine);
+ConvEngine conv_engine();
 
 // linear.cu (cuBLAS): y = x·wᵀ + b; dx = dy·w; dw = dyᵀ·x; db = Σ_n dy.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias);

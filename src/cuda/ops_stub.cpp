@@ -38,6 +38,8 @@ Tensor conv2d_forward(const Tensor&, const Tensor&, const Tensor&, const ops::Co
 Tensor conv2d_backward_data(const Tensor&, const Tensor&, const Shape&, const ops::Conv2dOptions&) { no_cuda(); }
 Tensor conv2d_backward_weight(const Tensor&, const Tensor&, const Shape&, const ops::Conv2dOptions&) { no_cuda(); }
 Tensor conv2d_backward_bias(const Tensor&) { no_cuda(); }
+void set_conv_engine(ConvEngine) {}  // nothing runs on a GPU in this build: the setting has nothing to choose
+ConvEngine conv_engine() { return ConvEngine::Auto; }
 Tensor linear(const Tensor&, const Tensor&, const Tensor&) { no_cuda(); }
 Tensor linear_backward_input(const Tensor&, const Tensor&) { no_cuda(); }
 Tensor linear_backward_weight(const Tensor&, const Tensor&) { no_cuda(); }
