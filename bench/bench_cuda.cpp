@@ -96,8 +96,9 @@ void time_graph_replays(benchmark::State& state, int copies, double bytes_moved,
 }
 
 // The Grad-CAM reduction at the target layers' shapes: it reads A and ∂y/∂A, 2·N·K·h·w floats (its
-// outputs, N·K + 2·N·h·w floats, are under 2% of that). slice_channels = 0 is the default cut of
-// channels into blocks, 8 a finer cut (more blocks), K one block per image (the design it replaced).
+// outputs, N·K + 2·N·h·w floats, are under 2% of that). slice_channels = 0 is the default (the
+// clustered kernel at these shapes on sm_90+), −1 the sliced kernel with its own cut of the channels,
+// 8 a finer cut (more blocks), K one block per image (the design the slices replaced).
 void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels, int64_t size, int64_t slice_channels) {
   if (skip_without_gpu(state)) return;
   const Shape s{batch, channels, size, size};
@@ -153,22 +154,35 @@ void BM_FusedRender(benchmark::State& state, int64_t batch) {
 
 enum class Pass { Forward, BackwardData };
 
-void BM_CudaConv(benchmark::State& state, gcam::bench::ConvLayer layer, int64_t batch, Pass pass) {
-  if (skip_without_gpu(state)) return;
-  const Shape x_shape{batch, layer.in_channels, layer.size, layer.size};
-  const Shape w_shape{layer.out_channels, layer.in_channels, layer.kernel, layer.kernel};
+// One layer's convolution on random device tensors: run() is its forward or its input gradient.
+struct ConvCall {
+  Shape x_shape, w_shape;
   gcam::ops::Conv2dOptions options;
-  options.stride = layer.stride;
-  options.padding = layer.padding;
-  const Tensor x = random_on_device(x_shape, 1), w = random_on_device(w_shape, 2);
-  const Tensor dy = random_on_device(gcam::ops::conv2d_output_shape(x_shape, w_shape, options), 3);
-  auto run = [&] {
+  Tensor x, w, dy;
+  Pass pass;
+
+  ConvCall(const gcam::bench::ConvLayer& layer, int64_t batch, Pass p)
+      : x_shape{batch, layer.in_channels, layer.size, layer.size},
+        w_shape{layer.out_channels, layer.in_channels, layer.kernel, layer.kernel},
+        pass(p) {
+    options.stride = layer.stride;
+    options.padding = layer.padding;
+    x = random_on_device(x_shape, 1);
+    w = random_on_device(w_shape, 2);
+    dy = random_on_device(gcam::ops::conv2d_output_shape(x_shape, w_shape, options), 3);
+  }
+  Tensor run() const {
     return pass == Pass::Forward ? gcam::ops::conv2d_forward(x, w, Tensor(), options)
                                  : gcam::ops::conv2d_backward_data(dy, w, x_shape, options);
-  };
-  run();  // the algorithm search, once per shape
+  }
+};
+
+void BM_CudaConv(benchmark::State& state, gcam::bench::ConvLayer layer, int64_t batch, Pass pass) {
+  if (skip_without_gpu(state)) return;
+  const ConvCall conv(layer, batch, pass);
+  conv.run();  // the algorithm search, once per shape
   for (auto _ : state) {
-    Tensor out = run();
+    Tensor out = conv.run();
     gcam::cuda_synchronize();
   }
   state.counters["FLOPS"] =
@@ -187,18 +201,9 @@ void BM_CudaConvByEngine(benchmark::State& state, gcam::bench::ConvLayer layer, 
                          gcam::cuda::ConvEngine engine) {
   if (skip_without_gpu(state)) return;
   EngineScope scope(engine);
-  const Shape x_shape{batch, layer.in_channels, layer.size, layer.size};
-  const Shape w_shape{layer.out_channels, layer.in_channels, layer.kernel, layer.kernel};
-  gcam::ops::Conv2dOptions options;
-  options.stride = layer.stride;
-  options.padding = layer.padding;
-  const Tensor x = random_on_device(x_shape, 1), w = random_on_device(w_shape, 2);
-  const Tensor dy = random_on_device(gcam::ops::conv2d_output_shape(x_shape, w_shape, options), 3);
+  const ConvCall conv(layer, batch, pass);
   std::vector<Tensor> outputs;
-  time_graph_replays(state, 1, 0.0, [&](int) {
-    outputs.push_back(pass == Pass::Forward ? gcam::ops::conv2d_forward(x, w, Tensor(), options)
-                                            : gcam::ops::conv2d_backward_data(dy, w, x_shape, options));
-  });
+  time_graph_replays(state, 1, 0.0, [&](int) { outputs.push_back(conv.run()); });
 }
 
 // One whole explanation: forward, the backward pass(es), the maps (on the host), as `explain` runs it.
@@ -274,8 +279,8 @@ int register_benchmarks() {
   };
   for (const TargetLayer& t : {TargetLayer{"resnet50.layer4", 2048, 7}, TargetLayer{"vgg16.features.29", 512, 14}})
     for (int64_t batch : {1, 16, 64})
-      for (int64_t slice : {int64_t{0}, int64_t{8}, t.channels}) {
-        const std::string cut = slice == 0 ? "" : slice == t.channels ? ":one-block-per-image"
+      for (int64_t slice : {int64_t{0}, int64_t{-1}, int64_t{8}, t.channels}) {
+        const std::string cut = slice == 0 ? "" : slice < 0 ? ":sliced" : slice == t.channels ? ":one-block-per-image"
                                                                        : ":" + std::to_string(slice) + "-channels-per-block";
         const std::string name = std::string("cuda_fused_reduction/") + t.name + cut + "/batch:" + std::to_string(batch);
         // A fixed count of graph replays (each kRepeats reductions): Google Benchmark's minimum time

@@ -32,9 +32,11 @@ Tensor activations(const Shape& s, unsigned seed) {
   return Tensor::from_vector(s, v);
 }
 
-// Every cut of the channels into per-block slices gives the CPU's maps: the default cut, one channel per
-// block, 3 per block (a last slice that is partly empty) and all K in one block per image; a plane larger
-// than the shared-memory stage (70×70) is read from global memory by the same code.
+// Both kernels and every cut of the channels into per-block slices give the CPU's maps: the default
+// (the clustered kernel where the shape fits it: 3×2048×7×7, 2×512×14×14, 1×8×30×30, 4×64×1×1; the
+// sliced kernel's own cut otherwise), one channel per block, 3 per block (a last slice that is partly
+// empty) and all K in one block per image; a plane larger than the shared-memory stage (70×70) is read
+// from global memory by the same code.
 TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
   REQUIRE_GPU();
   const std::vector<Shape> shapes = {Shape{3, 2048, 7, 7}, Shape{2, 512, 14, 14}, Shape{2, 5, 3, 11},
@@ -49,7 +51,8 @@ TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
       std::vector<bool> zero;
       cam::normalize_maps(expected, &zero);
       for (int64_t slice : {int64_t{0}, int64_t{1}, int64_t{3}, shapes[i][1]}) {
-        SCOPED_TRACE(shapes[i].str() + (counterfactual ? " counterfactual" : "") + ", slice " + std::to_string(slice));
+        SCOPED_TRACE(shapes[i].str() + (counterfactual ? " counterfactual" : "") + ", slice " + std::to_string(slice) +
+                     (cuda::gradcam_maps_clustered(shapes[i], slice) ? " (clustered)" : ""));
         const cuda::GradcamMaps g = cuda::gradcam_maps(A_gpu, dA_gpu, counterfactual, true, slice);
         EXPECT_TRUE(test::near_relative(g.alpha.to(Device::CPU), alpha, 1e-5));
         EXPECT_TRUE(test::near_relative(g.raw.to(Device::CPU), raw, 1e-5));
@@ -74,23 +77,42 @@ TEST(CudaCam, FusedReductionIsDeterministic) {
 TEST(CudaCam, AllZeroMapsAreZerosAndFlaggedNeverNan) {
   REQUIRE_GPU();
   // Image 0: gradients all negative on positive activations → ReLU(Σ α A) = 0 everywhere.
-  // Image 1: an ordinary map. The counterfactual swaps which one is empty.
-  const Shape s{2, 16, 5, 5};
-  std::vector<float> grads = random_normal(s, 31).to_vector();
-  for (int64_t k = 0; k < 16 * 25; ++k) grads[k] = -std::fabs(grads[k]) - 0.01f;
-  for (int64_t k = 16 * 25; k < 2 * 16 * 25; ++k) grads[k] = std::fabs(grads[k]) + 0.01f;
-  const Tensor A = activations(s, 30).to(Device::CUDA), dA = Tensor::from_vector(s, grads).to(Device::CUDA);
-  for (bool counterfactual : {false, true}) {
-    const cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, counterfactual);
-    const int64_t empty = counterfactual ? 1 : 0;
-    EXPECT_EQ(g.all_zero, (std::vector<bool>{empty == 0, empty == 1}));
-    const std::vector<float> map = g.map.to(Device::CPU).to_vector();
-    for (int64_t k = 0; k < 25; ++k) EXPECT_EQ(map[empty * 25 + k], 0.0f);
-    for (float v : map) EXPECT_FALSE(std::isnan(v));
-    float top = 0.0f;
-    for (int64_t k = 0; k < 25; ++k) top = std::max(top, map[(1 - empty) * 25 + k]);
-    EXPECT_NEAR(top, 1.0f, 1e-5);  // the other image's map spans [0, 1]
+  // Image 1: an ordinary map. The counterfactual swaps which one is empty. 5×5 planes take the sliced
+  // kernel (2 channels × 25 floats is not a whole number of 16-byte copies), 6×6 the clustered one.
+  for (int64_t size : {5, 6}) {
+    const Shape s{2, 16, size, size};
+    const int64_t plane = size * size, per_image = 16 * plane;
+    SCOPED_TRACE(s.str() + (cuda::gradcam_maps_clustered(s) ? " (clustered)" : " (sliced)"));
+    std::vector<float> grads = random_normal(s, 31).to_vector();
+    for (int64_t k = 0; k < per_image; ++k) grads[k] = -std::fabs(grads[k]) - 0.01f;
+    for (int64_t k = per_image; k < 2 * per_image; ++k) grads[k] = std::fabs(grads[k]) + 0.01f;
+    const Tensor A = activations(s, 30).to(Device::CUDA), dA = Tensor::from_vector(s, grads).to(Device::CUDA);
+    for (bool counterfactual : {false, true}) {
+      const cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, counterfactual);
+      const int64_t empty = counterfactual ? 1 : 0;
+      EXPECT_EQ(g.all_zero, (std::vector<bool>{empty == 0, empty == 1}));
+      const std::vector<float> map = g.map.to(Device::CPU).to_vector();
+      for (int64_t k = 0; k < plane; ++k) EXPECT_EQ(map[empty * plane + k], 0.0f);
+      for (float v : map) EXPECT_FALSE(std::isnan(v));
+      float top = 0.0f;
+      for (int64_t k = 0; k < plane; ++k) top = std::max(top, map[(1 - empty) * plane + k]);
+      EXPECT_NEAR(top, 1.0f, 1e-5);  // the other image's map spans [0, 1]
+    }
   }
+}
+
+// Which kernel a shape takes: the clustered one only where K splits into 8 blocks whose runs are whole
+// 16-byte copies within the stage, and never when a cut is forced; where the GPU has clusters (sm_90+:
+// the H100/H200 this project measures on), the target layers of ResNet-50 and VGG-16 take it.
+TEST(CudaCam, ClusteredKernelTakesOnlyTheShapesItFits) {
+  REQUIRE_GPU();
+  const bool clusters = cuda::gradcam_maps_clustered(Shape{1, 8, 2, 2});
+  EXPECT_EQ(cuda::gradcam_maps_clustered(Shape{16, 2048, 7, 7}), clusters);
+  EXPECT_EQ(cuda::gradcam_maps_clustered(Shape{16, 512, 14, 14}), clusters);
+  EXPECT_FALSE(cuda::gradcam_maps_clustered(Shape{16, 2048, 7, 7}, 8));  // a forced cut
+  EXPECT_FALSE(cuda::gradcam_maps_clustered(Shape{2, 20, 7, 7}));        // 20 channels: not 8 equal blocks
+  EXPECT_FALSE(cuda::gradcam_maps_clustered(Shape{2, 16, 5, 5}));        // 2 × 25 floats: not whole copies
+  EXPECT_FALSE(cuda::gradcam_maps_clustered(Shape{2, 64, 56, 56}));      // 8 × 3136 floats: beyond the stage
 }
 
 TEST(CudaCam, UpsamplingAndGuidedProductEqualTheCpu) {

@@ -25,6 +25,20 @@ TEST(Tensor, CopiesShareViewsAliasClonesDoNot) {
   EXPECT_EQ(a.to(Device::CPU).to_vector(), a.to_vector());
 }
 
+// select(n) is entry n of the first dimension as a view: the right values and shape, the same storage.
+TEST(Tensor, SelectIsAViewOfOneEntry) {
+  Tensor batch = Tensor::from_vector(Shape{3, 2, 2}, {0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23});
+  Tensor second = batch.select(1);
+  EXPECT_EQ(second.shape(), (Shape{2, 2}));
+  EXPECT_EQ(second.to_vector(), (std::vector<float>{10, 11, 12, 13}));
+  batch.data()[5] = 99.0f;  // entry 1, element 1
+  EXPECT_EQ(second.data()[1], 99.0f);
+  EXPECT_EQ(second.select(1).to_vector(), (std::vector<float>{12, 13}));  // a view of a view
+  EXPECT_EQ(batch.select(2).select(0).to_vector(), (std::vector<float>{20, 21}));
+  EXPECT_THROW(batch.select(3), InputError);
+  EXPECT_THROW(batch.select(-1), InputError);
+}
+
 TEST(Tensor, ShapeRules) {
   EXPECT_EQ((Shape{2, 3, 4, 5}).numel(), 120);
   EXPECT_EQ(Shape().numel(), 1);

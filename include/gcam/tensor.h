@@ -72,6 +72,9 @@ class Tensor {
   // A view with another shape and the same number of elements. Not recorded on a tape: use
   // ops::reshape / ops::flatten inside a recorded computation.
   Tensor view(const Shape& shape) const;
+  // Entry n along the first dimension, as a view: shape (d1, …) of a (d0, d1, …) tensor, the same
+  // storage, no copy (a batch's image n). Not recorded on a tape.
+  Tensor select(int64_t n) const;
   // A new tensor holding a copy of the data, on `device`. Never recorded.
   Tensor to(Device device) const;
   Tensor clone() const;

@@ -18,14 +18,6 @@ double since_ms(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Item n of a batch (N, …), as its own tensor of shape (…).
-Tensor item(const Tensor& batch, int64_t n) {
-  int64_t dims[Shape::kMaxDims];
-  for (int d = 1; d < batch.ndim(); ++d) dims[d - 1] = batch.size(d);
-  Tensor out = Tensor::empty(Shape::of(dims, batch.ndim() - 1));
-  std::copy_n(batch.data() + n * out.numel(), out.numel(), out.data());
-  return out;
-}
 
 Tensor to_host(const Tensor& t) { return t.device() == Device::CPU ? t : t.to(Device::CPU); }
 
@@ -145,8 +137,8 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
         for (int64_t n = 0; n < N; ++n) {
           Explanation& e = result.images[n][r];
           e.alpha.assign(m.alpha.data() + n * K, m.alpha.data() + (n + 1) * K);
-          e.raw_map = item(m.raw, n);
-          e.map = item(map, n);
+          e.raw_map = m.raw.select(n);
+          e.map = map.select(n);
           e.map_all_zero = m.all_zero[n];
           e.box = localize(e.map.data(), H, W);
         }
@@ -154,7 +146,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
       if (options.counterfactual) {
         const RoundMaps m = round_maps(A, dA, true, H, W);
         for (int64_t n = 0; n < N; ++n) {
-          result.images[n][r].counterfactual = item(m.upsampled, n);
+          result.images[n][r].counterfactual = m.upsampled.select(n);
           result.images[n][r].counterfactual_all_zero = m.all_zero[n];
         }
       }
@@ -174,14 +166,14 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
       result.guided_ms += since_ms(start);
       for (int64_t n = 0; n < N; ++n) {
         Explanation& e = result.images[n][r];
-        Tensor g = item(dx, n);
+        Tensor g = dx.select(n);
         if (rule == ReluRule::Deconvnet) {
           e.deconvnet = g;
           continue;
         }
         e.guided = g;
         if (guided_gradcam.defined()) {
-          e.guided_gradcam = item(guided_gradcam, n);
+          e.guided_gradcam = guided_gradcam.select(n);
         } else if (map.defined()) {
           e.guided_gradcam = g.clone();
           float* p = e.guided_gradcam.data();
