@@ -10,7 +10,6 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <random>
 #include <string>
@@ -63,7 +62,8 @@ BENCHMARK(BM_DeviceCopy)->UseRealTime()->Unit(benchmark::kMillisecond);
 // The fused kernels on their own. Each must read its inputs and write its outputs once: its floor is
 // those bytes over the copy's bandwidth, which counts bytes read plus written too (compare_gpu.py
 // divides). To time the GPU's work and not the host's launch calls, kRepeats calls are captured as one
-// CUDA graph; an iteration replays it and waits, and reports its time over kRepeats. The calls rotate
+// CUDA graph; an iteration replays it, timed by events on the stream around the replay (the device's
+// clock: no host launch or wake-up in it), and reports that time over kRepeats. The calls rotate
 // over `copies` copies of the inputs, enough of them to span kRotationBytes (several times a Hopper's
 // 50–60 MB L2), so that each reads its inputs from device memory as the floor assumes, not from the
 // cache that the previous call left them in (at batch 1 all copies fit in L2 anyway).
@@ -85,12 +85,7 @@ void time_graph_replays(benchmark::State& state, int copies, double bytes_moved,
   graph.end_capture();
   graph.replay();
   gcam::cuda_synchronize();
-  for (auto _ : state) {
-    const auto start = std::chrono::steady_clock::now();
-    graph.replay();
-    gcam::cuda_synchronize();
-    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / kRepeats);
-  }
+  for (auto _ : state) state.SetIterationTime(graph.replay_ms() * 1e-3 / kRepeats);
   state.counters["bytes_moved"] = bytes_moved;
   state.counters["input_copies"] = copies;
 }
@@ -110,6 +105,21 @@ void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels,
   time_graph_replays(state, copies, bytes, [&](int i) {
     outputs.push_back(gcam::cuda::gradcam_maps(As[i], dAs[i], false, false, slice_channels));
   });
+}
+
+// What the device's own copy engine path takes for the same bytes as the reduction: A (N, K, h, w)
+// copied, reading N·K·h·w floats and writing as many — the reduction's traffic, in the same
+// kRepeats-call graphs over the same rotation. The floor of a kernel that must touch those bytes once,
+// as launched here, is no lower than this row.
+void BM_CopyOfReductionBytes(benchmark::State& state, int64_t batch, int64_t channels, int64_t size) {
+  if (skip_without_gpu(state)) return;
+  const Shape s{batch, channels, size, size};
+  const double bytes = 2.0 * double(s.numel()) * sizeof(float);
+  const int copies = copies_for(bytes);
+  std::vector<Tensor> As{random_on_device(s, 5)};
+  for (int i = 1; i < copies; ++i) As.push_back(As[0].clone());
+  std::vector<Tensor> outputs;
+  time_graph_replays(state, copies, bytes, [&](int i) { outputs.push_back(As[i].clone()); });
 }
 
 // The upsampling of the maps (N, h, w) to 224×224 fused with Guided Grad-CAM's product: it reads the
@@ -290,6 +300,14 @@ int register_benchmarks() {
             ->Iterations(200)
             ->Unit(benchmark::kMicrosecond);
       }
+  for (const TargetLayer& t : {TargetLayer{"resnet50.layer4", 2048, 7}, TargetLayer{"vgg16.features.29", 512, 14}})
+    for (int64_t batch : {1, 16, 64})
+      benchmark::RegisterBenchmark(("cuda_copy_of_reduction_bytes/" + std::string(t.name) + "/batch:" +
+                                    std::to_string(batch)).c_str(),
+                                   BM_CopyOfReductionBytes, batch, t.channels, t.size)
+          ->UseManualTime()
+          ->Iterations(200)
+          ->Unit(benchmark::kMicrosecond);
   for (int64_t batch : {1, 16, 64}) {
     benchmark::RegisterBenchmark(("cuda_fused_upsample_product/7x7-to-224x224/batch:" + std::to_string(batch)).c_str(),
                                  BM_FusedUpsampleProduct, batch, int64_t{7})

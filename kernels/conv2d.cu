@@ -146,21 +146,8 @@ double replayed_ms(Run run) {
   }
   graph.end_capture();
   graph.replay();  // the first replay uploads the graph
-  cudaEvent_t start = nullptr, stop = nullptr;
-  GCAM_CUDA_CHECK(cudaEventCreate(&start));
-  GCAM_CUDA_CHECK(cudaEventCreate(&stop));
   float best = std::numeric_limits<float>::infinity();
-  for (int r = 0; r < kReplays; ++r) {
-    GCAM_CUDA_CHECK(cudaEventRecord(start, stream()));
-    graph.replay();
-    GCAM_CUDA_CHECK(cudaEventRecord(stop, stream()));
-    GCAM_CUDA_CHECK(cudaEventSynchronize(stop));
-    float ms = 0.0f;
-    GCAM_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    best = std::min(best, ms);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
+  for (int r = 0; r < kReplays; ++r) best = std::min(best, graph.replay_ms());
   return best / kCalls;
 }
 

@@ -244,6 +244,27 @@ void Graph::replay() {
   GCAM_CHECK_LAUNCH();
 }
 
+namespace {
+struct Event {  // one CUDA event, destroyed with its owner
+  cudaEvent_t e = nullptr;
+  Event() { GCAM_CUDA_CHECK(cudaEventCreate(&e)); }
+  ~Event() { cudaEventDestroy(e); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+};
+}  // namespace
+
+float Graph::replay_ms() {
+  Event start, stop;
+  GCAM_CUDA_CHECK(cudaEventRecord(start.e, stream()));
+  replay();
+  GCAM_CUDA_CHECK(cudaEventRecord(stop.e, stream()));
+  GCAM_CUDA_CHECK(cudaEventSynchronize(stop.e));
+  float ms = 0.0f;
+  GCAM_CUDA_CHECK(cudaEventElapsedTime(&ms, start.e, stop.e));
+  return ms;
+}
+
 }  // namespace gcam::cuda
 
 namespace gcam {

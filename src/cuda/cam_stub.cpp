@@ -23,6 +23,7 @@ void Graph::begin_capture() { no_cuda(); }
 void Graph::end_capture() { no_cuda(); }
 void Graph::abandon_capture() noexcept {}
 void Graph::replay() { no_cuda(); }
+float Graph::replay_ms() { no_cuda(); }
 Upsampled upsample_product(const Tensor&, int64_t, int64_t, const Tensor&) { no_cuda(); }
 Rendered render(const Tensor&, const DeviceArray<uint8_t>&, cam::Colormap, float) { no_cuda(); }
 

@@ -57,6 +57,9 @@ class Graph {
   void end_capture();
   void abandon_capture() noexcept;  // after an error inside the capture
   void replay();
+  // One replay timed on the GPU (events recorded on the stream around it), waited for: milliseconds of
+  // the device's time, without the host's launch and wake-up costs.
+  float replay_ms();
   bool captured() const { return exec_ != nullptr; }
 
  private:
