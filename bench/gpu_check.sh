@@ -10,7 +10,8 @@
 #   4. explain --device cuda against --device cpu on the sample canvases;
 #   5. compute-sanitizer --tool memcheck on a subset of the op tests and on the fused kernels;
 #   6. the GPU benchmarks, then PyTorch on the same card (bench/compare_gpu.py);
-#   7. explain's whole-run throughput on 512 canvases: the shipped model on the CPU and the GPU, and
+#   7. Nsight Compute (ncu) on the fused reduction's two kernels at resnet50's layer4, batch 16;
+#   8. explain's whole-run throughput on 512 canvases: the shipped model on the CPU and the GPU, and
 #      resnet50 at 224×224 on the GPU with each stage's time per image.
 # Prints a summary and the benchmark table last. Logs: out/gpu-check, packed into $OUT (the device
 # tool's output folder) after every step.
@@ -29,7 +30,8 @@ pack() { [ -n "${OUT:-}" ] && tar czf "$OUT/gpu-check-logs.tgz" --exclude='*.png
 # One deadline for the whole script (a lease is short): each step gets at most what is left.
 DEADLINE=${GCAM_GPU_DEADLINE:-420}
 budget() { local left=$((DEADLINE - SECONDS - 5)); [ "$left" -lt "$1" ] && echo "$left" || echo "$1"; }
-# GCAM_GPU_SKIP="memcheck throughput ...": steps to leave out (tests explain memcheck benchmarks throughput).
+# GCAM_GPU_SKIP="memcheck throughput ...": steps to leave out (tests explain memcheck benchmarks profile
+# throughput). GCAM_GPU_BENCH_FILTER: a Google Benchmark regex for bench_cuda's rows.
 skip() { case " ${GCAM_GPU_SKIP:-} " in *" $1 "*) note "$1: left out (GCAM_GPU_SKIP)"; return 0 ;; esac; return 1; }
 enough() { [ $((DEADLINE - SECONDS)) -ge "$1" ] || { note "$2: skipped (the deadline is near)"; false; }; }
 
@@ -156,6 +158,23 @@ if ! skip benchmarks && enough 60 "benchmarks"; then
   else
     note "benchmarks: FAILED (exit $?; see compare_gpu.txt)"; tail -15 "$LOG/compare_gpu.txt"
   fi
+  pack
+fi
+
+echo "== Nsight Compute on the fused reduction (resnet50 layer4, batch 16: both kernels, and the copy beside them)"
+# Where a kernel's time goes, from the GPU's counters: duration, throughput against the peaks, launch
+# shape, warp stalls. Three graph-replayed launches of each kernel after the warm-up.
+NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null || true)
+if skip profile; then :
+elif [ -z "$NCU" ]; then note "profile: ncu not found"
+elif enough 90 "profile"; then
+  for kernel in gradcam_clustered gradcam_sliced; do
+    timeout "$(budget 60)" "$NCU" --kernel-name "regex:$kernel" --launch-skip 1 --launch-count 3 \
+      --section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
+      "$BIN/bench_cuda" --benchmark_filter='cuda_fused_reduction/resnet50.layer4(:sliced)?/batch:16/' \
+      >"$LOG/ncu_$kernel.txt" 2>&1 || true
+    note "profile $kernel: $(grep -E '^ *Duration' "$LOG/ncu_$kernel.txt" | awk '{print $(NF)" "$(NF-1)}' | tr '\n' ' ' | head -c 120)(ncu_$kernel.txt)"
+  done
   pack
 fi
 
