@@ -290,8 +290,10 @@ int register_benchmarks() {
   for (const TargetLayer& t : {TargetLayer{"resnet50.layer4", 2048, 7}, TargetLayer{"vgg16.features.29", 512, 14}})
     for (int64_t batch : {1, 16, 64})
       for (int64_t slice : {int64_t{0}, int64_t{-1}, int64_t{8}, t.channels}) {
-        const std::string cut = slice == 0 ? "" : slice < 0 ? ":sliced" : slice == t.channels ? ":one-block-per-image"
-                                                                       : ":" + std::to_string(slice) + "-channels-per-block";
+        const std::string cut = slice == 0            ? ""
+                                : slice < 0             ? ":sliced"
+                                : slice == t.channels   ? ":one-block-per-image"
+                                                        : ":" + std::to_string(slice) + "-channels-per-block";
         const std::string name = std::string("cuda_fused_reduction/") + t.name + cut + "/batch:" + std::to_string(batch);
         // A fixed count of graph replays (each kRepeats reductions): Google Benchmark's minimum time
         // counts the manual time, one reduction's, and would replay the graph for seconds.

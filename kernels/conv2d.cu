@@ -12,7 +12,7 @@
 // cuDNN 9 marks this descriptor-based API deprecated in favour of its graph API (it warns only with
 // CUDNN_WARN_DEPRECATED); it remains in every 9.x release, and it is the direct, readable mapping of
 // one convolution onto one call.
-#include <cmath>
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -191,8 +191,9 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
     cudnnConvolutionFwdAlgoPerf_t results[kRequested];
     int count = 0;
     GCAM_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(cudnn(), xd.d, wd.d, cd.d, yd.d, kRequested, &count, results));
-    return faster_engine(fastest_deterministic(results, count, "forward"), conv2d_gemm_supported(x.shape(), w.shape(), o),
-                         conv2d_gemm_workspace(x.shape(), w.shape(), o), run_cudnn, run_gemm);
+    return faster_engine(fastest_deterministic(results, count, "forward"),
+                         conv2d_gemm_supported(x.shape(), w.shape(), o), conv2d_gemm_workspace(x.shape(), w.shape(), o),
+                         run_cudnn, run_gemm);
   });
   if (c.gemm)
     run_gemm(c.workspace);

@@ -312,7 +312,8 @@ void launch_clustered(const Tensor& A, const Tensor& dA, bool counterfactual, Gr
                         static_cast<size_t>(kClusterThreads + C + plane) * sizeof(double);
   static const bool opted_in = [] {  // shared memory beyond the default 48 KB, up to the largest stage
     // (C·plane ≤ kClusterStageFloats with C, plane ≥ 1, so C + plane ≤ kClusterStageFloats + 1: 205 KB)
-    const size_t most = 2 * kClusterStageFloats * sizeof(float) + (kClusterThreads + kClusterStageFloats + 1) * sizeof(double);
+    const size_t most =
+        2 * kClusterStageFloats * sizeof(float) + (kClusterThreads + kClusterStageFloats + 1) * sizeof(double);
     GCAM_CUDA_CHECK(cudaFuncSetAttribute(gradcam_clustered, cudaFuncAttributeMaxDynamicSharedMemorySize, int(most)));
     return true;
   }();
