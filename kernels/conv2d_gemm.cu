@@ -21,6 +21,8 @@
 // Otherwise the columns of as many images as fit kColumnBudget are made at a time, then multiplied in
 // one strided-batched call (W shared: stride 0).
 #include "conv2d_gemm.h"
+
+#include "../src/cuda/conv_columns.h"
 #include "gemm.h"
 #include "launch.h"
 
@@ -30,55 +32,30 @@ namespace {
 
 constexpr std::size_t kColumnBudget = std::size_t{64} << 20;  // bytes of columns at once
 
-// The geometry of one convolution, in the letters of the formulas above.
-struct Geometry {
-  int64_t N, C, H, W, K, kh, kw, Ho, Wo, sh, sw, ph, pw, dh, dw;
-  __host__ __device__ int64_t rows() const { return C * kh * kw; }  // R
-  __host__ __device__ int64_t columns() const { return Ho * Wo; }   // P
+// The geometry (cuda/conv_columns.h) and how many images' columns are made and multiplied at once.
+struct Geometry : ColumnGeometry {
   bool pointwise() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
   std::size_t image_column_bytes() const { return static_cast<std::size_t>(rows() * columns()) * sizeof(float); }
-  int64_t images_per_call() const {  // images whose columns are made and multiplied together
+  int64_t images_per_call() const {
     if (pointwise()) return N;
     return std::clamp<int64_t>(static_cast<int64_t>(kColumnBudget / image_column_bytes()), 1, N);
   }
 };
 
 Geometry geometry(const Shape& x, const Shape& w, const ops::Conv2dOptions& o) {
-  const Shape y = ops::conv2d_output_shape(x, w, o);
-  return {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], o.stride.h, o.stride.w, o.padding.h, o.padding.w,
-          o.dilation.h, o.dilation.w};
+  return {column_geometry(x, w, o)};
 }
 
 // cols (images, R, P) from x (images, C, H, W); one thread per column element.
-__global__ void im2col(const float* x, float* cols, int64_t images, Geometry g) {
-  const int64_t R = g.rows(), P = g.columns(), total = images * R * P;
-  for (int64_t e = first_index(); e < total; e += grid_stride()) {
-    const int64_t p = e % P, r = (e / P) % R, n = e / (P * R);
-    const int64_t c = r / (g.kh * g.kw), i = (r / g.kw) % g.kh, j = r % g.kw;
-    const int64_t ih = (p / g.Wo) * g.sh - g.ph + i * g.dh, iw = (p % g.Wo) * g.sw - g.pw + j * g.dw;
-    const bool inside = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
-    cols[e] = inside ? x[((n * g.C + c) * g.H + ih) * g.W + iw] : 0.0f;
-  }
+__global__ void im2col(const float* x, float* cols, int64_t images, ColumnGeometry g) {
+  const int64_t total = images * g.rows() * g.columns();
+  for (int64_t e = first_index(); e < total; e += grid_stride()) cols[e] = column_value(x, g, e);
 }
 
-// dx (images, C, H, W) from cols (images, R, P); one thread per dx element, (i, j) in order.
-__global__ void col2im(const float* cols, float* dx, int64_t images, Geometry g) {
-  const int64_t R = g.rows(), P = g.columns(), total = images * g.C * g.H * g.W;
-  for (int64_t e = first_index(); e < total; e += grid_stride()) {
-    const int64_t w = e % g.W, h = (e / g.W) % g.H, c = (e / (g.W * g.H)) % g.C, n = e / (g.W * g.H * g.C);
-    const float* image_cols = cols + n * R * P;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < g.kh; ++i) {
-      const int64_t oh_scaled = h + g.ph - i * g.dh;  // = oh · sh when this tap reaches row h
-      if (oh_scaled < 0 || oh_scaled % g.sh != 0 || oh_scaled / g.sh >= g.Ho) continue;
-      for (int64_t j = 0; j < g.kw; ++j) {
-        const int64_t ow_scaled = w + g.pw - j * g.dw;
-        if (ow_scaled < 0 || ow_scaled % g.sw != 0 || ow_scaled / g.sw >= g.Wo) continue;
-        sum += image_cols[((c * g.kh + i) * g.kw + j) * P + (oh_scaled / g.sh) * g.Wo + ow_scaled / g.sw];
-      }
-    }
-    dx[e] = sum;
-  }
+// dx (images, C, H, W) from cols (images, R, P); one thread per dx element.
+__global__ void col2im(const float* cols, float* dx, int64_t images, ColumnGeometry g) {
+  const int64_t total = images * g.C * g.H * g.W;
+  for (int64_t e = first_index(); e < total; e += grid_stride()) dx[e] = folded_value(cols, g, e);
 }
 
 }  // namespace
