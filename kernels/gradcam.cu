@@ -287,13 +287,16 @@ namespace {
 
 // Whether the clustered kernel takes the shape: channels that split evenly into kClusterBlocks blocks,
 // each block's run of floats a whole number of 16-byte copies and within its stage, on a GPU with
-// thread-block clusters (compute capability 9.0 or later).
+// thread-block clusters (compute capability 9.0 or later) running code built for one (a build for
+// sm_80 alone reaches a Hopper GPU as sm_80 PTX, whose kernel body is only the trap).
 bool clustered_fits(int64_t K, int64_t plane) {
   static const bool clusters = [] {
     int device = 0, major = 0;
     GCAM_CUDA_CHECK(cudaGetDevice(&device));
     GCAM_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-    return major >= 9;
+    cudaFuncAttributes built{};
+    GCAM_CUDA_CHECK(cudaFuncGetAttributes(&built, gradcam_clustered));
+    return major >= 9 && built.ptxVersion >= 90;
   }();
   const int64_t C = K / kClusterBlocks;
   return clusters && K % kClusterBlocks == 0 && (C * plane) % 4 == 0 && C * plane <= kClusterStageFloats;
