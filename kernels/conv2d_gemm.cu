@@ -58,6 +58,13 @@ __global__ void col2im(const float* cols, float* dx, int64_t images, ColumnGeome
   for (int64_t e = first_index(); e < total; e += grid_stride()) dx[e] = folded_value(cols, g, e);
 }
 
+// round(n0, images) for each round of images [n0, n0 + images) whose columns fit the budget together.
+template <typename Round>
+void for_each_round(const Geometry& g, Round round) {
+  const int64_t step = g.images_per_call();
+  for (int64_t n0 = 0; n0 < g.N; n0 += step) round(n0, std::min(step, g.N - n0));
+}
+
 }  // namespace
 
 bool conv2d_gemm_supported(const Shape& x, const Shape& w, const ops::Conv2dOptions& o) {
@@ -75,9 +82,8 @@ std::size_t conv2d_gemm_workspace(const Shape& x, const Shape& w, const ops::Con
 void conv2d_gemm_forward(const float* x, const float* w, float* y, const Shape& x_shape, const Shape& w_shape,
                          const ops::Conv2dOptions& o, void* workspace) {
   const Geometry g = geometry(x_shape, w_shape, o);
-  const int64_t R = g.rows(), P = g.columns(), step = g.images_per_call();
-  for (int64_t n0 = 0; n0 < g.N; n0 += step) {
-    const int64_t images = std::min(step, g.N - n0);
+  const int64_t R = g.rows(), P = g.columns();
+  for_each_round(g, [&](int64_t n0, int64_t images) {
     const float* x_here = x + n0 * g.C * g.H * g.W;
     const float* cols = x_here;  // pointwise: x_n is cols_n
     if (!g.pointwise()) {
@@ -86,26 +92,25 @@ void conv2d_gemm_forward(const float* x, const float* w, float* y, const Shape& 
       GCAM_CHECK_LAUNCH();
       cols = made;
     }
-    // y_n (K×P) = W (K×R) · cols_n (R×P), for each image of this call
+    // y_n (K×P) = W (K×R) · cols_n (R×P), for each image of this round
     gemm_row_major_batched(false, false, g.K, P, R, w, R, 0, cols, P, R * P, y + n0 * g.K * P, P, g.K * P, images);
-  }
+  });
 }
 
 void conv2d_gemm_backward_data(const float* dy, const float* w, float* dx, const Shape& x_shape, const Shape& w_shape,
                                const ops::Conv2dOptions& o, void* workspace) {
   const Geometry g = geometry(x_shape, w_shape, o);
-  const int64_t R = g.rows(), P = g.columns(), step = g.images_per_call();
-  for (int64_t n0 = 0; n0 < g.N; n0 += step) {
-    const int64_t images = std::min(step, g.N - n0);
+  const int64_t R = g.rows(), P = g.columns();
+  for_each_round(g, [&](int64_t n0, int64_t images) {
     float* dx_here = dx + n0 * g.C * g.H * g.W;
     float* cols = g.pointwise() ? dx_here : static_cast<float*>(workspace);
-    // cols_n (R×P) = Wᵀ (R×K) · dy_n (K×P), for each image of this call
+    // cols_n (R×P) = Wᵀ (R×K) · dy_n (K×P), for each image of this round
     gemm_row_major_batched(true, false, R, P, g.K, w, R, 0, dy + n0 * g.K * P, P, g.K * P, cols, P, R * P, images);
     if (!g.pointwise()) {
       col2im<<<grid_for(images * g.C * g.H * g.W), kThreads, 0, stream()>>>(cols, dx_here, images, g);
       GCAM_CHECK_LAUNCH();
     }
-  }
+  });
 }
 
 }  // namespace gcam::cuda
