@@ -13,6 +13,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "conv_shapes.h"
@@ -91,10 +92,11 @@ void time_graph_replays(benchmark::State& state, int copies, double bytes_moved,
 }
 
 // The Grad-CAM reduction at the target layers' shapes: it reads A and ∂y/∂A, 2·N·K·h·w floats (its
-// outputs, N·K + 2·N·h·w floats, are under 2% of that). slice_channels = 0 is the default (the
-// clustered kernel at these shapes on sm_90+), −1 the sliced kernel with its own cut of the channels,
-// 8 a finer cut (more blocks), K one block per image (the design the slices replaced).
-void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels, int64_t size, int64_t slice_channels) {
+// outputs, N·K + 2·N·h·w floats, are under 2% of that). `how` picks the kernel and its cut of the
+// channels into blocks (cuda/cam.h): the default (the streamed kernel at these shapes), each kernel on
+// its own cut, and the streamed kernel with fewer or more channels per block than its own.
+void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels, int64_t size,
+                       gcam::cuda::ReductionOptions how) {
   if (skip_without_gpu(state)) return;
   const Shape s{batch, channels, size, size};
   const double bytes = 2.0 * double(s.numel()) * sizeof(float);
@@ -103,7 +105,7 @@ void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels,
   for (int i = 1; i < copies; ++i) As.push_back(As[0].clone()), dAs.push_back(dAs[0].clone());
   std::vector<gcam::cuda::GradcamMaps> outputs;
   time_graph_replays(state, copies, bytes, [&](int i) {
-    outputs.push_back(gcam::cuda::gradcam_maps(As[i], dAs[i], false, false, slice_channels));
+    outputs.push_back(gcam::cuda::gradcam_maps(As[i], dAs[i], false, false, how));
   });
 }
 
@@ -289,15 +291,17 @@ int register_benchmarks() {
   };
   for (const TargetLayer& t : {TargetLayer{"resnet50.layer4", 2048, 7}, TargetLayer{"vgg16.features.29", 512, 14}})
     for (int64_t batch : {1, 16, 64})
-      for (int64_t slice : {int64_t{0}, int64_t{-1}, int64_t{8}, t.channels}) {
-        const std::string cut = slice == 0            ? ""
-                                : slice < 0             ? ":sliced"
-                                : slice == t.channels   ? ":one-block-per-image"
-                                                        : ":" + std::to_string(slice) + "-channels-per-block";
+      for (const auto& [cut, how] : std::vector<std::pair<std::string, gcam::cuda::ReductionOptions>>{
+               {"", {}},
+               {":sliced", {gcam::cuda::Reduction::Sliced, 0}},
+               {":streamed-32-channels-per-block", {gcam::cuda::Reduction::Streamed, 32}},
+               {":streamed-64-channels-per-block", {gcam::cuda::Reduction::Streamed, 64}},
+               {":streamed-128-channels-per-block", {gcam::cuda::Reduction::Streamed, 128}},
+               {":streamed-256-channels-per-block", {gcam::cuda::Reduction::Streamed, 256}}}) {
         const std::string name = std::string("cuda_fused_reduction/") + t.name + cut + "/batch:" + std::to_string(batch);
         // A fixed count of graph replays (each kRepeats reductions): Google Benchmark's minimum time
         // counts the manual time, one reduction's, and would replay the graph for seconds.
-        benchmark::RegisterBenchmark(name.c_str(), BM_FusedReduction, batch, t.channels, t.size, slice)
+        benchmark::RegisterBenchmark(name.c_str(), BM_FusedReduction, batch, t.channels, t.size, how)
             ->UseManualTime()
             ->Iterations(200)
             ->Unit(benchmark::kMicrosecond);

@@ -10,7 +10,7 @@
 #   4. explain --device cuda against --device cpu on the sample canvases;
 #   5. compute-sanitizer --tool memcheck on a subset of the op tests and on the fused kernels;
 #   6. the GPU benchmarks, then PyTorch on the same card (bench/compare_gpu.py);
-#   7. Nsight Compute (ncu) on the fused reduction's two kernels at resnet50's layer4, batch 16;
+#   7. Nsight Compute (ncu) on the fused reduction's kernels at resnet50's layer4, batch 16;
 #   8. explain's whole-run throughput on 512 canvases: the shipped model on the CPU and the GPU, and
 #      resnet50 at 224×224 on the GPU with each stage's time per image.
 # Prints a summary and the benchmark table last. Logs: out/gpu-check, packed into $OUT (the device
@@ -161,15 +161,16 @@ if ! skip benchmarks && enough 60 "benchmarks"; then
   pack
 fi
 
-echo "== Nsight Compute on the fused reduction (resnet50 layer4, batch 16: both kernels, and the copy beside them)"
+echo "== Nsight Compute on the fused reduction (resnet50 layer4, batch 16: each kernel)"
 # Where a kernel's time goes, from the GPU's counters: duration, throughput against the peaks, launch
-# shape, warp stalls. Three graph-replayed launches of each kernel after the warm-up.
+# shape, warp stalls (their reasons: --print-details all). Three graph-replayed launches of each kernel
+# after the warm-up.
 NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null || true)
 if skip profile; then :
 elif [ -z "$NCU" ]; then note "profile: ncu not found"
 elif enough 90 "profile"; then
-  for kernel in gradcam_clustered gradcam_sliced; do
-    timeout "$(budget 60)" "$NCU" --kernel-name "regex:$kernel" --launch-skip 1 --launch-count 3 \
+  for kernel in gradcam_streamed gradcam_sliced; do
+    timeout "$(budget 60)" "$NCU" --kernel-name "regex:$kernel" --launch-skip 1 --launch-count 3 --print-details all \
       --section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
       "$BIN/bench_cuda" --benchmark_filter='cuda_fused_reduction/resnet50.layer4(:sliced)?/batch:16/' \
       >"$LOG/ncu_$kernel.txt" 2>&1 || true

@@ -4,38 +4,42 @@
 // The reduction reads A and ∂y/∂A (N, K, h, w) once each; its speed is the memory bandwidth it keeps
 // busy. One block per image would leave most of the GPU idle at small batches (16 images: 16 SMs of
 // 132) and spend its time waiting on load latency, so each image's K channels are cut between blocks,
-// and the blocks' parts of the weighted sum must meet. Two kernels do that:
+// and the blocks' parts of the weighted sum must meet: the block that arrives last for image n (an
+// arrival counter, the threadfence-reduction pattern of the CUDA programming guide; the engine's
+// counters, which the last block sets back to zero, so no memset precedes the launch) adds the parts
+// in block order: L_p = ReLU(Σ_b part_b[p]), then (L − min)/(max − min + ε), or all zeros (flagged)
+// when max = min = 0. Two kernels cut the channels:
 //
-// The sliced kernel (any GPU, any shape): S slices of C channels, one block per (slice s, image n):
+// The streamed kernel (planes of at most 224 pixels: every target layer of ResNet-50 and VGG-16) keeps
+// each channel group in registers, warp by warp (gradcam_streamed, below). The sliced kernel (any
+// shape) stages a block's channels in shared memory, then sums them in a few lanes per channel:
 //   1. stage   the slice's C·h·w values of ∂y/∂A and of A into shared memory, each thread's loads all
 //              in flight at once (when they fit; larger planes are read from global memory by the same code)
 //   2. α_k   = (1/hw) Σ_p ∂y/∂A[n,k,p]             a few lanes per channel, summed in double
 //   3. part_s[p] = Σ_{k in slice s} α_k A[n,k,p]      a slice's share of the weighted sum, into global
 //              scratch (double)
-//   4. the slice block that finishes last for image n (an arrival counter, the threadfence-reduction
-//      pattern of the CUDA programming guide; the engine's counters, which the last block sets back to
-//      zero, so no memset precedes the launch) adds the S parts in slice order:
-//      L_p = ReLU(Σ_s part_s[p]), then (L − min)/(max − min + ε), or all zeros (flagged) when max = min = 0.
-// Its cost at small batches is that chain's latency (fence, atomic, the last block reading the parts
-// back from L2). H200, resnet50's layer4, inputs from device memory: 7.7 µs for 1 image, 12.5 for 16,
-// 28.1 for 64, against a floor of 3.1 µs at 16 and 12.4 at 64 (bench_cuda's cuda_fused_reduction rows).
+//   4. the hand-off above.
+// H200, inputs from device memory, µs, one run (bench_cuda's cuda_fused_reduction rows, the streamed
+// kernel at the cut its default picks; the floor, the inputs read once at the device copy's bandwidth:
+// 3.1 at batch 16, 12.4 at 64):
 //
-// The clustered kernel (sm_90+, where K splits into 8 equal blocks that fit a shared-memory stage):
-// a thread-block cluster per image, whose blocks hand their parts over through distributed shared
-// memory after one cluster barrier (gradcam_clustered, below). Measured against the sliced kernel in
-// the same H200 run: vgg16's features.29 12.8 against 16.5 µs at batch 16, 29.4 against 32.8 at 64;
-// resnet50's layer4 no faster (12.4 against 12.3, 28.6 against 27.8). Both spend 7.5–7.8 µs on
-// resnet50's layer4 at batch 1, where the inputs sit in L2 and the hand-off is all that differs, so
-// the time goes elsewhere; where is not yet measured.
+//   layer, batch               streamed   sliced   (a third kernel, since removed: a thread-block
+//   resnet50 layer4, 1             6.1      7.0     cluster per image handing parts over through
+//   resnet50 layer4, 16            9.1     12.2     distributed shared memory, staged by cp.async:
+//   resnet50 layer4, 64           21.8     29.6     6.6, 11.1, 25.8 on resnet50; 6.7, 11.4, 26.3 on vgg16)
+//   vgg16 features.29, 1           6.4     11.1
+//   vgg16 features.29, 16          9.4     16.2
+//   vgg16 features.29, 64         18.0     35.3
+//
+// What remains at batch 1 and 16 is latency, not bandwidth: with the inputs in L2 (batch 1) the chain of
+// loads, butterflies, fence, atomic, the last block's reads and its normalisation still takes ~4.4 µs
+// beyond a plain copy's 1.2 µs.
 //
 // Every sum runs in a fixed order, so a run gives the same bits each time (the two kernels add in
 // different orders, so they agree to rounding, not to the bit).
 #include "../src/cuda/cam.h"
 #include "gcam/cam.h"
 #include "launch.h"
-
-#include <cooperative_groups.h>
-#include <cuda_pipeline.h>
 
 namespace gcam::cuda {
 
@@ -46,9 +50,6 @@ constexpr int kSliceThreads = 256;         // the reduction's block
 constexpr int kStageLoads = 16;            // per thread and tensor, all in flight at once
 constexpr int64_t kStageFloats = kStageLoads * kSliceThreads;  // per tensor: 2 × 16 KB of shared memory
 constexpr int64_t kMaxSliceChannels = 1024;
-constexpr int kClusterBlocks = 8;          // blocks per image in the clustered kernel (the portable maximum)
-constexpr int kClusterThreads = 512;
-constexpr int64_t kClusterStageFloats = 12544;  // per tensor and block: 2 × 49 KB (resnet50 layer4, vgg16 features.29)
 
 // Sums of one value per (group, pixel) thread: thread t covers pixel t mod P of group t div P,
 // P = min(plane, blockDim), G = blockDim div P groups. For each run of P pixels, each thread sums
@@ -56,19 +57,22 @@ constexpr int64_t kClusterStageFloats = 12544;  // per tensor and block: 2 × 49
 // of its pixel in group order and hands the total (the same on every run) to finish(p, total).
 template <typename Term, typename Finish>
 __device__ void sum_over_groups(int64_t plane, int64_t items, double* group_sums, Term term, Finish finish) {
-  const int64_t t = threadIdx.x, P = plane < blockDim.x ? plane : blockDim.x, G = blockDim.x / P, g = t / P;
+  // 32-bit indices: a block's thread count and a plane's pixels per pass (64-bit division is a long
+  // instruction sequence on the GPU).
+  const int t = threadIdx.x, P = plane < blockDim.x ? static_cast<int>(plane) : blockDim.x, G = blockDim.x / P,
+            g = t / P;
   for (int64_t base = 0; base < plane; base += P) {
     const int64_t p = base + t % P;
     double s = 0.0;
     if (g < G && p < plane) {
-#pragma unroll 4  // the loads of several items in flight (the sum's order stays the same)
+#pragma unroll 8  // the loads of several items in flight (the sum's order stays the same)
       for (int64_t i = g; i < items; i += G) s += term(i, p);
     }
     group_sums[t] = s;
     __syncthreads();
     if (t < P && p < plane) {
       double total = 0.0;
-      for (int64_t j = 0; j < G; ++j) total += group_sums[j * P + t];
+      for (int j = 0; j < G; ++j) total += group_sums[j * P + t];
       finish(p, total);
     }
     __syncthreads();
@@ -175,65 +179,124 @@ __global__ void __launch_bounds__(kSliceThreads)
   normalize_image(raw, plane, map_out + n * plane, zero_out + n);
 }
 
-// The clustered kernel (sm_90 and later): one thread-block cluster of kClusterBlocks blocks per image,
-// block r of image n holding channels [r·C, (r+1)·C), C = K / kClusterBlocks.
-//   1. stage   all of the block's ∂y/∂A and A (2·C·h·w floats, one contiguous run each) into shared
-//              memory by asynchronous 16-byte copies: no registers in between, every copy in flight at once
-//   2. α_k     as in the sliced kernel
-//   3. part_r[p] = Σ_{k in block r} α_k A[n,k,p], in the block's own shared memory (double)
-//   4. a cluster barrier; then block 0 reads the parts of blocks 0 … 7 through distributed shared
-//      memory, in rank order: L_p = ReLU(Σ_r part_r[p]), and normalises the map; a second barrier
-//      keeps the other blocks' shared memory alive until block 0 has read it.
-// No global scratch, no atomics, no fences: the barrier is the whole hand-off, which is what the
-// sliced kernel's arrival chain costs at small batches.
-__global__ void __launch_bounds__(kClusterThreads)
-    gradcam_clustered(const float* A, const float* dA, int64_t K, int64_t plane, int lanes, float sign,
-                      float* alpha_out, float* raw_out, float* map_out, float* zero_out) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  namespace cg = cooperative_groups;
-  extern __shared__ __align__(16) unsigned char stage_bytes[];
-  cg::cluster_group cluster = cg::this_cluster();
-  const int64_t r = cluster.block_rank(), n = blockIdx.x / kClusterBlocks;
-  const int64_t C = K / kClusterBlocks, k0 = r * C, count = C * plane;  // count: a multiple of 4
-  float* grad = reinterpret_cast<float*>(stage_bytes);  // [count] ∂y/∂A, [count] A, then doubles:
-  float* act = grad + count;
-  double* group_sums = reinterpret_cast<double*>(act + count);  // [blockDim]
-  double* alpha = group_sums + blockDim.x;                        // [C]
-  double* part = alpha + C;                                       // [plane]
+// The streamed kernel (any GPU; planes of at most 32·kStreamRuns pixels): no staging. B blocks per
+// image, block b holding channels [b·C, (b+1)·C); warp w of the block takes channels w, w + W, w + 2W, …
+// of them (W warps), U at a time, and lane l holds pixels p = l + 32j (j < R, R·32 ≥ h·w):
+//   1. load    the lane's R values of ∂y/∂A and of A for each of the U channels into registers:
+//              2·U·R loads in flight per lane before any arithmetic waits on them (U = 8 for planes of
+//              up to 64 pixels, 4 above: about 100 KB in flight per SM either way)
+//   2. α_k   = (1/hw) Σ_p ∂y/∂A[n,k,p]: the lane's R values, then a butterfly over the 32 lanes (every
+//              lane ends with the same sum: each step adds the same two numbers on both lanes of a pair)
+//   3. acc_j += α_k A[n,k,l+32j]  in the lane's registers (double): the warp's share of the weighted sum
+//   4. the block's part: the W warps' shares added in warp order, into global scratch (double)
+//   5. the last block of image n to arrive (the sliced kernel's arrival counter; one thread fences for
+//      the block after a barrier, as a grid-wide barrier does) adds the B parts in block order, thread p
+//      holding pixel p (h·w ≤ blockDim): L_p = ReLU(Σ_b part_b[p]), then the min-max normalisation
+//      with both extremes from one block reduction.
+// Each thread's work is a few dozen independent instructions per channel group, where the staged
+// kernels above wait for the whole stage and then walk long dependent chains in few threads.
+constexpr int kStreamThreads = 256;
+constexpr int kStreamWarps = kStreamThreads / 32;
+constexpr int kStreamRuns = 7;  // pixels per lane at most: planes up to 224 (VGG-16's 14×14 = 196)
+__host__ __device__ constexpr int stream_unroll(int R) { return R <= 2 ? 8 : 4; }  // channels per warp in flight at once
 
-  // 1. stage
-  const float* grad_src = dA + (n * K + k0) * plane;
-  const float* act_src = A + (n * K + k0) * plane;
-  for (int64_t i = 4 * int64_t{threadIdx.x}; i < count; i += 4 * int64_t{blockDim.x}) {
-    __pipeline_memcpy_async(grad + i, grad_src + i, 16);
-    __pipeline_memcpy_async(act + i, act_src + i, 16);
+// The smallest and largest of v over the block (blockDim ≤ 1024, a multiple of 32), to every thread:
+// one pass of shuffles and one of shared memory for both.
+__device__ float2 block_min_max(float lo, float hi) {
+  __shared__ float2 partial[32];
+  for (int offset = 16; offset > 0; offset /= 2) {
+    lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, offset));
+    hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, offset));
   }
-  __pipeline_commit();
-  __pipeline_wait_prior(0);
+  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = make_float2(lo, hi);
   __syncthreads();
+  float2 r = partial[0];
+  for (unsigned w = 1; w < blockDim.x / 32; ++w) r = make_float2(fminf(r.x, partial[w].x), fmaxf(r.y, partial[w].y));
+  return r;
+}
 
-  // 2, 3.
-  channel_weights(grad, C, plane, lanes, sign, alpha, alpha_out + n * K + k0);
-  sum_over_groups(
-      plane, C, group_sums, [&](int64_t c, int64_t p) { return alpha[c] * act[c * plane + p]; },
-      [&](int64_t p, double total) { part[p] = total; });
+template <int R>
+__global__ void __launch_bounds__(kStreamThreads)
+    gradcam_streamed(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C, float sign,
+                     double inv_plane, float* alpha_out, double* parts, unsigned* arrivals, float* raw_out,
+                     float* map_out, float* zero_out) {
+  constexpr int U = stream_unroll(R);
+  __shared__ double warp_sums[kStreamWarps][32 * R];
+  __shared__ double group_sums[kStreamThreads];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, b = blockIdx.x, B = gridDim.x;
+  const int64_t n = blockIdx.y;
+  const int k0 = b * C, c_here = min(C, K - k0);  // channels [k0, k0 + c_here)
+  const float* grad = dA + (n * K + k0) * plane;
+  const float* act = A + (n * K + k0) * plane;
 
-  // 4.
-  cluster.sync();
-  if (r == 0) {
-    float* raw = raw_out + n * plane;
-    for (int64_t p = threadIdx.x; p < plane; p += blockDim.x) {
-      double total = 0.0;
-      for (int q = 0; q < kClusterBlocks; ++q) total += cluster.map_shared_rank(part, q)[p];
-      raw[p] = total > 0.0 ? static_cast<float>(total) : 0.0f;  // ReLU
+  double acc[R];
+#pragma unroll
+  for (int j = 0; j < R; ++j) acc[j] = 0.0;
+  for (int c0 = warp; c0 < c_here; c0 += U * kStreamWarps) {
+    // 1. load
+    float g[U][R], a[U][R];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int c = c0 + u * kStreamWarps;
+#pragma unroll
+      for (int j = 0; j < R; ++j) {
+        const int p = lane + 32 * j;
+        const bool inside = c < c_here && p < plane;
+        g[u][j] = inside ? grad[c * plane + p] : 0.0f;
+        a[u][j] = inside ? act[c * plane + p] : 0.0f;
+      }
     }
-    __syncthreads();
-    normalize_image(raw, plane, map_out + n * plane, zero_out + n);
+    // 2, 3.
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int c = c0 + u * kStreamWarps;
+      double s = 0.0;
+#pragma unroll
+      for (int j = 0; j < R; ++j) s += g[u][j];
+#pragma unroll
+      for (int offset = 16; offset > 0; offset /= 2) s += __shfl_xor_sync(0xffffffffu, s, offset);
+      const double alpha = s * inv_plane;
+      if (c < c_here && lane == 0) alpha_out[n * K + k0 + c] = static_cast<float>(alpha);
+      const double weight = sign * alpha;  // a channel past c_here has loaded zeros: adds nothing
+#pragma unroll
+      for (int j = 0; j < R; ++j) acc[j] += weight * a[u][j];
+    }
   }
-  cluster.sync();
-#else
-  __trap();  // launched only on sm_90 and later (clustered_fits)
-#endif
+
+  // 4. the block's part
+#pragma unroll
+  for (int j = 0; j < R; ++j) warp_sums[warp][lane + 32 * j] = acc[j];
+  __syncthreads();
+  double* part = parts + (n * B + b) * plane;
+  if (threadIdx.x < plane) {
+    double s = 0.0;
+#pragma unroll
+    for (int w = 0; w < kStreamWarps; ++w) s += warp_sums[w][threadIdx.x];
+    part[threadIdx.x] = s;
+  }
+
+  // 5. the last block of image n to arrive finishes its map
+  __shared__ bool last;
+  __syncthreads();  // every part of this block is written ...
+  if (threadIdx.x == 0) {
+    __threadfence();  // ... and visible to every block before the block is counted
+    last = atomicAdd(arrivals + n, 1u) == static_cast<unsigned>(B - 1);
+    if (last) arrivals[n] = 0;  // zero again for the next launch (runtime.h: arrival_counters)
+    __threadfence();  // (the last block: the other parts are read after the count that saw them all)
+  }
+  __syncthreads();
+  if (!last) return;
+  const double* image_parts = parts + n * B * plane;
+  __shared__ float relu_map[32 * R];
+  sum_over_groups(  // (ends with a barrier)
+      plane, B, group_sums, [&](int64_t j, int64_t p) { return __ldcg(image_parts + j * plane + p); },
+      [&](int64_t p, double total) { raw_out[n * plane + p] = relu_map[p] = total > 0.0 ? static_cast<float>(total) : 0.0f; });
+  const bool holds = threadIdx.x < plane;
+  const float mine = holds ? relu_map[threadIdx.x] : 0.0f;  // L_p of pixel p = threadIdx.x
+  const float2 range = block_min_max(holds ? mine : INFINITY, holds ? mine : -INFINITY);
+  const bool zero = range.x == 0.0f && range.y == 0.0f;
+  if (threadIdx.x == 0) zero_out[n] = zero ? 1.0f : 0.0f;
+  if (holds) map_out[n * plane + threadIdx.x] = zero ? 0.0f : (mine - range.x) / (range.y - range.x + cam::kNormalizeEps);
 }
 
 // Block n: the top-1 class of row n (first of equal maxima) unless a class is given, then the one-hot row.
@@ -285,58 +348,11 @@ Tensor one_hot_seed(const Tensor& logits, const DeviceArray<int32_t>& classes, D
 
 namespace {
 
-// Whether the clustered kernel takes the shape: channels that split evenly into kClusterBlocks blocks,
-// each block's run of floats a whole number of 16-byte copies and within its stage, on a GPU with
-// thread-block clusters (compute capability 9.0 or later) running code built for one (a build for
-// sm_80 alone reaches a Hopper GPU as sm_80 PTX, whose kernel body is only the trap).
-bool clustered_fits(int64_t K, int64_t plane) {
-  static const bool clusters = [] {
-    int device = 0, major = 0;
-    GCAM_CUDA_CHECK(cudaGetDevice(&device));
-    GCAM_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-    cudaFuncAttributes built{};
-    GCAM_CUDA_CHECK(cudaFuncGetAttributes(&built, gradcam_clustered));
-    return major >= 9 && built.ptxVersion >= 90;
-  }();
-  const int64_t C = K / kClusterBlocks;
-  return clusters && K % kClusterBlocks == 0 && (C * plane) % 4 == 0 && C * plane <= kClusterStageFloats;
-}
-
 // Threads per channel for α (channel_weights): the most (≤ 32) that still cover C channels in one pass.
 int lanes_for(int64_t C, int threads) {
   int lanes = 1;
   while (lanes < 32 && 2 * lanes * C <= threads) lanes *= 2;
   return lanes;
-}
-
-void launch_clustered(const Tensor& A, const Tensor& dA, bool counterfactual, GradcamMaps& r) {
-  const int64_t N = A.size(0), K = A.size(1), plane = A.size(2) * A.size(3), C = K / kClusterBlocks;
-  const size_t shared = static_cast<size_t>(2 * C * plane) * sizeof(float) +
-                        static_cast<size_t>(kClusterThreads + C + plane) * sizeof(double);
-  static const bool opted_in = [] {  // shared memory beyond the default 48 KB, up to the largest stage
-    // (C·plane ≤ kClusterStageFloats with C, plane ≥ 1, so C + plane ≤ kClusterStageFloats + 1: 205 KB)
-    const size_t most =
-        2 * kClusterStageFloats * sizeof(float) + (kClusterThreads + kClusterStageFloats + 1) * sizeof(double);
-    GCAM_CUDA_CHECK(cudaFuncSetAttribute(gradcam_clustered, cudaFuncAttributeMaxDynamicSharedMemorySize, int(most)));
-    return true;
-  }();
-  (void)opted_in;
-  cudaLaunchConfig_t config = {};
-  config.gridDim = dim3(static_cast<unsigned>(N * kClusterBlocks));
-  config.blockDim = dim3(kClusterThreads);
-  config.dynamicSmemBytes = shared;
-  config.stream = stream();
-  cudaLaunchAttribute cluster_shape[1];
-  cluster_shape[0].id = cudaLaunchAttributeClusterDimension;
-  cluster_shape[0].val.clusterDim.x = kClusterBlocks;
-  cluster_shape[0].val.clusterDim.y = 1;
-  cluster_shape[0].val.clusterDim.z = 1;
-  config.attrs = cluster_shape;
-  config.numAttrs = 1;
-  GCAM_CUDA_CHECK(cudaLaunchKernelEx(&config, gradcam_clustered, A.data(), dA.data(), K, plane,
-                                     lanes_for(C, kClusterThreads), counterfactual ? -1.0f : 1.0f, r.alpha.data(),
-                                     r.raw.data(), r.map.data(), r.zero_flags.data()));
-  GCAM_CHECK_LAUNCH();
 }
 
 void launch_sliced(const Tensor& A, const Tensor& dA, bool counterfactual, int64_t slice_channels, GradcamMaps& r) {
@@ -355,26 +371,83 @@ void launch_sliced(const Tensor& A, const Tensor& dA, bool counterfactual, int64
   GCAM_CHECK_LAUNCH();
 }
 
+// The streamed kernel's cut: two groups of U channels per warp (C = 2·W·U: 128 channels per block on
+// ResNet-50's layer4, 64 on VGG-16's features.29), and twice that where the batch would still fill
+// every SM with more than kStreamBlocksPerSm blocks. Measured on an H200 against cuts of 32, 64, 128 and
+// 256 channels at batch 1, 16 and 64 on both layers: the fastest or tied with it in five of the six,
+// 8% behind at ResNet-50 batch 1 (bench_cuda's cuda_fused_reduction rows). channels_per_block > 0
+// forces C.
+constexpr int kStreamBlocksPerSm = 2;
+
+int64_t streamed_channels_per_block(int64_t N, int64_t K, int runs, int64_t channels_per_block) {
+  if (channels_per_block > 0) return std::min(channels_per_block, K);
+  static const int64_t sms = [] {
+    int device = 0, count = 0;
+    GCAM_CUDA_CHECK(cudaGetDevice(&device));
+    GCAM_CUDA_CHECK(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device));
+    return int64_t{count};
+  }();
+  const int64_t C = 2 * int64_t{kStreamWarps} * stream_unroll(runs), blocks = N * ((K + C - 1) / C);
+  return std::min(K, blocks > kStreamBlocksPerSm * sms ? 2 * C : C);
+}
+
+bool streamed_fits(int64_t K, int64_t plane) {
+  return plane <= 32 * kStreamRuns && K * plane <= int64_t{1} << 30;  // int indices within an image
+}
+
+template <int R>
+void launch_streamed_runs(const Tensor& A, const Tensor& dA, float sign, int64_t C, GradcamMaps& r) {
+  const int64_t N = A.size(0), K = A.size(1), plane = A.size(2) * A.size(3), B = (K + C - 1) / C;
+  GCAM_CHECK(N <= kArrivalCounters && B <= 65535, "gradcam: ", A.shape().str(), " is beyond the fused kernel's grid");
+  DeviceArray<double> parts(N * B * plane);
+  gradcam_streamed<R><<<dim3(static_cast<unsigned>(B), static_cast<unsigned>(N)), kStreamThreads, 0, stream()>>>(
+      A.data(), dA.data(), static_cast<int>(K), static_cast<int>(plane), static_cast<int>(C), sign,
+      1.0 / static_cast<double>(plane), r.alpha.data(), parts.data(), arrival_counters(), r.raw.data(), r.map.data(),
+      r.zero_flags.data());
+  GCAM_CHECK_LAUNCH();
+}
+
+void launch_streamed(const Tensor& A, const Tensor& dA, bool counterfactual, int64_t channels_per_block,
+                     GradcamMaps& r) {
+  const int64_t N = A.size(0), K = A.size(1), runs = (A.size(2) * A.size(3) + 31) / 32;
+  const int64_t C = streamed_channels_per_block(N, K, static_cast<int>(std::min<int64_t>(runs, kStreamRuns)),
+                                                channels_per_block);
+  const float sign = counterfactual ? -1.0f : 1.0f;
+  switch (runs) {  // R: the lane's pixels, a compile-time count so that they stay in registers
+    case 1: return launch_streamed_runs<1>(A, dA, sign, C, r);
+    case 2: return launch_streamed_runs<2>(A, dA, sign, C, r);
+    case 3: return launch_streamed_runs<3>(A, dA, sign, C, r);
+    case 4: return launch_streamed_runs<4>(A, dA, sign, C, r);
+    case 5: return launch_streamed_runs<5>(A, dA, sign, C, r);
+    case 6: return launch_streamed_runs<6>(A, dA, sign, C, r);
+    default: return launch_streamed_runs<kStreamRuns>(A, dA, sign, C, r);
+  }
+}
+
 }  // namespace
 
-bool gradcam_maps_clustered(const Shape& activations, int64_t slice_channels) {
-  return slice_channels == 0 && activations.ndim() == 4 &&
-         clustered_fits(activations[1], activations[2] * activations[3]);
+Reduction gradcam_reduction_for(const Shape& activations, ReductionOptions how) {
+  GCAM_CHECK(activations.ndim() == 4, "gradcam: activations must be (N, K, h, w), got ", activations.str());
+  const int64_t K = activations[1], plane = activations[2] * activations[3];
+  switch (how.kernel) {
+    case Reduction::Auto:
+    case Reduction::Streamed: return streamed_fits(K, plane) ? Reduction::Streamed : Reduction::Sliced;
+    case Reduction::Sliced: return Reduction::Sliced;
+  }
+  return Reduction::Sliced;
 }
 
 GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual, bool copy_flags,
-                         int64_t slice_channels) {
+                         ReductionOptions how) {
   const int64_t N = activations.size(0), K = activations.size(1), h = activations.size(2), w = activations.size(3);
   GradcamMaps r{device_empty(Shape{N, K}), device_empty(Shape{N, h, w}), device_empty(Shape{N, h, w}),
                 device_empty(Shape{N}), {}};
   if (N == 0) return r;
   GCAM_CHECK(K > 0 && h * w > 0, "gradcam: empty feature maps ", activations.shape().str());
-  const auto on_16_bytes = [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.data()) % 16 == 0; };
-  if (gradcam_maps_clustered(activations.shape(), slice_channels) && on_16_bytes(activations) &&
-      on_16_bytes(gradients))  // the engine's allocations are; a view at an odd offset may not be
-    launch_clustered(activations, gradients, counterfactual, r);
+  if (gradcam_reduction_for(activations.shape(), how) == Reduction::Streamed)
+    launch_streamed(activations, gradients, counterfactual, how.channels_per_block, r);
   else
-    launch_sliced(activations, gradients, counterfactual, slice_channels, r);
+    launch_sliced(activations, gradients, counterfactual, how.channels_per_block, r);
   if (copy_flags)
     for (float flag : r.zero_flags.to(Device::CPU).to_vector()) r.all_zero.push_back(flag != 0.0f);
   return r;

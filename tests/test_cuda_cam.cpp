@@ -32,15 +32,31 @@ Tensor activations(const Shape& s, unsigned seed) {
   return Tensor::from_vector(s, v);
 }
 
-// Both kernels and every cut of the channels into per-block slices give the CPU's maps: the default
-// (the clustered kernel where the shape fits it: 3×2048×7×7, 2×512×14×14, 1×8×30×30, 4×64×1×1; the
-// sliced kernel's own cut otherwise), one channel per block, 3 per block (a last slice that is partly
-// empty) and all K in one block per image; a plane larger than the shared-memory stage (70×70) is read
-// from global memory by the same code.
+const char* name(cuda::Reduction kernel) {
+  switch (kernel) {
+    case cuda::Reduction::Auto: return "auto";
+    case cuda::Reduction::Streamed: return "streamed";
+    case cuda::Reduction::Sliced: return "sliced";
+  }
+  return "?";
+}
+
+// Each kernel asked for, with each cut of the channels into blocks, as the trace of a check.
+std::string described(const Shape& s, cuda::ReductionOptions how) {
+  return s.str() + " asked " + name(how.kernel) + ", " + std::to_string(how.channels_per_block) +
+         " channels per block: ran " + name(cuda::gradcam_reduction_for(s, how));
+}
+
+// Every kernel and every cut of the channels into blocks gives the CPU's maps: each kernel's own cut,
+// one channel per block, 3 per block (a last block that is partly empty) and all K in one block per
+// image. The shapes: ResNet-50's and VGG-16's target layers, odd sizes, a 224-pixel plane (the streamed
+// kernel's largest: 7 pixels per lane) and planes beyond it (the sliced kernel then; 70×70 is also
+// beyond the sliced kernel's shared-memory stage, so it reads global memory by the same code).
 TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
   REQUIRE_GPU();
   const std::vector<Shape> shapes = {Shape{3, 2048, 7, 7}, Shape{2, 512, 14, 14}, Shape{2, 5, 3, 11},
-                                     Shape{1, 8, 30, 30},  Shape{4, 64, 1, 1},    Shape{2, 20, 70, 70}};
+                                     Shape{2, 9, 14, 16},  Shape{1, 8, 30, 30},   Shape{4, 64, 1, 1},
+                                     Shape{2, 20, 70, 70}};
   for (size_t i = 0; i < shapes.size(); ++i) {
     const Tensor A = activations(shapes[i], 10 + i), dA = random_normal(shapes[i], 20 + i, 0.01f);
     const Tensor alpha = cam::channel_weights(dA);
@@ -50,71 +66,75 @@ TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
       const Tensor raw = expected.clone();
       std::vector<bool> zero;
       cam::normalize_maps(expected, &zero);
-      for (int64_t slice : {int64_t{0}, int64_t{1}, int64_t{3}, shapes[i][1]}) {
-        SCOPED_TRACE(shapes[i].str() + (counterfactual ? " counterfactual" : "") + ", slice " + std::to_string(slice) +
-                     (cuda::gradcam_maps_clustered(shapes[i], slice) ? " (clustered)" : ""));
-        const cuda::GradcamMaps g = cuda::gradcam_maps(A_gpu, dA_gpu, counterfactual, true, slice);
-        EXPECT_TRUE(test::near_relative(g.alpha.to(Device::CPU), alpha, 1e-5));
-        EXPECT_TRUE(test::near_relative(g.raw.to(Device::CPU), raw, 1e-5));
-        const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = expected.to_vector();
-        for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
-        EXPECT_EQ(g.all_zero, zero);
-      }
+      for (cuda::Reduction kernel : {cuda::Reduction::Auto, cuda::Reduction::Streamed, cuda::Reduction::Sliced})
+        for (int64_t cut : {int64_t{0}, int64_t{1}, int64_t{3}, shapes[i][1]}) {
+          const cuda::ReductionOptions how{kernel, cut};
+          SCOPED_TRACE(described(shapes[i], how) + (counterfactual ? ", counterfactual" : ""));
+          const cuda::GradcamMaps g = cuda::gradcam_maps(A_gpu, dA_gpu, counterfactual, true, how);
+          EXPECT_TRUE(test::near_relative(g.alpha.to(Device::CPU), alpha, 1e-5));
+          EXPECT_TRUE(test::near_relative(g.raw.to(Device::CPU), raw, 1e-5));
+          const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = expected.to_vector();
+          for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
+          EXPECT_EQ(g.all_zero, zero);
+        }
     }
   }
 }
 
-// Every sum runs in a fixed order: two runs give the same bits.
+// Every sum runs in a fixed order: two runs of a kernel give the same bits.
 TEST(CudaCam, FusedReductionIsDeterministic) {
   REQUIRE_GPU();
   const Shape s{16, 2048, 7, 7};
   const Tensor A = activations(s, 60).to(Device::CUDA), dA = random_normal(s, 61, 0.01f).to(Device::CUDA);
-  const cuda::GradcamMaps first = cuda::gradcam_maps(A, dA, false), second = cuda::gradcam_maps(A, dA, false);
-  EXPECT_EQ(first.raw.to(Device::CPU).to_vector(), second.raw.to(Device::CPU).to_vector());
-  EXPECT_EQ(first.map.to(Device::CPU).to_vector(), second.map.to(Device::CPU).to_vector());
+  for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced}) {
+    SCOPED_TRACE(described(s, {kernel, 0}));
+    const cuda::GradcamMaps first = cuda::gradcam_maps(A, dA, false, true, {kernel, 0}),
+                            second = cuda::gradcam_maps(A, dA, false, true, {kernel, 0});
+    EXPECT_EQ(first.raw.to(Device::CPU).to_vector(), second.raw.to(Device::CPU).to_vector());
+    EXPECT_EQ(first.map.to(Device::CPU).to_vector(), second.map.to(Device::CPU).to_vector());
+  }
 }
 
 TEST(CudaCam, AllZeroMapsAreZerosAndFlaggedNeverNan) {
   REQUIRE_GPU();
   // Image 0: gradients all negative on positive activations → ReLU(Σ α A) = 0 everywhere.
-  // Image 1: an ordinary map. The counterfactual swaps which one is empty. 5×5 planes take the sliced
-  // kernel (2 channels × 25 floats is not a whole number of 16-byte copies), 6×6 the clustered one.
-  for (int64_t size : {5, 6}) {
-    const Shape s{2, 16, size, size};
-    const int64_t plane = size * size, per_image = 16 * plane;
-    SCOPED_TRACE(s.str() + (cuda::gradcam_maps_clustered(s) ? " (clustered)" : " (sliced)"));
-    std::vector<float> grads = random_normal(s, 31).to_vector();
-    for (int64_t k = 0; k < per_image; ++k) grads[k] = -std::fabs(grads[k]) - 0.01f;
-    for (int64_t k = per_image; k < 2 * per_image; ++k) grads[k] = std::fabs(grads[k]) + 0.01f;
-    const Tensor A = activations(s, 30).to(Device::CUDA), dA = Tensor::from_vector(s, grads).to(Device::CUDA);
-    for (bool counterfactual : {false, true}) {
-      const cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, counterfactual);
-      const int64_t empty = counterfactual ? 1 : 0;
-      EXPECT_EQ(g.all_zero, (std::vector<bool>{empty == 0, empty == 1}));
-      const std::vector<float> map = g.map.to(Device::CPU).to_vector();
-      for (int64_t k = 0; k < plane; ++k) EXPECT_EQ(map[empty * plane + k], 0.0f);
-      for (float v : map) EXPECT_FALSE(std::isnan(v));
-      float top = 0.0f;
-      for (int64_t k = 0; k < plane; ++k) top = std::max(top, map[(1 - empty) * plane + k]);
-      EXPECT_NEAR(top, 1.0f, 1e-5);  // the other image's map spans [0, 1]
+  // Image 1: an ordinary map. The counterfactual swaps which one is empty. Each kernel.
+  for (int64_t size : {5, 6})
+    for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced}) {
+      const Shape s{2, 16, size, size};
+      const int64_t plane = size * size, per_image = 16 * plane;
+      SCOPED_TRACE(described(s, {kernel, 0}));
+      std::vector<float> grads = random_normal(s, 31).to_vector();
+      for (int64_t k = 0; k < per_image; ++k) grads[k] = -std::fabs(grads[k]) - 0.01f;
+      for (int64_t k = per_image; k < 2 * per_image; ++k) grads[k] = std::fabs(grads[k]) + 0.01f;
+      const Tensor A = activations(s, 30).to(Device::CUDA), dA = Tensor::from_vector(s, grads).to(Device::CUDA);
+      for (bool counterfactual : {false, true}) {
+        const cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, counterfactual, true, {kernel, 0});
+        const int64_t empty = counterfactual ? 1 : 0;
+        EXPECT_EQ(g.all_zero, (std::vector<bool>{empty == 0, empty == 1}));
+        const std::vector<float> map = g.map.to(Device::CPU).to_vector();
+        for (int64_t k = 0; k < plane; ++k) EXPECT_EQ(map[empty * plane + k], 0.0f);
+        for (float v : map) EXPECT_FALSE(std::isnan(v));
+        float top = 0.0f;
+        for (int64_t k = 0; k < plane; ++k) top = std::max(top, map[(1 - empty) * plane + k]);
+        EXPECT_NEAR(top, 1.0f, 1e-5);  // the other image's map spans [0, 1]
+      }
     }
-  }
 }
 
-// Which kernel a shape takes: the clustered one only where K splits into 8 blocks whose runs are whole
-// 16-byte copies within the stage, and never when a cut is forced; where the GPU has clusters (sm_90+:
-// the H100/H200 this project measures on), the target layers of ResNet-50 and VGG-16 take it. (Those
-// positive cases are only as good as the detection they are compared with; that the clustered kernel
-// really runs there shows in bench_cuda, where its rows and the :sliced rows differ.)
-TEST(CudaCam, ClusteredKernelTakesOnlyTheShapesItFits) {
+// Which kernel a shape takes: by default the streamed one up to 224 pixels a plane, the sliced one
+// beyond, also when the streamed one is asked for; the sliced one whenever it is asked for.
+TEST(CudaCam, EachKernelTakesOnlyTheShapesItFits) {
   REQUIRE_GPU();
-  const bool clusters = cuda::gradcam_maps_clustered(Shape{1, 8, 2, 2});
-  EXPECT_EQ(cuda::gradcam_maps_clustered(Shape{16, 2048, 7, 7}), clusters);
-  EXPECT_EQ(cuda::gradcam_maps_clustered(Shape{16, 512, 14, 14}), clusters);
-  EXPECT_FALSE(cuda::gradcam_maps_clustered(Shape{16, 2048, 7, 7}, 8));  // a forced cut
-  EXPECT_FALSE(cuda::gradcam_maps_clustered(Shape{2, 20, 7, 7}));        // 20 channels: not 8 equal blocks
-  EXPECT_FALSE(cuda::gradcam_maps_clustered(Shape{2, 16, 5, 5}));        // 2 × 25 floats: not whole copies
-  EXPECT_FALSE(cuda::gradcam_maps_clustered(Shape{2, 64, 56, 56}));      // 8 × 3136 floats: beyond the stage
+  using cuda::Reduction;
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{16, 2048, 7, 7}), Reduction::Streamed);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{16, 512, 14, 14}), Reduction::Streamed);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 9, 14, 16}), Reduction::Streamed);  // 224 pixels
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 9, 15, 15}), Reduction::Sliced);    // 225
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 64, 56, 56}), Reduction::Sliced);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 9, 15, 15}, {Reduction::Streamed, 0}), Reduction::Sliced);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 64, 7, 7}, {Reduction::Sliced, 0}), Reduction::Sliced);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 64, 7, 7}, {Reduction::Streamed, 3}), Reduction::Streamed);
 }
 
 TEST(CudaCam, UpsamplingAndGuidedProductEqualTheCpu) {

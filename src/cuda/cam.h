@@ -4,7 +4,7 @@
 //   one_hot_seed      logits → the backward pass's seed, the class chosen on the device (no host round trip)
 //   gradcam_maps      A, ∂y/∂A (N, K, h, w)  →  α (N, K), raw ReLU(Σ_k α_k A_k) (N, h, w), the per-image
 //                     min-max normalised map (N, h, w), and which images' maps were zero everywhere —
-//                     one launch, a cluster of blocks or blocks of channels per image (counterfactual: α negated).
+//                     one launch, several blocks per image (counterfactual: α negated).
 //   upsample_product  normalised maps (N, h, w) → bilinear, half-pixel centres (N, H, W); with a guided
 //                     gradient (N, 3, H, W) also Guided Grad-CAM = guided ⊙ upsampled map — one launch.
 //   render            upsampled maps (N, H, W) → colour heatmaps and overlays on the images (N, H, W, 3)
@@ -25,18 +25,25 @@ struct GradcamMaps {
   Tensor zero_flags;            // (N): 1 where image n's map was zero everywhere, on the device
   std::vector<bool> all_zero;   // the same flags on the host, unless the copy was skipped
 };
+// Which kernel gradcam_maps runs (gradcam.cu has each one's design and times):
+//   Streamed   planes of at most 224 pixels (ResNet-50's 7×7, VGG-16's 14×14): warps stream channels
+//              through registers
+//   Sliced     any shape: blocks of channels staged in shared memory (or read from global memory for
+//              large planes)
+// Both hand the blocks' parts of an image over through global memory. Auto takes Streamed where it
+// fits and Sliced elsewhere; Streamed asked for where it does not fit falls back to Sliced.
+// channels_per_block > 0 forces that cut of the channels into blocks, 0 leaves each kernel its own.
+// Tests and benchmarks compare the kernels and cuts.
+enum class Reduction { Auto, Streamed, Sliced };
+struct ReductionOptions {
+  Reduction kernel = Reduction::Auto;
+  int64_t channels_per_block = 0;
+};
 // copy_flags = false leaves all_zero empty (no host synchronisation: what a graph capture needs).
-// slice_channels = 0 chooses the kernel: on a GPU with thread-block clusters (sm_90+), a cluster of 8
-// blocks per image exchanging their parts through distributed shared memory, where K splits evenly and
-// each block's share fits its stage (ResNet-50's layer4, VGG-16's features.29); otherwise blocks of as
-// many channels as fit 16 KB of each tensor in shared memory (at most 1024; 16 for larger planes) that
-// hand their parts over through global memory. slice_channels > 0 forces the latter with that many
-// channels per block, and slice_channels < 0 forces it with its own cut (tests and benchmarks compare
-// the kernels and the cuts).
 GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual,
-                         bool copy_flags = true, int64_t slice_channels = 0);
-// Whether gradcam_maps takes the clustered kernel for activations of this shape (N, K, h, w).
-bool gradcam_maps_clustered(const Shape& activations, int64_t slice_channels = 0);
+                         bool copy_flags = true, ReductionOptions how = {});
+// The kernel gradcam_maps runs for activations of this shape (N, K, h, w): never Auto.
+Reduction gradcam_reduction_for(const Shape& activations, ReductionOptions how = {});
 
 // The backward seed for each image's class, on the device: seed (N, classes) one-hot at class[n], or at
 // the top-1 logit (first of equal maxima, like the CPU) where class[n] < 0; the class used goes to chosen[n].

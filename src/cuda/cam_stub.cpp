@@ -13,8 +13,8 @@ namespace {
 }
 }  // namespace
 
-GradcamMaps gradcam_maps(const Tensor&, const Tensor&, bool, bool, int64_t) { no_cuda(); }
-bool gradcam_maps_clustered(const Shape&, int64_t) { return false; }  // no GPU here: no kernel at all
+GradcamMaps gradcam_maps(const Tensor&, const Tensor&, bool, bool, ReductionOptions) { no_cuda(); }
+Reduction gradcam_reduction_for(const Shape&, ReductionOptions) { no_cuda(); }
 Tensor one_hot_seed(const Tensor&, const DeviceArray<int32_t>&, DeviceArray<int32_t>&) { no_cuda(); }
 
 void synchronize() {}
