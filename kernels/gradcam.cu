@@ -19,27 +19,31 @@
 //   3. part_s[p] = Σ_{k in slice s} α_k A[n,k,p]      a slice's share of the weighted sum, into global
 //              scratch (double)
 //   4. the hand-off above.
-// H200, inputs from device memory, µs, one run (bench_cuda's cuda_fused_reduction rows, the streamed
-// kernel at the cut its default picks; the floor, the inputs read once at the device copy's bandwidth:
-// 3.1 at batch 16, 12.4 at 64):
+// H200, inputs from device memory, µs, one run (bench_cuda's cuda_fused_reduction rows at each
+// kernel's default cut; the floor, the inputs read once at the device copy's bandwidth: 3.1 at batch
+// 16, 12.4 at 64):
 //
 //   layer, batch               streamed   sliced   (a third kernel, since removed: a thread-block
-//   resnet50 layer4, 1             6.1      7.0     cluster per image handing parts over through
-//   resnet50 layer4, 16            9.1     12.2     distributed shared memory, staged by cp.async:
-//   resnet50 layer4, 64           21.8     29.6     6.6, 11.1, 25.8 on resnet50; 6.7, 11.4, 26.3 on vgg16)
-//   vgg16 features.29, 1           6.4     11.1
-//   vgg16 features.29, 16          9.4     16.2
-//   vgg16 features.29, 64         18.0     35.3
+//   resnet50 layer4, 1             5.5      7.1     cluster per image handing parts over through
+//   resnet50 layer4, 16            9.1     12.1     distributed shared memory, staged by cp.async:
+//   resnet50 layer4, 64           18.5     29.6     6.6, 11.1, 25.8 on resnet50; 6.7, 11.4, 26.3 on
+//   vgg16 features.29, 1           6.3     11.4     vgg16, in an earlier run)
+//   vgg16 features.29, 16          9.6     16.3
+//   vgg16 features.29, 64         18.2     35.3
 //
-// What remains at batch 1 and 16 is latency, not bandwidth: with the inputs in L2 (batch 1) the chain of
-// loads, butterflies, fence, atomic, the last block's reads and its normalisation still takes ~4.4 µs
-// beyond a plain copy's 1.2 µs.
+// At batch 16 the streamed kernel is a chain of latencies more than a stream of bytes. Cut short after
+// each phase (bench/experiments/reduction_phases.cu, resnet50 layer4, 128 channels per block), µs: an
+// empty kernel on the same grid 0.9; loading and reducing each block's channels and writing its part
+// 6.1 (a device copy of the same bytes, read and written, takes 4.0); the fence and the arrival count
+// 7.2; the last block's sum and normalisation 8.0. A cluster of the image's 16 blocks handing the parts
+// over through distributed shared memory instead took 7.6 (and 21.1 at batch 64, against 19.0).
 //
 // Every sum runs in a fixed order, so a run gives the same bits each time (the two kernels add in
 // different orders, so they agree to rounding, not to the bit).
 #include "../src/cuda/cam.h"
 #include "gcam/cam.h"
 #include "launch.h"
+#include "warp_sums.h"
 
 namespace gcam::cuda {
 
@@ -185,9 +189,10 @@ __global__ void __launch_bounds__(kSliceThreads)
 //   1. load    the lane's R values of ∂y/∂A and of A for each of the U channels into registers:
 //              2·U·R loads in flight per lane before any arithmetic waits on them (U = 8 for planes of
 //              up to 64 pixels, 4 above: about 100 KB in flight per SM either way)
-//   2. α_k   = (1/hw) Σ_p ∂y/∂A[n,k,p]: the lane's R values, then a butterfly over the 32 lanes (every
-//              lane ends with the same sum: each step adds the same two numbers on both lanes of a pair)
-//   3. acc_j += α_k A[n,k,l+32j]  in the lane's registers (double): the warp's share of the weighted sum
+//   2. α_k   = (1/hw) Σ_p ∂y/∂A[n,k,p]: the lane's R values, then the U channels' sums over the 32
+//              lanes all at once (warp_sums.h: 9 shuffles for U = 8, not 40), in float
+//   3. acc_j += α_k A[n,k,l+32j]  in the lane's registers (double), α_k fetched from the lane that holds
+//              it: the warp's share of the weighted sum
 //   4. the block's part: the W warps' shares added in warp order, into global scratch (double)
 //   5. the last block of image n to arrive (the sliced kernel's arrival counter; one thread fences for
 //      the block after a barrier, as a grid-wide barrier does) adds the B parts in block order, thread p
@@ -218,10 +223,10 @@ __device__ float2 block_min_max(float lo, float hi) {
 template <int R>
 __global__ void __launch_bounds__(kStreamThreads)
     gradcam_streamed(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C, float sign,
-                     double inv_plane, float* alpha_out, double* parts, unsigned* arrivals, float* raw_out,
+                     float* alpha_out, double* parts, unsigned* arrivals, float* raw_out,
                      float* map_out, float* zero_out) {
   constexpr int U = stream_unroll(R);
-  __shared__ double warp_sums[kStreamWarps][32 * R];
+  __shared__ double warp_parts[kStreamWarps][32 * R];
   __shared__ double group_sums[kStreamThreads];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, b = blockIdx.x, B = gridDim.x;
   const int64_t n = blockIdx.y;
@@ -246,18 +251,22 @@ __global__ void __launch_bounds__(kStreamThreads)
         a[u][j] = inside ? act[c * plane + p] : 0.0f;
       }
     }
-    // 2, 3.
+    // 2. α for the U channels at once (warp_sums.h): lane l ends with channel u_l = l / (32/U)'s sum
+    float sums[U];
 #pragma unroll
     for (int u = 0; u < U; ++u) {
-      const int c = c0 + u * kStreamWarps;
-      double s = 0.0;
+      sums[u] = 0.0f;
 #pragma unroll
-      for (int j = 0; j < R; ++j) s += g[u][j];
+      for (int j = 0; j < R; ++j) sums[u] += g[u][j];
+    }
+    const float alpha = warp_sums<U>(sums) / static_cast<float>(plane);
+    const int c_alpha = c0 + (lane / (32 / U)) * kStreamWarps;
+    if (lane % (32 / U) == 0 && c_alpha < c_here) alpha_out[n * K + k0 + c_alpha] = alpha;
+    // 3.
 #pragma unroll
-      for (int offset = 16; offset > 0; offset /= 2) s += __shfl_xor_sync(0xffffffffu, s, offset);
-      const double alpha = s * inv_plane;
-      if (c < c_here && lane == 0) alpha_out[n * K + k0 + c] = static_cast<float>(alpha);
-      const double weight = sign * alpha;  // a channel past c_here has loaded zeros: adds nothing
+    for (int u = 0; u < U; ++u) {
+      // (a channel past c_here has loaded zeros: adds nothing)
+      const double weight = sign * __shfl_sync(0xffffffffu, alpha, lane_of_sum<U>(u));
 #pragma unroll
       for (int j = 0; j < R; ++j) acc[j] += weight * a[u][j];
     }
@@ -265,13 +274,13 @@ __global__ void __launch_bounds__(kStreamThreads)
 
   // 4. the block's part
 #pragma unroll
-  for (int j = 0; j < R; ++j) warp_sums[warp][lane + 32 * j] = acc[j];
+  for (int j = 0; j < R; ++j) warp_parts[warp][lane + 32 * j] = acc[j];
   __syncthreads();
   double* part = parts + (n * B + b) * plane;
   if (threadIdx.x < plane) {
     double s = 0.0;
 #pragma unroll
-    for (int w = 0; w < kStreamWarps; ++w) s += warp_sums[w][threadIdx.x];
+    for (int w = 0; w < kStreamWarps; ++w) s += warp_parts[w][threadIdx.x];
     part[threadIdx.x] = s;
   }
 
@@ -401,9 +410,8 @@ void launch_streamed_runs(const Tensor& A, const Tensor& dA, float sign, int64_t
   GCAM_CHECK(N <= kArrivalCounters && B <= 65535, "gradcam: ", A.shape().str(), " is beyond the fused kernel's grid");
   DeviceArray<double> parts(N * B * plane);
   gradcam_streamed<R><<<dim3(static_cast<unsigned>(B), static_cast<unsigned>(N)), kStreamThreads, 0, stream()>>>(
-      A.data(), dA.data(), static_cast<int>(K), static_cast<int>(plane), static_cast<int>(C), sign,
-      1.0 / static_cast<double>(plane), r.alpha.data(), parts.data(), arrival_counters(), r.raw.data(), r.map.data(),
-      r.zero_flags.data());
+      A.data(), dA.data(), static_cast<int>(K), static_cast<int>(plane), static_cast<int>(C), sign, r.alpha.data(),
+      parts.data(), arrival_counters(), r.raw.data(), r.map.data(), r.zero_flags.data());
   GCAM_CHECK_LAUNCH();
 }
 
