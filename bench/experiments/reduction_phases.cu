@@ -127,12 +127,34 @@ __global__ void __launch_bounds__(kThreads)
   if (threadIdx.x < plane) map_out[n * plane + threadIdx.x] = (v - lo) / (hi - lo + 1e-7f);
 }
 
+// The median over 50 replays of a graph of 20 launches, µs per launch (GPU events around each replay).
+float median_launch_us(cudaGraph_t graph, cudaStream_t s) {
+  cudaGraphExec_t exec;
+  CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  cudaEvent_t e0, e1;
+  CHECK(cudaEventCreate(&e0));
+  CHECK(cudaEventCreate(&e1));
+  std::vector<float> times;
+  for (int r = 0; r < 51; ++r) {  // the first replay warms up
+    CHECK(cudaEventRecord(e0, s));
+    CHECK(cudaGraphLaunch(exec, s));
+    CHECK(cudaEventRecord(e1, s));
+    CHECK(cudaEventSynchronize(e1));
+    float ms = 0;
+    CHECK(cudaEventElapsedTime(&ms, e0, e1));
+    if (r > 0) times.push_back(ms * 1000.0f / 20);
+  }
+  std::sort(times.begin(), times.end());
+  CHECK(cudaGraphExecDestroy(exec));
+  CHECK(cudaGraphDestroy(graph));
+  return times[times.size() / 2];
+}
+
 template <int Mode>
 float time_mode(int N, int C, const std::vector<float*>& As, const std::vector<float*>& dAs, float* alpha,
                 double* parts, unsigned* arrivals, float* map, cudaStream_t s) {
   const int K = 2048, plane = 49, B = (K + C - 1) / C;
   cudaGraph_t graph;
-  cudaGraphExec_t exec;
   CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
   for (int i = 0; i < 20; ++i) {
     const float* A = As[i % As.size()];
@@ -155,24 +177,7 @@ float time_mode(int N, int C, const std::vector<float*>& As, const std::vector<f
     }
   }
   CHECK(cudaStreamEndCapture(s, &graph));
-  CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  cudaEvent_t e0, e1;
-  CHECK(cudaEventCreate(&e0));
-  CHECK(cudaEventCreate(&e1));
-  std::vector<float> times;
-  for (int r = 0; r < 51; ++r) {
-    CHECK(cudaEventRecord(e0, s));
-    CHECK(cudaGraphLaunch(exec, s));
-    CHECK(cudaEventRecord(e1, s));
-    CHECK(cudaEventSynchronize(e1));
-    float ms = 0;
-    CHECK(cudaEventElapsedTime(&ms, e0, e1));
-    if (r > 0) times.push_back(ms * 1000.0f / 20);
-  }
-  std::sort(times.begin(), times.end());
-  CHECK(cudaGraphExecDestroy(exec));
-  CHECK(cudaGraphDestroy(graph));
-  return times[times.size() / 2];
+  return median_launch_us(graph, s);
 }
 
 int main() {
@@ -213,26 +218,10 @@ int main() {
       float* dst;
       CHECK(cudaMalloc(&dst, floats * 4 * 2));
       cudaGraph_t graph;
-      cudaGraphExec_t exec;
       CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
       for (int i = 0; i < 20; ++i) CHECK(cudaMemcpyAsync(dst, As[i % copies], floats * 4, cudaMemcpyDeviceToDevice, s));
       CHECK(cudaStreamEndCapture(s, &graph));
-      CHECK(cudaGraphInstantiate(&exec, graph, 0));
-      cudaEvent_t e0, e1;
-      CHECK(cudaEventCreate(&e0));
-      CHECK(cudaEventCreate(&e1));
-      std::vector<float> times;
-      for (int r = 0; r < 51; ++r) {
-        CHECK(cudaEventRecord(e0, s));
-        CHECK(cudaGraphLaunch(exec, s));
-        CHECK(cudaEventRecord(e1, s));
-        CHECK(cudaEventSynchronize(e1));
-        float ms = 0;
-        CHECK(cudaEventElapsedTime(&ms, e0, e1));
-        if (r > 0) times.push_back(ms * 1000.0f / 20);
-      }
-      std::sort(times.begin(), times.end());
-      std::printf("batch %2d: a copy of A alone (half the bytes), µs: %.2f\n", N, times[times.size() / 2]);
+      std::printf("batch %2d: a copy of A alone (half the bytes), µs: %.2f\n", N, median_launch_us(graph, s));
       CHECK(cudaFree(dst));
     }
     for (int i = 0; i < copies; ++i) {
