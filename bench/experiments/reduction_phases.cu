@@ -9,6 +9,7 @@
 // written; 2 and the arrival hand-off (fence, atomic); 3 and the last block's sum of the parts;
 // 4 the whole kernel (and the normalisation); 5 the whole kernel with a cluster of the image's blocks
 // handing the parts over through distributed shared memory instead of global memory and a counter.
+// Then the whole kernel with 16 or 4 channels per warp in flight instead of 8, and with 512 threads.
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
@@ -29,11 +30,12 @@ namespace cg = cooperative_groups;
     }                                                                            \
   } while (0)
 
-constexpr int kThreads = 256, kWarps = kThreads / 32, R = 2, U = 8;
+constexpr int R = 2;
 
-template <int Mode>
+template <int Mode, int U = 8, int kThreads = 256>
 __global__ void __launch_bounds__(kThreads)
     phases(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C, float* alpha_out, double* parts, unsigned* arrivals, float* map_out) {
+  constexpr int kWarps = kThreads / 32;
   __shared__ double warp_parts[kWarps][32 * R];
   __shared__ double part_here[32 * R];
   __shared__ bool last;
@@ -150,7 +152,7 @@ float median_launch_us(cudaGraph_t graph, cudaStream_t s) {
   return times[times.size() / 2];
 }
 
-template <int Mode>
+template <int Mode, int U = 8, int kThreads = 256>
 float time_mode(int N, int C, const std::vector<float*>& As, const std::vector<float*>& dAs, float* alpha,
                 double* parts, unsigned* arrivals, float* map, cudaStream_t s) {
   const int K = 2048, plane = 49, B = (K + C - 1) / C;
@@ -171,9 +173,9 @@ float time_mode(int N, int C, const std::vector<float*>& As, const std::vector<f
       attr[0].val.clusterDim.z = 1;
       config.attrs = attr;
       config.numAttrs = 1;
-      CHECK(cudaLaunchKernelEx(&config, phases<5>, A, dA, K, plane, C, alpha, parts, arrivals, map));
+      CHECK(cudaLaunchKernelEx(&config, phases<5, U, kThreads>, A, dA, K, plane, C, alpha, parts, arrivals, map));
     } else {
-      phases<Mode><<<dim3(B, N), kThreads, 0, s>>>(A, dA, K, plane, C, alpha, parts, arrivals, map);
+      phases<Mode, U, kThreads><<<dim3(B, N), kThreads, 0, s>>>(A, dA, K, plane, C, alpha, parts, arrivals, map);
     }
   }
   CHECK(cudaStreamEndCapture(s, &graph));
@@ -181,7 +183,7 @@ float time_mode(int N, int C, const std::vector<float*>& As, const std::vector<f
 }
 
 int main() {
-  CHECK(cudaFuncSetAttribute(phases<5>, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));  // 16 blocks
+  CHECK(cudaFuncSetAttribute(phases<5, 8, 256>, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));  // 16 blocks
   cudaStream_t s;
   CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   for (int N : {1, 16, 64}) {
@@ -209,6 +211,9 @@ int main() {
       std::printf("  +hand-off %.2f", time_mode<2>(N, C, As, dAs, alpha, parts, arrivals, map, s));
       std::printf("  +sum %.2f", time_mode<3>(N, C, As, dAs, alpha, parts, arrivals, map, s));
       std::printf("  +normalise %.2f", time_mode<4>(N, C, As, dAs, alpha, parts, arrivals, map, s));
+      std::printf("  | whole kernel, U=16: %.2f", time_mode<4, 16>(N, C, As, dAs, alpha, parts, arrivals, map, s));
+      std::printf("  U=4: %.2f", time_mode<4, 4>(N, C, As, dAs, alpha, parts, arrivals, map, s));
+      std::printf("  512 threads: %.2f", time_mode<4, 8, 512>(N, C, As, dAs, alpha, parts, arrivals, map, s));
       if (2048 / C <= 16)
         std::printf("  cluster hand-off %.2f", time_mode<5>(N, C, As, dAs, alpha, parts, arrivals, map, s));
       std::printf("\n");
