@@ -1,6 +1,6 @@
 // The explanation pieces on inputs whose answers are known by hand: channel weights, the ReLU of the
 // weighted sum, normalisation (and the all-zero case), half-pixel bilinear upsampling, the paper's box,
-// colour maps, and the .npy file.
+// colour maps (and the explanation pass colouring its maps onto given pictures), and the .npy file.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,7 +15,9 @@
 #include "gcam/cam.h"
 #include "gcam/colormap.h"
 #include "gcam/error.h"
+#include "gcam/explain.h"
 #include "gcam/image.h"
+#include "gcam/models.h"
 #include "support/archive.h"
 #include "support/compare.h"
 
@@ -193,6 +195,48 @@ TEST(Cam, HeatmapAndOverlayEqualTheReferenceColours) {
       }
     }
   }
+}
+
+// With pictures, the explanation pass colours each Grad-CAM map, top-k round by round: the heatmap and
+// overlay are gcam/colormap.h's of the map it returns, on that image's picture. Pictures that do not
+// match the batch are an error before any work.
+TEST(Cam, ExplainColoursEachMapOntoItsPicture) {
+  auto model = models::make_model("resnet18");
+  model->initialize(3);
+  const int64_t N = 2, H = 40, W = 56;
+  std::mt19937 rng(4);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(static_cast<size_t>(N * 3 * H * W));
+  for (float& v : x) v = normal(rng);
+  std::vector<image::Image> pictures(N);
+  for (int64_t n = 0; n < N; ++n) {
+    pictures[n] = {W, H, std::vector<uint8_t>(static_cast<size_t>(H * W * 3))};
+    for (uint8_t& b : pictures[n].rgb) b = static_cast<uint8_t>(rng());
+  }
+  cam::ExplainOptions options;
+  options.pictures = {&pictures, cam::Colormap::Hot, 0.3f};
+  const cam::BatchExplanation result =
+      cam::explain(*model, Tensor::from_vector(Shape{N, 3, H, W}, x), {{-1, -2}, {-1, -2}}, options);
+  for (int64_t n = 0; n < N; ++n)
+    for (const cam::Explanation& e : result.images[n]) {
+      const image::Image heat = cam::heatmap(e.map.data(), H, W, cam::Colormap::Hot);
+      const image::Image overlay = cam::overlay(pictures[n], e.map.data(), cam::Colormap::Hot, 0.3f);
+      EXPECT_EQ(e.heatmap.width, W);
+      EXPECT_EQ(e.heatmap.height, H);
+      EXPECT_EQ(e.heatmap.rgb, heat.rgb) << "image " << n << ", class " << e.class_index;
+      EXPECT_EQ(e.overlay.rgb, overlay.rgb) << "image " << n << ", class " << e.class_index;
+    }
+  options.pictures.images = nullptr;  // none asked: none made
+  EXPECT_TRUE(cam::explain(*model, Tensor::from_vector(Shape{N, 3, H, W}, x), {{-1}, {-1}}, options)
+                  .images[0][0]
+                  .heatmap.rgb.empty());
+  std::vector<image::Image> one(pictures.begin(), pictures.begin() + 1);
+  options.pictures.images = &one;
+  EXPECT_THROW(cam::explain(*model, Tensor::from_vector(Shape{N, 3, H, W}, x), {{-1}, {-1}}, options), InputError);
+  std::vector<image::Image> small = pictures;
+  small[1] = {W - 1, H, std::vector<uint8_t>(static_cast<size_t>(H * (W - 1) * 3))};
+  options.pictures.images = &small;
+  EXPECT_THROW(cam::explain(*model, Tensor::from_vector(Shape{N, 3, H, W}, x), {{-1}, {-1}}, options), InputError);
 }
 
 TEST(Cam, NpyFilesCarryShapeAndFloat32Data) {

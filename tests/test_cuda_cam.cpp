@@ -215,6 +215,30 @@ TEST(CudaGraph, ReplaysEqualExplainForNewInputs) {
       }
     }
   }
+  // With pictures, both paths colour their maps on the device: the bytes are gcam/colormap.h's of the
+  // maps they return, to within one unit (the CPU's and the GPU's float contraction may differ).
+  std::vector<image::Image> pictures(N);
+  for (int64_t n = 0; n < N; ++n) {
+    pictures[n] = {W, H, std::vector<uint8_t>(static_cast<size_t>(H * W * 3))};
+    for (size_t i = 0; i < pictures[n].rgb.size(); ++i) pictures[n].rgb[i] = static_cast<uint8_t>((i * 31 + n) % 256);
+  }
+  const cam::Pictures asked{&pictures, cam::Colormap::Jet, 0.6f};
+  const Tensor x = random_normal(Shape{N, 3, H, W}, 5);
+  cam::ExplainOptions options;
+  options.pictures = asked;
+  for (const cam::BatchExplanation& e : {graph.explain(x, {}, asked),
+                                        cam::explain(*model, x.to(Device::CUDA), {{-1}, {-1}}, options)})
+    for (int64_t n = 0; n < N; ++n) {
+      const cam::Explanation& one = e.images[n][0];
+      const image::Image heat = cam::heatmap(one.map.data(), H, W, cam::Colormap::Jet);
+      const image::Image overlay = cam::overlay(pictures[n], one.map.data(), cam::Colormap::Jet, 0.6f);
+      ASSERT_EQ(one.heatmap.rgb.size(), heat.rgb.size());
+      ASSERT_EQ(one.overlay.rgb.size(), overlay.rgb.size());
+      for (size_t i = 0; i < heat.rgb.size(); ++i) {
+        ASSERT_LE(std::abs(int(one.heatmap.rgb[i]) - int(heat.rgb[i])), 1) << "image " << n << ", heat byte " << i;
+        ASSERT_LE(std::abs(int(one.overlay.rgb[i]) - int(overlay.rgb[i])), 1) << "image " << n << ", byte " << i;
+      }
+    }
   // The explain calls above allocate in the ordinary pool; the replays themselves allocate nothing.
   const CudaMemoryStats before = cuda_memory_stats();
   graph.run(random_normal(Shape{N, 3, H, W}, 3));

@@ -13,9 +13,20 @@
 
 #include "gcam/autograd.h"
 #include "gcam/cam.h"
+#include "gcam/colormap.h"
+#include "gcam/image.h"
 #include "gcam/models.h"
 
 namespace gcam::cam {
+
+// What to colour each Grad-CAM map into: a heatmap and an overlay on the image as the network saw it,
+// made where the maps are (on the GPU one fused launch for the batch, then only these bytes and the maps
+// come back).
+struct Pictures {
+  const std::vector<image::Image>* images = nullptr;  // one per image, at the input size (H×W RGB); null: none
+  Colormap colormap = Colormap::Jet;
+  float alpha = 0.5f;  // overlay = alpha·heatmap + (1 − alpha)·image
+};
 
 struct ExplainOptions {
   std::string layer;            // a torchvision path; empty: the model's default target
@@ -23,6 +34,7 @@ struct ExplainOptions {
   bool counterfactual = false;  // counterfactual Grad-CAM
   bool guided = false;          // guided backprop (and Guided Grad-CAM when gradcam is on)
   bool deconvnet = false;       // deconvnet saliency
+  Pictures pictures;            // Grad-CAM's heatmaps and overlays, if given pictures
 };
 
 struct Explanation {
@@ -34,6 +46,7 @@ struct Explanation {
   Tensor map;              // (H, W) normalised and upsampled to the input size
   bool map_all_zero = false;
   Box box;                 // on `map`, the paper's 15%-of-max threshold
+  image::Image heatmap, overlay;  // `map` coloured, and blended over the picture (H×W RGB), if asked
   Tensor counterfactual;   // (H, W), if asked
   bool counterfactual_all_zero = false;
   Tensor guided;           // (3, H, W) ∂y^c/∂x under the guided rule, if asked
@@ -54,6 +67,10 @@ struct BatchExplanation {
   };
   std::vector<LayerTrace> layers;  // every layer of the forward pass, in order
 };
+
+// The heatmap and overlay of each map (N, H, W; on the CPU or the GPU, coloured there) on
+// pictures.images[n], into explanations[n]. InputError when the pictures do not match the maps.
+void colour_maps(const Tensor& maps, const Pictures& pictures, std::vector<Explanation*>& explanations);
 
 // targets[n] lists image n's classes (all images the same count); a negative entry r means "the class
 // ranked r-th", e.g. −1 the top-1 class. InputError for an unknown layer or an out-of-range class.

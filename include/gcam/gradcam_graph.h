@@ -43,8 +43,10 @@ class GradcamGraph {
   Result run(const Tensor& input, const std::vector<int64_t>& classes = {});
   // The same as a BatchExplanation, as cam::explain gives it for Grad-CAM alone with one target per
   // image, plus each map's box (α and the raw map are not brought back; the replay's whole time, forward
-  // pass included, is gradcam_ms).
-  BatchExplanation explain(const Tensor& input, const std::vector<int64_t>& classes = {});
+  // pass included, is gradcam_ms), and with pictures each map's heatmap and overlay, coloured on the
+  // device after the replay (one more launch).
+  BatchExplanation explain(const Tensor& input, const std::vector<int64_t>& classes = {},
+                           const Pictures& pictures = {});
 
  private:
   struct State;

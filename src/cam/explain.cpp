@@ -30,11 +30,11 @@ Tensor normalized_upsampled(const Tensor& raw, int64_t height, int64_t width, st
 // One round's Grad-CAM (or counterfactual) maps, on the host: α (N, K), the raw map (N, h, w) and the
 // normalised, upsampled one (N, H, W). On the GPU the reduction is one fused launch and the upsampling
 // another (src/cuda/cam.h); only these results come back, and the normalised map at feature resolution
-// stays on the device for Guided Grad-CAM's product.
+// stays on the device for Guided Grad-CAM's product, the upsampled one for the pictures.
 struct RoundMaps {
   Tensor alpha, raw, upsampled;
   std::vector<bool> all_zero;
-  Tensor normalized_on_device;  // (N, h, w); undefined on the CPU
+  Tensor normalized_on_device, upsampled_on_device;  // (N, h, w), (N, H, W); undefined on the CPU
 };
 
 RoundMaps round_maps(const Tensor& A, const Tensor& dA, bool counterfactual, int64_t height, int64_t width) {
@@ -43,7 +43,8 @@ RoundMaps round_maps(const Tensor& A, const Tensor& dA, bool counterfactual, int
     cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, counterfactual);
     m.alpha = g.alpha.to(Device::CPU);
     m.raw = g.raw.to(Device::CPU);
-    m.upsampled = cuda::upsample_product(g.map, height, width, Tensor()).map.to(Device::CPU);
+    m.upsampled_on_device = cuda::upsample_product(g.map, height, width, Tensor()).map;
+    m.upsampled = m.upsampled_on_device.to(Device::CPU);
     m.all_zero = g.all_zero;
     m.normalized_on_device = g.map;
     return m;
@@ -63,6 +64,8 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
   GCAM_CHECK(static_cast<int64_t>(targets.size()) == N, "explain: ", targets.size(), " target lists for ", N, " images");
   const size_t rounds = targets.empty() ? 0 : targets[0].size();
   for (const auto& t : targets) GCAM_CHECK(t.size() == rounds && rounds > 0, "explain: every image needs the same number of targets");
+  GCAM_CHECK(!options.pictures.images || static_cast<int64_t>(options.pictures.images->size()) == N, "explain: ",
+             options.pictures.images ? options.pictures.images->size() : 0, " pictures for ", N, " images");
   const std::string layer = options.layer.empty() ? model.default_target_layer() : options.layer;
   GCAM_CHECK(model.has_layer(layer), "unknown layer '", layer, "' for ", model.architecture(),
              " (list them with --list-layers)");
@@ -140,6 +143,11 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
           e.map = map.select(n);
           e.map_all_zero = m.all_zero[n];
           e.box = localize(e.map.data(), H, W);
+        }
+        if (options.pictures.images) {  // coloured where the maps are
+          std::vector<Explanation*> round(static_cast<size_t>(N));
+          for (int64_t n = 0; n < N; ++n) round[n] = &result.images[n][r];
+          colour_maps(m.upsampled_on_device.defined() ? m.upsampled_on_device : map, options.pictures, round);
         }
       }
       if (options.counterfactual) {

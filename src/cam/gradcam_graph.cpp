@@ -94,7 +94,8 @@ GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<in
   return r;
 }
 
-BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<int64_t>& classes) {
+BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<int64_t>& classes,
+                                       const Pictures& pictures) {
   const auto start = std::chrono::steady_clock::now();
   Result r = run(input, classes);
   BatchExplanation b;
@@ -116,6 +117,11 @@ BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<in
     e.map_all_zero = r.all_zero[n];
     e.box = localize(e.map.data(), s.height, s.width);
     b.images[static_cast<size_t>(n)] = {e};
+  }
+  if (pictures.images) {  // from the replay's maps, still on the device
+    std::vector<Explanation*> explanations;
+    for (auto& image : b.images) explanations.push_back(&image[0]);
+    colour_maps(s.maps, pictures, explanations);
   }
   return b;
 }

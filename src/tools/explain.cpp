@@ -242,6 +242,8 @@ int run(const Options& o) {
   out.deconvnet = eo.deconvnet;
   cam::parse_colormap(o.colormap, &out.colormap);
   out.alpha = o.alpha;
+  eo.pictures.colormap = out.colormap;  // the heatmaps and overlays are coloured where the maps are made
+  eo.pictures.alpha = out.alpha;
   out.num_classes = num_classes;
   out.class_names = card.class_names;
   out.json = o.json;
@@ -312,14 +314,18 @@ int run(const Options& o) {
       else for (int64_t r = 1; r <= o.topk; ++r) targets[i].push_back(-r);
     }
     cam::BatchExplanation result;
+    cam::Pictures pictures = eo.pictures;
+    if (eo.gradcam) pictures.images = &batch.views;
     if (use_graph) {
       std::unique_ptr<cam::GradcamGraph>& graph = graphs[{input.size(0), input.size(2), input.size(3)}];
       if (!graph) graph = std::make_unique<cam::GradcamGraph>(*model, input.size(0), input.size(2), input.size(3), layer);
       std::vector<int64_t> classes;
       for (const auto& t : targets) classes.push_back(t[0]);  // a class, or −1: the top-1
-      result = graph->explain(input, classes);
+      result = graph->explain(input, classes, pictures);
     } else {
-      result = cam::explain(*model, input, targets, eo);
+      cam::ExplainOptions options = eo;
+      options.pictures = pictures;
+      result = cam::explain(*model, input, targets, options);
     }
     if (o.trace && first == 0) {
       std::fprintf(stderr, "trace: forward %.1f ms for %zu images; each layer's output and time:\n", result.forward_ms, count);

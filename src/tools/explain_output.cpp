@@ -73,8 +73,11 @@ std::vector<File> make_files(const OutputSettings& s, const cam::Explanation& e,
     files.push_back({kind, "_" + kind + ".png", image::encode_png(picture)});
   };
   if (s.gradcam) {
-    png("gradcam", cam::heatmap(e.map.data(), H, W, s.colormap));
-    png("overlay", cam::overlay(view, e.map.data(), s.colormap, s.alpha));
+    // Coloured by the explanation pass, where the maps were made (cam::Pictures).
+    GCAM_CHECK(e.heatmap.width == W && e.heatmap.height == H && e.overlay.width == W && e.overlay.height == H,
+               "explain: no heatmap or overlay of the input's size came with the map");
+    png("gradcam", e.heatmap);
+    png("overlay", e.overlay);
     files.push_back({"map", "_gradcam.npy", image::encode_npy(e.map.data(), {H, W})});
   }
   if (s.counterfactual) png("counterfactual", cam::heatmap(e.counterfactual.data(), H, W, s.colormap));
