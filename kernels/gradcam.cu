@@ -188,7 +188,7 @@ __global__ void __launch_bounds__(kSliceThreads)
 // of them (W warps), U at a time, and lane l holds pixels p = l + 32j (j < R, R·32 ≥ h·w):
 //   1. load    the lane's R values of ∂y/∂A and of A for each of the U channels into registers:
 //              2·U·R loads in flight per lane before any arithmetic waits on them (U = 8 for planes of
-//              up to 64 pixels, 4 above: about 100 KB in flight per SM either way)
+//              up to 64 pixels, 4 above)
 //   2. α_k   = (1/hw) Σ_p ∂y/∂A[n,k,p]: the lane's R values, then the U channels' sums over the 32
 //              lanes all at once (warp_sums.h: 9 shuffles for U = 8, not 40), in float
 //   3. acc_j += α_k A[n,k,l+32j]  in the lane's registers (double), α_k fetched from the lane that holds
@@ -198,12 +198,13 @@ __global__ void __launch_bounds__(kSliceThreads)
 //      the block after a barrier, as a grid-wide barrier does) adds the B parts in block order, thread p
 //      holding pixel p (h·w ≤ blockDim): L_p = ReLU(Σ_b part_b[p]), then the min-max normalisation
 //      with both extremes from one block reduction.
-// Each thread's work is a few dozen independent instructions per channel group, where the staged
-// kernels above wait for the whole stage and then walk long dependent chains in few threads.
+// Each thread's work is a few dozen independent instructions per channel group, where the sliced
+// kernel above waits for its whole stage and then walks long dependent chains in few threads.
 constexpr int kStreamThreads = 256;
 constexpr int kStreamWarps = kStreamThreads / 32;
 constexpr int kStreamRuns = 7;  // pixels per lane at most: planes up to 224 (VGG-16's 14×14 = 196)
-__host__ __device__ constexpr int stream_unroll(int R) { return R <= 2 ? 8 : 4; }  // channels per warp in flight at once
+// U: the channels a warp has in flight at once, for R pixels per lane.
+__host__ __device__ constexpr int stream_unroll(int R) { return R <= 2 ? 8 : 4; }
 
 // The smallest and largest of v over the block (blockDim ≤ 1024, a multiple of 32), to every thread:
 // one pass of shuffles and one of shared memory for both.
@@ -223,8 +224,8 @@ __device__ float2 block_min_max(float lo, float hi) {
 template <int R>
 __global__ void __launch_bounds__(kStreamThreads)
     gradcam_streamed(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C, float sign,
-                     float* alpha_out, double* parts, unsigned* arrivals, float* raw_out,
-                     float* map_out, float* zero_out) {
+                     float* alpha_out, double* parts, unsigned* arrivals, float* raw_out, float* map_out,
+                     float* zero_out) {
   constexpr int U = stream_unroll(R);
   __shared__ double warp_parts[kStreamWarps][32 * R];
   __shared__ double group_sums[kStreamThreads];
@@ -299,13 +300,16 @@ __global__ void __launch_bounds__(kStreamThreads)
   __shared__ float relu_map[32 * R];
   sum_over_groups(  // (ends with a barrier)
       plane, B, group_sums, [&](int64_t j, int64_t p) { return __ldcg(image_parts + j * plane + p); },
-      [&](int64_t p, double total) { raw_out[n * plane + p] = relu_map[p] = total > 0.0 ? static_cast<float>(total) : 0.0f; });
+      [&](int64_t p, double total) {
+        raw_out[n * plane + p] = relu_map[p] = total > 0.0 ? static_cast<float>(total) : 0.0f;  // ReLU
+      });
   const bool holds = threadIdx.x < plane;
   const float mine = holds ? relu_map[threadIdx.x] : 0.0f;  // L_p of pixel p = threadIdx.x
   const float2 range = block_min_max(holds ? mine : INFINITY, holds ? mine : -INFINITY);
   const bool zero = range.x == 0.0f && range.y == 0.0f;
   if (threadIdx.x == 0) zero_out[n] = zero ? 1.0f : 0.0f;
-  if (holds) map_out[n * plane + threadIdx.x] = zero ? 0.0f : (mine - range.x) / (range.y - range.x + cam::kNormalizeEps);
+  if (holds)
+    map_out[n * plane + threadIdx.x] = zero ? 0.0f : (mine - range.x) / (range.y - range.x + cam::kNormalizeEps);
 }
 
 // Block n: the top-1 class of row n (first of equal maxima) unless a class is given, then the one-hot row.
