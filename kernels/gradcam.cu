@@ -4,11 +4,9 @@
 // The reduction reads A and ∂y/∂A (N, K, h, w) once each; its speed is the memory bandwidth it keeps
 // busy. One block per image would leave most of the GPU idle at small batches (16 images: 16 SMs of
 // 132) and spend its time waiting on load latency, so each image's K channels are cut between blocks,
-// and the blocks' parts of the weighted sum must meet: the block that arrives last for image n (an
-// arrival counter, the threadfence-reduction pattern of the CUDA programming guide; the engine's
-// counters, which the last block sets back to zero, so no memset precedes the launch) adds the parts
-// in block order: L_p = ReLU(Σ_b part_b[p]), then (L − min)/(max − min + ε), or all zeros (flagged)
-// when max = min = 0. Two kernels cut the channels:
+// and the blocks' parts of the weighted sum must meet: the block that arrives last for image n
+// (arrived_last, below) adds the parts in block order: L_p = ReLU(Σ_b part_b[p]), then
+// (L − min)/(max − min + ε), or all zeros (flagged) when max = min = 0. Two kernels cut the channels:
 //
 // The streamed kernel (planes of at most 224 pixels: every target layer of ResNet-50 and VGG-16) keeps
 // each channel group in registers, warp by warp (gradcam_streamed, below). The sliced kernel (any
@@ -113,13 +111,32 @@ __device__ void channel_weights(const float* grad, int64_t channels, int64_t pla
 __device__ void normalize_image(const float* raw, int64_t plane, float* map, float* zero_flag) {
   float lo = INFINITY, hi = -INFINITY;
   for (int64_t p = threadIdx.x; p < plane; p += blockDim.x) lo = fminf(lo, raw[p]), hi = fmaxf(hi, raw[p]);
-  hi = block_max(hi);
-  lo = -block_max(-lo);
+  const float2 extremes = block_min_max(lo, hi);
+  lo = extremes.x, hi = extremes.y;
   const bool zero = hi == 0.0f && lo == 0.0f;
   if (threadIdx.x == 0) *zero_flag = zero ? 1.0f : 0.0f;
   const float range = hi - lo;
   for (int64_t p = threadIdx.x; p < plane; p += blockDim.x)
     map[p] = zero ? 0.0f : (raw[p] - lo) / (range + cam::kNormalizeEps);
+}
+
+// The hand-off between the blocks of image n, called by every thread of each block once its part is
+// written to global memory: true in the block that arrives last (the arrival counter of the CUDA
+// programming guide's threadfence reduction; the engine's counters, which the last block sets back to
+// zero, so no memset precedes the launch). One thread fences for the whole block after a barrier, as
+// a grid-wide barrier does: the barrier orders the block's writes before the fence, the fence before
+// the count; in the last block the second fence orders the count before the reads of the other parts.
+__device__ bool arrived_last(unsigned* arrivals, int64_t n, int64_t blocks) {
+  __shared__ bool last;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    last = atomicAdd(arrivals + n, 1u) == static_cast<unsigned>(blocks - 1);
+    if (last) arrivals[n] = 0;  // zero again for the next launch (runtime.h: arrival_counters)
+    __threadfence();
+  }
+  __syncthreads();
+  return last;
 }
 
 __global__ void __launch_bounds__(kSliceThreads)
@@ -166,14 +183,7 @@ __global__ void __launch_bounds__(kSliceThreads)
       [&](int64_t p, double total) { part[p] = total; });
 
   // 4. the last slice of image n to arrive finishes its map
-  __shared__ bool last;
-  __threadfence();  // this block's parts are visible to every block before it is counted
-  __syncthreads();
-  if (t == 0) last = atomicAdd(arrivals + n, 1u) == static_cast<unsigned>(S - 1);
-  __syncthreads();
-  if (!last) return;
-  if (t == 0) arrivals[n] = 0;  // zero again for the next launch (runtime.h: arrival_counters)
-  __threadfence();
+  if (!arrived_last(arrivals, n, S)) return;
   const double* image_parts = parts + n * S * plane;
   float* raw = raw_out + n * plane;
   sum_over_groups(
@@ -194,8 +204,7 @@ __global__ void __launch_bounds__(kSliceThreads)
 //   3. acc_j += α_k A[n,k,l+32j]  in the lane's registers (double), α_k fetched from the lane that holds
 //              it: the warp's share of the weighted sum
 //   4. the block's part: the W warps' shares added in warp order, into global scratch (double)
-//   5. the last block of image n to arrive (the sliced kernel's arrival counter; one thread fences for
-//      the block after a barrier, as a grid-wide barrier does) adds the B parts in block order, thread p
+//   5. the last block of image n to arrive (arrived_last) adds the B parts in block order, thread p
 //      holding pixel p (h·w ≤ blockDim): L_p = ReLU(Σ_b part_b[p]), then the min-max normalisation
 //      with both extremes from one block reduction.
 // Each thread's work is a few dozen independent instructions per channel group, where the sliced
@@ -205,21 +214,6 @@ constexpr int kStreamWarps = kStreamThreads / 32;
 constexpr int kStreamRuns = 7;  // pixels per lane at most: planes up to 224 (VGG-16's 14×14 = 196)
 // U: the channels a warp has in flight at once, for R pixels per lane.
 __host__ __device__ constexpr int stream_unroll(int R) { return R <= 2 ? 8 : 4; }
-
-// The smallest and largest of v over the block (blockDim ≤ 1024, a multiple of 32), to every thread:
-// one pass of shuffles and one of shared memory for both.
-__device__ float2 block_min_max(float lo, float hi) {
-  __shared__ float2 partial[32];
-  for (int offset = 16; offset > 0; offset /= 2) {
-    lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, offset));
-    hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, offset));
-  }
-  if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = make_float2(lo, hi);
-  __syncthreads();
-  float2 r = partial[0];
-  for (unsigned w = 1; w < blockDim.x / 32; ++w) r = make_float2(fminf(r.x, partial[w].x), fmaxf(r.y, partial[w].y));
-  return r;
-}
 
 template <int R>
 __global__ void __launch_bounds__(kStreamThreads)
@@ -286,16 +280,7 @@ __global__ void __launch_bounds__(kStreamThreads)
   }
 
   // 5. the last block of image n to arrive finishes its map
-  __shared__ bool last;
-  __syncthreads();  // every part of this block is written ...
-  if (threadIdx.x == 0) {
-    __threadfence();  // ... and visible to every block before the block is counted
-    last = atomicAdd(arrivals + n, 1u) == static_cast<unsigned>(B - 1);
-    if (last) arrivals[n] = 0;  // zero again for the next launch (runtime.h: arrival_counters)
-    __threadfence();  // (the last block: the other parts are read after the count that saw them all)
-  }
-  __syncthreads();
-  if (!last) return;
+  if (!arrived_last(arrivals, n, B)) return;
   const double* image_parts = parts + n * B * plane;
   __shared__ float relu_map[32 * R];
   sum_over_groups(  // (ends with a barrier)

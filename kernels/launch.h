@@ -66,4 +66,21 @@ __device__ inline float block_max(float v) {
   return partial[0];
 }
 
+// The smallest lo and largest hi over the block's threads, returned to every thread as (min, max)
+// (same rules as block_sum): one pass of shuffles and one of shared memory for both.
+__device__ inline float2 block_min_max(float lo, float hi) {
+  __shared__ float2 partial[32];
+  const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int offset = 16; offset > 0; offset /= 2) {
+    lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, offset));
+    hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, offset));
+  }
+  __syncthreads();  // partial[] may still be read by a previous call
+  if (lane == 0) partial[warp] = make_float2(lo, hi);
+  __syncthreads();
+  float2 r = partial[0];
+  for (unsigned w = 1; w < blockDim.x / 32; ++w) r = make_float2(fminf(r.x, partial[w].x), fmaxf(r.y, partial[w].y));
+  return r;
+}
+
 }  // namespace gcam::cuda
