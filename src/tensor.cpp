@@ -108,6 +108,7 @@ uint64_t Tensor::id() const { return impl_ ? impl_->id : 0; }
 
 float* Tensor::data() {
   GCAM_CHECK(impl_, "tensor: use of an undefined tensor");
+  impl_->storage->written.store(true, std::memory_order_relaxed);  // a plain store: cheap in loops
   return impl_->storage->data + impl_->offset;
 }
 

@@ -5,6 +5,7 @@
 
 #include "cpu/direct_conv.h"  // internal: the tests reach the fast paths directly
 #include "cpu/winograd.h"
+#include "derived_layouts.h"
 #include "gcam/ops/conv2d.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
@@ -34,13 +35,13 @@ TEST(Conv2dTiles, FastPathEqualsReferenceLoops) {
       // 3×3 on two tiles of four whole 8×8 images each (with two threads): no image is split, so the
       // input gradient also runs its tiles in parallel; the 7×7 case above splits one and must not.
       {"3x3, tiles of whole images", Shape{8, 64, 8, 8}, Shape{16, 64, 3, 3}, {1, 1}},
-      // Stride 1, 512 or more input channels, a few hundred columns in the whole batch: the input
-      // gradient goes by blocks of 32 input channels (the last one short in the first case), each
-      // block's SGEMM over every column and its fold on one thread.
-      {"input gradient by channel blocks, one 14x14 image", Shape{1, 520, 14, 14}, Shape{24, 520, 3, 3}, {1, 1}},
-      {"input gradient by channel blocks, 7x7 images side by side", Shape{8, 512, 7, 7}, Shape{16, 512, 3, 3}, {1, 1}},
-      {"input gradient by channel blocks, unpadded", Shape{2, 512, 16, 16}, Shape{8, 512, 3, 3}, {1, 0}},
-      {"input gradient by channel blocks, 5x5 dilated", Shape{1, 512, 20, 20}, Shape{8, 512, 5, 5}, {1, 4, 2}},
+      // 512 or more input channels and a few hundred columns in the whole batch (the late layers of a
+      // network at small batches): the 3×3 ones go through Winograd with its kept filters, the dilated
+      // 5×5 one through a single tile.
+      {"wide channels, one 14x14 image", Shape{1, 520, 14, 14}, Shape{24, 520, 3, 3}, {1, 1}},
+      {"wide channels, 7x7 images", Shape{8, 512, 7, 7}, Shape{16, 512, 3, 3}, {1, 1}},
+      {"wide channels, unpadded", Shape{2, 512, 16, 16}, Shape{8, 512, 3, 3}, {1, 0}},
+      {"wide channels, 5x5 dilated", Shape{1, 512, 20, 20}, Shape{8, 512, 5, 5}, {1, 4, 2}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     const TileCase& c = cases[i];
@@ -107,6 +108,52 @@ TEST(Conv2dWinograd, EqualsReferenceLoops) {
   strided.stride = 2;
   EXPECT_FALSE(cpu::winograd_applies(Shape{2, 8, 40, 40}, Shape{4, 8, 3, 3}, strided));
   EXPECT_FALSE(cpu::winograd_applies(Shape{1, 8, 6, 6}, Shape{4, 8, 3, 3}, {}));  // too few tiles
+}
+
+// The transformed filters U are made once per weight tensor and kept with its storage
+// (src/derived_layouts.h): later calls, in either orientation, reuse them until the weights are
+// written, and then the results follow the new weights.
+TEST(Conv2dWinograd, KeepsTransformedFiltersUntilTheWeightsAreWritten) {
+  ops::Conv2dOptions same;
+  same.padding = Hw(1, 1);
+  const Shape xs{2, 6, 16, 16}, ws{5, 6, 3, 3};
+  ASSERT_TRUE(cpu::winograd_applies(xs, ws, same));
+  const Tensor x = test::random_normal(xs, 80);
+  const Tensor dy = test::random_normal(Shape{2, 5, 16, 16}, 81);
+  Tensor w = test::random_normal(ws, 82, 0.3f);
+  auto forward_matches = [&](const Tensor& weights) {
+    return test::near_relative(cpu::winograd_conv3x3(x, weights, same),
+                               ops::reference::conv2d_forward(x, weights, Tensor(), same), 1e-5);
+  };
+  auto gradient_matches = [&](const Tensor& weights) {
+    return test::near_relative(
+        cpu::winograd_conv3x3(dy, weights, same, cpu::FilterOrientation::FlippedTransposed),
+        ops::reference::conv2d_backward_data(dy, weights, xs, same), 1e-5);
+  };
+
+  const int64_t before = derived_layouts_made();
+  EXPECT_TRUE(forward_matches(w));
+  EXPECT_EQ(derived_layouts_made(), before + 1);
+  EXPECT_TRUE(forward_matches(w));
+  EXPECT_TRUE(gradient_matches(w));  // the input gradient reads the same U, transposed
+  EXPECT_EQ(derived_layouts_made(), before + 1);
+
+  w.data()[7] += 1.0f;  // a write through the tensor itself
+  EXPECT_TRUE(forward_matches(w));
+  EXPECT_EQ(derived_layouts_made(), before + 2);
+
+  Tensor alias = w.view(Shape{ws.numel()});  // a write through another view of the same storage
+  alias.data()[100] -= 2.0f;
+  EXPECT_TRUE(gradient_matches(w));
+  EXPECT_EQ(derived_layouts_made(), before + 3);
+
+  // Two weight tensors in one storage at different offsets keep one U each.
+  Tensor both = test::random_normal(Shape{2, ws.numel()}, 83, 0.3f);
+  const Tensor first = both.select(0).view(ws), second = both.select(1).view(ws);
+  EXPECT_TRUE(forward_matches(first));
+  EXPECT_TRUE(forward_matches(second));
+  EXPECT_TRUE(forward_matches(first));
+  EXPECT_EQ(derived_layouts_made(), before + 5);
 }
 
 }  // namespace

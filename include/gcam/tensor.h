@@ -5,6 +5,7 @@
 // identity; every other operation makes a new tensor. Data is always contiguous in C order.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -14,13 +15,20 @@
 
 namespace gcam {
 
-class TapeState;  // gcam/autograd.h
+class TapeState;      // gcam/autograd.h
+struct DerivedLayouts;  // src/derived_layouts.h
 
 // A block of floats on one device. Owned through shared_ptr by every tensor that views it.
 struct Storage {
   Device device = Device::CPU;
   float* data = nullptr;  // host pointer (CPU) or device pointer (CUDA)
   int64_t numel = 0;
+
+  // Layouts that ops derive from this data and keep beside it (Winograd's transformed filters), and
+  // whether the data may have changed since they were made: every call of the non-const
+  // Tensor::data() on a view of this storage sets `written`, which makes all of them stale.
+  std::atomic<bool> written{false};
+  std::shared_ptr<DerivedLayouts> derived;
 
   Storage(Device device, int64_t numel);  // uninitialised memory
   ~Storage();
@@ -61,7 +69,9 @@ class Tensor {
   Device device() const;
   uint64_t id() const;
 
-  // Raw element pointer on the tensor's own device (a device pointer for CUDA tensors).
+  // Raw element pointer on the tensor's own device (a device pointer for CUDA tensors). The non-const
+  // one is how data gets written, so it marks the storage written (see Storage): write through the
+  // pointer it just returned, not through one kept from before an op that read the tensor.
   float* data();
   const float* data() const;
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "../derived_layouts.h"
 #include "gcam/error.h"
 #include "gemm.h"
 #include "parallel.h"
@@ -22,46 +23,51 @@ namespace gcam::cpu {
 
 namespace {
 
-constexpr int64_t kMinTiles = 160;  // below this the products are too narrow to pay off (measured:
-                                     // ResNet-50 layer4 at batch 8, 128 tiles, runs 1.4x faster by im2col;
-                                     // VGG-16 features.21 at batch 1, 196 tiles, 1.2x faster by Winograd)
+// Below kMinTiles the products are too narrow to pay off. Measured with U kept between calls (bench_conv,
+// this path against im2col + SGEMM, alternating binaries, medians): 49 tiles (ResNet-50 layer3 and
+// VGG-16 features.28 at batch 1) 1.24–1.81× faster, 128 tiles (ResNet-50 layer4 at batch 8) 1.42–1.55×,
+// 16 tiles (layer4 at batch 1) 0.94× forward and 1.16× for the input gradient: mixed, so it stays on
+// im2col.
+constexpr int64_t kMinTiles = 32;
 constexpr int64_t kBlockBudgetFloats = int64_t{1} << 19;  // V and M of one block: about 2 MB (measured
                                                           // faster than 4 or 8 MB on the 2-core dev machine)
 
 // U (16, K, C): U[ξ][k][c] = (G g Gᵀ)[ξ] for the filter g = w[k][c] (row-major 3×3, g0 … g8).
-//
-// FlippedTransposed builds the same for w′[c][k] = w[k][c] flipped in space, without flipping: with J
-// the 3×3 reversal, G·J = P·G where P swaps rows 0 and 3, so G (J g J) Gᵀ = P U Pᵀ — the 4×4 transform
-// with its indices 0 and 3 swapped in both directions.
-Tensor transform_filters(const Tensor& w, FilterOrientation orientation) {
+// Made once per weight tensor and kept with it (src/derived_layouts.h): the weights of a network do
+// not change between calls, and at batch 1 this transform would cost as much as the products.
+Tensor transform_filters(const Tensor& w) {
   const int64_t K = w.size(0), C = w.size(1), count = K * C;
-  const bool flip = orientation == FilterOrientation::FlippedTransposed;
-  Tensor u = flip ? Tensor::empty(Shape{16, C, K}) : Tensor::empty(Shape{16, K, C});
+  Tensor u = Tensor::empty(Shape{16, K, C});
   float* up = u.data();
   const float* wp = w.data();
-  static constexpr int kSwap03[4] = {3, 1, 2, 0};
-  int at[16];  // where U[i][j] goes: position (i, j), or (p(i), p(j)) when flipping
-  for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 4; ++j) at[i * 4 + j] = flip ? kSwap03[i] * 4 + kSwap03[j] : i * 4 + j;
   // Written out in full so that the loop over filters vectorises; it runs in U's order (contiguous
   // writes) and reads the filter w[k][c] of each output position.
 #pragma omp parallel for simd schedule(static)
-  for (int64_t rc = 0; rc < count; ++rc) {
-    const int64_t k = flip ? rc % K : rc / C, c = flip ? rc / K : rc % C;
-    const float* g = wp + (k * C + c) * 9;
+  for (int64_t kc = 0; kc < count; ++kc) {
+    const float* g = wp + kc * 9;
     // s = G g (4×3): s0 = g_row0, s1 = ½(row0 + row1 + row2), s2 = ½(row0 − row1 + row2), s3 = row2.
     const float s00 = g[0], s01 = g[1], s02 = g[2];
     const float s10 = 0.5f * (g[0] + g[3] + g[6]), s11 = 0.5f * (g[1] + g[4] + g[7]), s12 = 0.5f * (g[2] + g[5] + g[8]);
     const float s20 = 0.5f * (g[0] - g[3] + g[6]), s21 = 0.5f * (g[1] - g[4] + g[7]), s22 = 0.5f * (g[2] - g[5] + g[8]);
     const float s30 = g[6], s31 = g[7], s32 = g[8];
     // U = s Gᵀ, row i of s (a, b, c) → (a, ½(a + b + c), ½(a − b + c), c).
-    float* out = up + rc;
-    out[at[0] * count] = s00;  out[at[1] * count] = 0.5f * (s00 + s01 + s02);  out[at[2] * count] = 0.5f * (s00 - s01 + s02);  out[at[3] * count] = s02;
-    out[at[4] * count] = s10;  out[at[5] * count] = 0.5f * (s10 + s11 + s12);  out[at[6] * count] = 0.5f * (s10 - s11 + s12);  out[at[7] * count] = s12;
-    out[at[8] * count] = s20;  out[at[9] * count] = 0.5f * (s20 + s21 + s22);  out[at[10] * count] = 0.5f * (s20 - s21 + s22); out[at[11] * count] = s22;
-    out[at[12] * count] = s30; out[at[13] * count] = 0.5f * (s30 + s31 + s32); out[at[14] * count] = 0.5f * (s30 - s31 + s32); out[at[15] * count] = s32;
+    float* out = up + kc;
+    out[0 * count] = s00;  out[1 * count] = 0.5f * (s00 + s01 + s02);  out[2 * count] = 0.5f * (s00 - s01 + s02);  out[3 * count] = s02;
+    out[4 * count] = s10;  out[5 * count] = 0.5f * (s10 + s11 + s12);  out[6 * count] = 0.5f * (s10 - s11 + s12);  out[7 * count] = s12;
+    out[8 * count] = s20;  out[9 * count] = 0.5f * (s20 + s21 + s22);  out[10 * count] = 0.5f * (s20 - s21 + s22); out[11 * count] = s22;
+    out[12 * count] = s30; out[13 * count] = 0.5f * (s30 + s31 + s32); out[14 * count] = 0.5f * (s30 - s31 + s32); out[15 * count] = s32;
   }
   return u;
+}
+
+// Which U[ξ] a product multiplies by, and whether transposed. The flipped, transposed filters
+// w′[c][k] = J w[k][c] J (J the 3×3 reversal) need no U of their own: G·J = P·G, where P swaps rows
+// 0 and 3, so G (J g J) Gᵀ = P U Pᵀ, and U′[ξ] (C, K) = U[p(ξ)]ᵀ with p swapping indices 0 and 3 of
+// both coordinates of ξ = 4i + j.
+int64_t source_position(int64_t xi, FilterOrientation orientation) {
+  if (orientation == FilterOrientation::AsIs) return xi;
+  static constexpr int64_t kSwap03[4] = {3, 1, 2, 0};
+  return kSwap03[xi / 4] * 4 + kSwap03[xi % 4];
 }
 
 struct Geometry {
@@ -224,7 +230,9 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
   const int64_t block = (tiles + blocks - 1) / blocks;
   blocks = (tiles + block - 1) / block;
 
-  const Tensor u = transform_filters(w, orientation);  // (16, K, C), K and C of the effective filter
+  // U (16, w.size(0), w.size(1)) of w as it is; the effective filter's U[ξ] is a view of it (see
+  // source_position).
+  const Tensor u = derived_layout(w, "winograd F(2x2,3x3) filters", [&] { return transform_filters(w); });
   Tensor y = Tensor::empty(Shape{g.N, g.K, g.Ho, g.Wo});
   const float* xp = x.data();
   const float* up = u.data();
@@ -237,8 +245,9 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
     const std::vector<Segment> segments = segments_of(g, first, count);
     transform_inputs(g, xp, segments, count, v, inside);
     auto product = [&](int64_t xi) {  // M[ξ] (K, count) = U[ξ] (K, C) · V[ξ] (C, count)
-      sgemm(false, false, g.K, count, g.C, 1.0f, up + xi * g.K * g.C, g.C, v + xi * g.C * count, count,
-            0.0f, m + xi * g.K * count, count);
+      const float* u_xi = up + source_position(xi, orientation) * g.K * g.C;  // (K, C), or (C, K) flipped
+      sgemm(flip, false, g.K, count, g.C, 1.0f, u_xi, flip ? g.K : g.C, v + xi * g.C * count, count, 0.0f,
+            m + xi * g.K * count, count);
     };
     if (inside)
       parallel_for(16, product);

@@ -2,7 +2,8 @@
 //
 // Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (arXiv 1509.09308): each 2×2 block
 // of outputs comes from a 4×4 input tile d as
-//   Y = Aᵀ [ U ⊙ V ] A,   U = G g Gᵀ (the 3×3 filter g, transformed once),  V = Bᵀ d B,
+//   Y = Aᵀ [ U ⊙ V ] A,   U = G g Gᵀ (the 3×3 filter g, transformed once and kept with the weights:
+//                        src/derived_layouts.h),  V = Bᵀ d B,
 //   summed over input channels — so the sum over channels is, for each of the 16 positions ξ of the
 //   4×4 transformed tile, one matrix product  M[ξ] (K, tiles) = U[ξ] (K, C) · V[ξ] (C, tiles).
 // That is 16 multiplies per 2×2 outputs instead of 36: 2.25× fewer than the direct sum, at the cost of
@@ -19,7 +20,7 @@
 namespace gcam::cpu {
 
 // True for what this path handles: a 3×3 kernel, stride 1, dilation 1, one group, padding ≤ 2,
-// and enough 2×2 output tiles to keep the matrix products wide.
+// and enough 2×2 output tiles (32) to keep the matrix products wide.
 bool winograd_applies(const Shape& x, const Shape& w, const ops::Conv2dOptions& options);
 
 enum class FilterOrientation {

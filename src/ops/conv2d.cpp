@@ -285,51 +285,6 @@ bool backward_data_as_winograd_convolution(const Shape& dy, const Shape& w, cons
   return cpu::winograd_applies(dy, flipped, transposed_options(w, o));
 }
 
-// The input gradient by blocks of input channels, for stride-1 layers whose whole batch is a few hundred
-// columns (the 7×7 and 14×14 planes at the end of a network): the threads take blocks of kChannelBlock
-// input channels, each computing its block's rows of cols = wᵀ·dy as its own single-threaded SGEMM over
-// every column, and folding them at once (a channel's fold needs only its own rows). The tile path runs
-// one SGEMM on every thread for such a layer (one tile) or cuts its columns in two (two tiles), and folds
-// after. In-process, 41 alternating calls, three runs: VGG-16 features.28 at batch 1 (512 channels, 196
-// columns) 8.0–8.5 vs 9.2–9.3 ms, ResNet-50 layer4.1.conv2 at batch 8 (512 channels, 392 columns)
-// 16.2–18.0 vs 17.4–21.5 ms. Where it did not pay it is not used: layer3.1.conv2 at batch 1 (256
-// channels) came out within ±3% either way, layer4.1.conv2 at batch 1 (49 columns) 6% slower in two runs
-// of three. Blocks of 128 or 256 channels gained less than blocks of 32.
-constexpr int64_t kChannelBlock = 32;
-constexpr int64_t kChannelBlockMinChannels = 512;
-constexpr int64_t kChannelBlockMinColumns = 196, kChannelBlockMaxColumns = 1024;
-
-bool channel_blocks_apply(const ConvPlan& plan, const Conv2dOptions& o) {
-  const int64_t columns = plan.y[0] * plan.out_plane;
-  return plan.groups == 1 && !plan.pointwise && o.stride.h == 1 && o.stride.w == 1 &&
-         omp_get_max_threads() > 1 && plan.geometry.channels >= kChannelBlockMinChannels &&
-         columns >= kChannelBlockMinColumns && columns <= kChannelBlockMaxColumns;
-}
-
-Tensor backward_data_in_channel_blocks(const ConvPlan& plan, const Tensor& dy, const Tensor& w) {
-  Tile whole;  // every output row of every image, the images side by side
-  for (int64_t n = 0; n < plan.y[0]; ++n) {
-    whole.bands.push_back(Band{n, 0, plan.y[2], whole.columns});
-    whole.columns += plan.out_plane;
-  }
-  const ConvPlan::Matrix grad = plan.output_tile(whole, 0, const_cast<float*>(dy.data()), true);  // (K, columns)
-  Tensor dx = Tensor::zeros(plan.x);
-  const int64_t channels = plan.geometry.channels, taps = plan.patch / channels, plane = plan.x[2] * plan.x[3];
-  cpu::parallel_for((channels + kChannelBlock - 1) / kChannelBlock, [&](int64_t block) {
-    const int64_t c0 = block * kChannelBlock, count = std::min(kChannelBlock, channels - c0);
-    // cols (count·kh·kw, columns) = the block's rows of wᵀ (P, K) · dy (K, columns)
-    float* cols = cpu::scratch(cpu::ScratchSlot::Columns, count * taps * whole.columns);
-    cpu::sgemm(true, false, count * taps, whole.columns, plan.kg, 1.0f, w.data() + c0 * taps, plan.patch, grad.data,
-               grad.ld, 0.0f, cols, whole.columns);
-    cpu::PatchGeometry g = plan.geometry;
-    g.channels = count;
-    for (const Band& b : whole.bands)
-      cpu::col2im_add(g, cols + b.column, cpu::RowBand{b.oy_begin, b.oy_end, whole.columns},
-                      dx.data() + (b.image * channels + c0) * plane);
-  });
-  return dx;
-}
-
 }  // namespace
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, const Conv2dOptions& o) {
@@ -344,7 +299,6 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, 
     GCAM_ASSERT(dx.shape() == xs);
     return dx;
   }
-  if (channel_blocks_apply(plan, o)) return backward_data_in_channel_blocks(plan, dy, w);
   Tensor dx = Tensor::zeros(xs);
   const int64_t plane = xs[2] * xs[3];
   auto run_tile = [&](const Tile& t) {

@@ -19,7 +19,9 @@ class DropoutNode : public Node {
     if (!needs[0]) return {Tensor()};
     if (dy.device() == Device::CUDA) return {cuda::multiply(dy, scale_)};
     Tensor dx = Tensor::empty(dy.shape());
-    for (int64_t i = 0; i < dy.numel(); ++i) dx.data()[i] = dy.data()[i] * scale_.data()[i];
+    float* out = dx.data();
+    const float *in = dy.data(), *mask = scale_.data();
+    for (int64_t i = 0; i < dy.numel(); ++i) out[i] = in[i] * mask[i];
     return {dx};
   }
 
@@ -55,14 +57,17 @@ Tensor dropout(const Tensor& x, float p, bool training, std::mt19937_64* rng) {
   // The mask is drawn on the host from the same generator on either device, so a seeded run drops
   // the same units on the CPU and on the GPU.
   Tensor scale = Tensor::empty(x.shape());
-  for (int64_t i = 0; i < x.numel(); ++i) scale.data()[i] = keep(*rng) ? kept_scale : 0.0f;
+  float* mask = scale.data();
+  for (int64_t i = 0; i < x.numel(); ++i) mask[i] = keep(*rng) ? kept_scale : 0.0f;
   Tensor y;
   if (cuda) {
     scale = scale.to(Device::CUDA);
     y = cuda::multiply(x, scale);
   } else {
     y = Tensor::empty(x.shape());
-    for (int64_t i = 0; i < x.numel(); ++i) y.data()[i] = x.data()[i] * scale.data()[i];
+    float* out = y.data();
+    const float* in = x.data();
+    for (int64_t i = 0; i < x.numel(); ++i) out[i] = in[i] * mask[i];
   }
   if (tape) autograd::record(tape, std::make_unique<DropoutNode>(scale), {&x}, y);
   return y;
