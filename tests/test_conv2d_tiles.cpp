@@ -178,7 +178,12 @@ TEST(Conv2dDirect, EqualsReferenceLoops) {
       {Shape{2, 1, 19, 23}, Shape{5, 1, 3, 5}, {{3, 4}, {2, 0}}},  // rectangular kernel, strides 3×4
       {Shape{1, 4, 12, 50}, Shape{7, 4, 4, 4}, {1, 0}},       // even kernel, no padding
       {Shape{2, 2, 3, 3}, Shape{6, 2, 7, 7}, {2, 5}},         // padding wider than the kernel's half
+      {Shape{1, 2, 17, 18}, Shape{3, 2, 3, 3}, {4, 0}},       // stride 4 > kernel: phases no tap reaches
+      {Shape{2, 3, 70, 67}, Shape{9, 3, 3, 3}, {2, 1}},       // phases of several 32-column blocks
   };
+  // The input gradient goes by the stride's phases (direct_conv_input_gradient.cpp) for up to 3
+  // channels: the cases above give phases of 1 to 4 taps per axis, and none at all, phase widths that
+  // leave a partial block, zero borders on every side, and 1, 2 and 3 channels of the block's 3.
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
     SCOPED_TRACE("direct case " + std::to_string(i));
@@ -186,6 +191,14 @@ TEST(Conv2dDirect, EqualsReferenceLoops) {
     const Tensor x = test::random_normal(c.x, 80 + i), w = test::random_normal(c.w, 90 + i, 0.3f);
     EXPECT_TRUE(test::near_relative(cpu::direct_conv(x, w, c.options),
                                     ops::reference::conv2d_forward(x, w, Tensor(), c.options), 1e-5));
+    if (c.x[1] > 3) {
+      EXPECT_FALSE(cpu::direct_conv_input_gradient_applies(c.x, c.w, c.options));
+      continue;
+    }
+    ASSERT_TRUE(cpu::direct_conv_input_gradient_applies(c.x, c.w, c.options));
+    const Tensor dy = test::random_normal(ops::conv2d_output_shape(c.x, c.w, c.options), 100 + i);
+    EXPECT_TRUE(test::near_relative(cpu::direct_conv_input_gradient(dy, w, c.x, c.options),
+                                    ops::reference::conv2d_backward_data(dy, w, c.x, c.options), 1e-5));
   }
   ops::Conv2dOptions grouped;
   grouped.groups = 2;

@@ -11,14 +11,14 @@
 
 #include <omp.h>
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define GCAM_HAVE_DIRECT_CONV 1
-#endif
 
 #include "gcam/error.h"
 #include "parallel.h"
 #include "scratch.h"
+
+#ifdef GCAM_HAVE_DIRECT_CONV
+#include <immintrin.h>
+#endif
 
 namespace gcam::cpu {
 

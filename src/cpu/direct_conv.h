@@ -15,6 +15,11 @@
 #include "gcam/ops/conv2d.h"
 #include "gcam/tensor.h"
 
+// The kernels are AVX2 + FMA intrinsics; built without them, these paths never apply.
+#if defined(__AVX2__) && defined(__FMA__)
+#define GCAM_HAVE_DIRECT_CONV 1
+#endif
+
 namespace gcam::cpu {
 
 // True for what this path handles: one group, dilation 1, few input channels (C ≤ 4), a kernel of at
@@ -23,5 +28,14 @@ bool direct_conv_applies(const Shape& x, const Shape& w, const ops::Conv2dOption
 
 // y (N, K, Ho, Wo) = conv2d(x (N, C, H, W), w (K, C, kh, kw)) without bias.
 Tensor direct_conv(const Tensor& x, const Tensor& w, const ops::Conv2dOptions& options);
+
+// The same layers with at most 3 input channels (one register block sums 3).
+bool direct_conv_input_gradient_applies(const Shape& x, const Shape& w, const ops::Conv2dOptions& options);
+
+// dx (N, C, H, W) for dy (N, K, Ho, Wo) of those layers: each of the stride's s × s input phases is a
+// stride-1 correlation of dy with the taps that reach it, summed in registers
+// (direct_conv_input_gradient.cpp); no column matrix, no fold.
+Tensor direct_conv_input_gradient(const Tensor& dy, const Tensor& w, const Shape& x_shape,
+                                  const ops::Conv2dOptions& options);
 
 }  // namespace gcam::cpu

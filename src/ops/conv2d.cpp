@@ -294,6 +294,8 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const Shape& xs, 
   }
   const ConvPlan plan(xs, w.shape(), o);
   check_same_shape("conv2d backward", "output gradient", plan.y, dy.shape());
+  if (cpu::direct_conv_input_gradient_applies(xs, w.shape(), o))  // few input channels: by phase, no fold (src/cpu/direct_conv.h)
+    return cpu::direct_conv_input_gradient(dy, w, xs, o);
   if (backward_data_as_winograd_convolution(dy.shape(), w.shape(), o)) {
     Tensor dx = cpu::winograd_conv3x3(dy, w, transposed_options(w.shape(), o), cpu::FilterOrientation::FlippedTransposed);
     GCAM_ASSERT(dx.shape() == xs);
