@@ -2,8 +2,8 @@
 #include "derived_layouts.h"
 
 #include <atomic>
-#include <cstring>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace gcam {
@@ -11,7 +11,7 @@ namespace gcam {
 // Everything derived from one storage, each entry named by its kind and the view it was made from.
 struct DerivedLayouts {
   struct Entry {
-    const char* kind;
+    std::string kind;
     int64_t offset;
     Shape shape;
     Tensor layout;
@@ -39,7 +39,7 @@ Tensor derived_layout(const Tensor& source, const char* kind, const std::functio
   // Written since the last look: whatever was derived before may describe old data.
   if (storage.written.exchange(false, std::memory_order_acq_rel)) entries.clear();
   for (const DerivedLayouts::Entry& e : entries)
-    if (std::strcmp(e.kind, kind) == 0 && e.offset == offset && e.shape == source.shape()) return e.layout;
+    if (e.kind == kind && e.offset == offset && e.shape == source.shape()) return e.layout;
   Tensor layout = make();
   made.fetch_add(1, std::memory_order_relaxed);
   entries.push_back(DerivedLayouts::Entry{kind, offset, source.shape(), layout});

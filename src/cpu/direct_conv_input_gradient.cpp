@@ -1,4 +1,4 @@
-// direct_conv_input_gradient.cpp — the input gradient of the few-channel layers, by output phase.
+// direct_conv_input_gradient.cpp — the input gradient of the few-channel layers, by input phase.
 //
 // For y = conv2d(x, w) with stride s and padding p (dilation 1), every input pixel gathers from the
 // outputs whose windows cover it:
@@ -11,11 +11,12 @@
 // (dy zero outside the image). ResNet's 7×7/2 stem has phases of 4×4, 4×3, 3×4 and 3×3 taps.
 //
 // That replaces the GEMM path's column matrix wᵀ·dy (C·kh·kw rows, a short inner dimension of K) and
-// its fold, whose scattered adds dominated. Here a register block is C channels × 32 consecutive v of
-// one phase row (12 of the 16 AVX registers for C = 3), summed over k and the phase's taps: per tap,
-// C broadcasts of w and four vector loads of dy feed 4·C FMAs. dy is first copied with a zero border
-// wide enough for every tap's offset and for the last block's spare columns, so the loop never tests
-// a bound.
+// its fold (a scattered add per entry of that matrix). Here a register block is 3 channels × 32 consecutive v of
+// one phase row (12 accumulators; a layer of fewer channels leaves lanes of zero weights), summed over
+// k and the phase's taps: per tap, 3 broadcasts of w and four vector loads of dy feed 12 FMAs. Each
+// task (a band of phase rows) first copies the dy rows it reads, with a zero border wide enough for
+// every tap's offset and the last block's spare columns, into an L2-sized buffer, so the loop never
+// tests a bound.
 #include <algorithm>
 #include <vector>
 
@@ -53,14 +54,15 @@ std::vector<AxisTap> axis_taps(int64_t phase, int64_t kernel, int64_t stride, in
 struct Phase {
   int64_t py, px;
   int64_t rows, columns;  // Hu, Wv: the input rows and columns of this phase
-  std::vector<int64_t> dy_offsets;  // per (k, tap (i, j)): k·padded_plane + (a_i + top)·padded_width + b_j + left
+  std::vector<int64_t> dy_offsets;  // per (k, tap (i, j)), into a band: k·band_plane + (a_i − a_low)·padded_w + b_j + left
   std::vector<float> weights;       // (K, taps, kLanes): w[k][c][i][j] at lane c, zero beyond C
 };
 
 // One phase row u, columns [v0, v0 + 32), of the (up to) 3 channels, summed over every (k, tap) pair
 // (w's lanes and dy's offsets lie in that order); stored to dx[c][s·u + py][s·v + px] for v below the
 // phase's width. The twelve accumulators are named, not an array: GCC keeps an array of them in memory
-// and stores all twelve on every pair (4.5× slower, measured on the stem).
+// and stores all twelve on every pair (measured on the stem, alternating with the im2col path: 0.5–0.6×
+// its speed that way, 1.35× with named accumulators).
 void phase_block(const Phase& ph, const float* dy_row, int64_t channels, float* dx_image, int64_t H, int64_t W,
                  int64_t sh, int64_t sw, int64_t u, int64_t v0) {
   __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;  // channel 0, columns v0 + [0, 32)
@@ -126,8 +128,9 @@ Tensor direct_conv_input_gradient(const Tensor& dy, const Tensor& w, const Shape
   const int64_t padded_w = left + Wo + right;
   // A task is a band of `band` phase rows u of every phase. It copies the dy rows they read, u + a for
   // a in [a_low, a_high], of every k, with the zero border, into its own buffer: sized to stay in this
-  // machine's 512 KB L2 beside the rest (measured on the stem: a copy of the whole image, 4 MB, left
-  // the kernel at 49 GFLOP/s against 65 for the im2col path).
+  // machine's 512 KB L2 beside the rest. Measured, alternating with the im2col path: one copy of the
+  // whole image (4 MB for the stem, 15 MB for VGG's first layer) ran the stem at 65 GFLOP/s (1.35×
+  // im2col) and VGG's first layer at about 18 (1.07× Winograd); bands, at 98 and 44.
   constexpr int64_t kBandBudgetFloats = int64_t{1} << 16;  // 256 KB
   const int64_t phase_rows = (H + sh - 1) / sh;  // of phase 0, the most
   const int64_t band = std::clamp<int64_t>(kBandBudgetFloats / (K * padded_w) - (a_high - a_low), 1, phase_rows);
