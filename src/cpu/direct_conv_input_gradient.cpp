@@ -51,6 +51,9 @@ std::vector<AxisTap> axis_taps(int64_t phase, int64_t kernel, int64_t stride, in
   return taps;
 }
 
+// How many of the positions [0, size) lie in phase `phase` of `stride`: s·u + phase < size.
+int64_t phase_length(int64_t size, int64_t phase, int64_t stride) { return (size - phase + stride - 1) / stride; }
+
 struct Phase {
   int64_t py, px;
   int64_t rows, columns;  // Hu, Wv: the input rows and columns of this phase
@@ -106,19 +109,19 @@ Tensor direct_conv_input_gradient(const Tensor& dy, const Tensor& w, const Shape
 #ifdef GCAM_HAVE_DIRECT_CONV
   const int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
   const int64_t K = w.size(0), kh = w.size(2), kw = w.size(3), Ho = dy.size(2), Wo = dy.size(3);
-  const int64_t sh = o.stride.h, sw = o.stride.w, ph_ = o.padding.h, pw = o.padding.w;
+  const int64_t sh = o.stride.h, sw = o.stride.w, pad_h = o.padding.h, pw = o.padding.w;
 
   // The phases' taps; their row offsets a span [a_low, a_high], and their column offsets reach `left`
   // columns before dy and `right` after it (with the last block's spare columns).
   std::vector<std::vector<AxisTap>> row_taps(sh), column_taps(sw);
   int64_t a_low = 0, a_high = 0, left = 0, right = 0;
   for (int64_t py = 0; py < sh; ++py) {
-    row_taps[py] = axis_taps(py, kh, sh, ph_);
+    row_taps[py] = axis_taps(py, kh, sh, pad_h);
     for (const AxisTap& t : row_taps[py]) a_low = std::min(a_low, t.offset), a_high = std::max(a_high, t.offset);
   }
   for (int64_t px = 0; px < sw; ++px) {
     column_taps[px] = axis_taps(px, kw, sw, pw);
-    const int64_t columns = (W - px + sw - 1) / sw;
+    const int64_t columns = phase_length(W, px, sw);
     const int64_t last = (columns + kBlockColumns - 1) / kBlockColumns * kBlockColumns - 1;
     for (const AxisTap& t : column_taps[px]) {
       left = std::max(left, -t.offset);
@@ -132,7 +135,7 @@ Tensor direct_conv_input_gradient(const Tensor& dy, const Tensor& w, const Shape
   // whole image (4 MB for the stem, 15 MB for VGG's first layer) ran the stem at 65 GFLOP/s (1.35×
   // im2col) and VGG's first layer at about 18 (1.07× Winograd); bands, at 98 and 44.
   constexpr int64_t kBandBudgetFloats = int64_t{1} << 16;  // 256 KB
-  const int64_t phase_rows = (H + sh - 1) / sh;  // of phase 0, the most
+  const int64_t phase_rows = phase_length(H, 0, sh);  // of phase 0, the most
   const int64_t band = std::clamp<int64_t>(kBandBudgetFloats / (K * padded_w) - (a_high - a_low), 1, phase_rows);
   const int64_t band_rows = band + a_high - a_low, band_plane = band_rows * padded_w;
 
@@ -140,7 +143,7 @@ Tensor direct_conv_input_gradient(const Tensor& dy, const Tensor& w, const Shape
   std::vector<Phase> phases;
   for (int64_t py = 0; py < sh; ++py)
     for (int64_t px = 0; px < sw; ++px) {
-      Phase p{py, px, (H - py + sh - 1) / sh, (W - px + sw - 1) / sw, {}, {}};
+      Phase p{py, px, phase_length(H, py, sh), phase_length(W, px, sw), {}, {}};
       const int64_t taps = static_cast<int64_t>(row_taps[py].size() * column_taps[px].size());
       p.weights.assign(static_cast<size_t>(K * taps * kLanes), 0.0f);
       for (int64_t k = 0; k < K; ++k)
