@@ -14,6 +14,7 @@
 #include "gcam/error.h"
 #include "gcam/explain.h"
 #include "gcam/gradcam_graph.h"
+#include "support/box_cases.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
 
@@ -180,6 +181,29 @@ TEST(CudaCam, HeatmapAndOverlayBytesEqualTheCpu) {
       }
     }
   }
+}
+
+// The boxes found on the device (kernels/localize.cu) are cam::localize's, map by map, on the cases the
+// CPU threads race through in test_component_steps.cpp; a batch of no maps gives no boxes.
+TEST(CudaCam, BoxesEqualTheCpu) {
+  REQUIRE_GPU();
+  for (const test::BoxCase& c : test::box_cases()) {
+    SCOPED_TRACE(c.name);
+    const Tensor maps = Tensor::from_vector(Shape{c.images(), c.height, c.width}, c.maps).to(Device::CUDA);
+    for (int round = 0; round < 3; ++round) {
+      const std::vector<cam::Box> got = cuda::boxes_to_host(cuda::localize(maps, c.threshold));
+      ASSERT_EQ(static_cast<int64_t>(got.size()), c.images());
+      for (int64_t n = 0; n < c.images(); ++n) {
+        const cam::Box want = cam::localize(c.maps.data() + n * c.height * c.width, c.height, c.width, c.threshold);
+        ASSERT_EQ(got[n].empty, want.empty) << "image " << n;
+        EXPECT_EQ(got[n].x0, want.x0) << "image " << n;
+        EXPECT_EQ(got[n].y0, want.y0) << "image " << n;
+        EXPECT_EQ(got[n].x1, want.x1) << "image " << n;
+        EXPECT_EQ(got[n].y1, want.y1) << "image " << n;
+      }
+    }
+  }
+  EXPECT_TRUE(cuda::boxes_to_host(cuda::localize(Tensor::empty(Shape{0, 7, 7}, Device::CUDA))).empty());
 }
 
 }  // namespace

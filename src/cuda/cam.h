@@ -9,12 +9,15 @@
 //                     gradient (N, 3, H, W) also Guided Grad-CAM = guided ⊙ upsampled map — one launch.
 //   render            upsampled maps (N, H, W) → colour heatmaps and overlays on the images (N, H, W, 3)
 //                     bytes, gcam/colormap.h's formulas — one launch.
+//   localize          maps (N, H, W) → each map's box, gcam/cam.h's localize (threshold · peak, the
+//                     largest 8-connected component) — six launches, the boxes left on the device.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
 #include "device_array.h"
+#include "gcam/cam.h"
 #include "gcam/colormap.h"
 #include "gcam/tensor.h"
 
@@ -60,5 +63,11 @@ struct Rendered {
   DeviceArray<uint8_t> heat, overlay;
 };
 Rendered render(const Tensor& upsampled_maps, const DeviceArray<uint8_t>& images, cam::Colormap colormap, float alpha);
+
+// Each map's box (src/cam/component_steps.h has the steps), queued: (N, 4) x0, y0, x1, y1 on the device,
+// x1 = −1 where the map has no box (zero everywhere). No host synchronisation (a graph may capture it).
+DeviceArray<int32_t> localize(const Tensor& maps, float threshold = 0.15f);
+// Those boxes on the host, as cam::Box (waits for them).
+std::vector<cam::Box> boxes_to_host(const DeviceArray<int32_t>& boxes);
 
 }  // namespace gcam::cuda
