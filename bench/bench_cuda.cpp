@@ -164,6 +164,37 @@ void BM_FusedRender(benchmark::State& state, int64_t batch) {
   });
 }
 
+// The paper's box for each of N maps of 224×224 (kernels/localize.cu): six launches over the pixels.
+// The maps are Grad-CAM-like: a random 7×7 grid, bilinearly upsampled (a few large blobs). Its bytes:
+// the maps read and a 32-bit label per pixel written once, the least any labelling moves (the steps
+// read the labels several times more).
+void BM_Localize(benchmark::State& state, int64_t batch) {
+  if (skip_without_gpu(state)) return;
+  constexpr int64_t H = 224, W = 224;
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  Tensor grid = Tensor::empty(Shape{batch, 7, 7});
+  for (int64_t i = 0; i < grid.numel(); ++i) grid.data()[i] = u(rng);
+  const Tensor maps = gcam::cam::upsample_bilinear(grid, H, W).to(gcam::Device::CUDA);
+  const double bytes = double(batch * H * W) * (sizeof(float) + sizeof(int32_t));
+  std::vector<gcam::cuda::DeviceArray<int32_t>> outputs;
+  time_graph_replays(state, 1, bytes, [&](int) { outputs.push_back(gcam::cuda::localize(maps)); });
+}
+
+// Guided backprop's gradients (N, 3, 224, 224) as pictures (N, 224, 224, 3 bytes): one block per image
+// reads its gradient three times (mean, spread, bytes; the second and third mostly from L2).
+void BM_GradientPictures(benchmark::State& state, int64_t batch) {
+  if (skip_without_gpu(state)) return;
+  const Shape s{batch, 3, 224, 224};
+  const double read = double(s.numel()) * sizeof(float), written = double(s.numel());
+  const int copies = copies_for(read);
+  std::vector<Tensor> gradients{random_on_device(s, 13)};
+  for (int i = 1; i < copies; ++i) gradients.push_back(gradients[0].clone());
+  std::vector<gcam::cuda::DeviceArray<uint8_t>> outputs;
+  time_graph_replays(state, copies, read + written,
+                     [&](int i) { outputs.push_back(gcam::cuda::gradient_pictures(gradients[i])); });
+}
+
 enum class Pass { Forward, BackwardData };
 
 // One layer's convolution on random device tensors: run() is its forward or its input gradient.
@@ -322,6 +353,15 @@ int register_benchmarks() {
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("cuda_fused_render/224x224/batch:" + std::to_string(batch)).c_str(), BM_FusedRender,
                                  batch)
+        ->UseManualTime()
+        ->Iterations(200)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("cuda_localize/224x224/batch:" + std::to_string(batch)).c_str(), BM_Localize, batch)
+        ->UseManualTime()
+        ->Iterations(200)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("cuda_gradient_pictures/224x224/batch:" + std::to_string(batch)).c_str(),
+                                 BM_GradientPictures, batch)
         ->UseManualTime()
         ->Iterations(200)
         ->Unit(benchmark::kMicrosecond);

@@ -224,7 +224,7 @@ def main():
     copy = gcam.get("BM_DeviceCopy/real_time")
     fused = []  # (kernel and shape, batch, measured µs, floor µs at the measured copy bandwidth)
     for name, b in gcam.items():
-        if name.startswith(("cuda_fused_", "cuda_copy_")) and copy:
+        if name.startswith(("cuda_fused_", "cuda_copy_", "cuda_localize", "cuda_gradient_pictures")) and copy:
             floor_us = b["bytes_moved"] / copy["bytes_per_second"] * 1e6
             measured_us = ms(b) * 1e3
             kernel = name.split("/")[0].replace("cuda_fused_", "").replace("cuda_", "") + " " + name.split("/")[1]

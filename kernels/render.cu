@@ -3,7 +3,10 @@
 //   upsample_product: one thread per output pixel (n, y, x): the bilinear value with half-pixel centres,
 //     s = max(0, (o + ½)·(in/out) − ½), lo = ⌊s⌋, hi = min(lo + 1, in − 1), and — when a guided gradient
 //     is given — Guided Grad-CAM's three products guided[n, c, y, x] · map, in the same launch.
-//   render: one thread per pixel: the colour of the map value, and alpha·colour + (1 − alpha)·picture.
+//   render: one thread per pixel: the colour of the map value, and alpha·colour + (1 − alpha)·picture
+//     (heat alone when no pictures are given).
+//   gradient_pictures: one block per image: the mean of its 3·H·W gradient values, their standard
+//     deviation (both summed in double, per thread and then over the block), then every pixel's bytes.
 #include "../src/cuda/cam.h"
 #include "launch.h"
 
@@ -64,8 +67,27 @@ __global__ void colorize_and_blend(const float* maps, const uint8_t* pictures, c
     for (int ch = 0; ch < 3; ++ch) {
       const uint8_t color = static_cast<uint8_t>(lroundf(rgb[ch] * 255.0f));
       heat[i * 3 + ch] = color;
-      overlay[i * 3 + ch] = static_cast<uint8_t>(lroundf(fmaf(alpha, color, (1.0f - alpha) * pictures[i * 3 + ch])));
+      if (pictures)
+        overlay[i * 3 + ch] = static_cast<uint8_t>(lroundf(fmaf(alpha, color, (1.0f - alpha) * pictures[i * 3 + ch])));
     }
+  }
+}
+
+// Block n: gradient n (3, H, W) → picture n (H, W, 3), gcam/colormap.h's gradient_picture.
+__global__ void picture_gradients(const float* gradients, int64_t plane, uint8_t* pictures) {
+  const int64_t count = 3 * plane;
+  const float* g = gradients + blockIdx.x * count;
+  uint8_t* out = pictures + blockIdx.x * count;
+  double sum = 0.0;
+  for (int64_t i = threadIdx.x; i < count; i += blockDim.x) sum += g[i];
+  const double mean = block_sum(sum) / static_cast<double>(count);
+  double squares = 0.0;
+  for (int64_t i = threadIdx.x; i < count; i += blockDim.x) squares += (g[i] - mean) * (g[i] - mean);
+  const double spread = sqrt(block_sum(squares) / static_cast<double>(count)) + 1e-5;
+  for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {  // i: (pixel, channel) of the output
+    const int64_t pixel = i / 3, channel = i % 3;
+    const double v = (g[channel * plane + pixel] - mean) / spread * 0.1 + 0.5;
+    out[i] = static_cast<uint8_t>(llround(fmin(fmax(v, 0.0), 1.0) * 255.0));
   }
 }
 
@@ -85,13 +107,25 @@ Upsampled upsample_product(const Tensor& maps, int64_t height, int64_t width, co
 
 Rendered render(const Tensor& upsampled_maps, const DeviceArray<uint8_t>& images, cam::Colormap colormap, float alpha) {
   const int64_t n = upsampled_maps.numel();
-  GCAM_CHECK(images.size() == 3 * n, "render: ", images.size(), " picture bytes for ", n, " map pixels");
-  Rendered r{DeviceArray<uint8_t>(3 * n), DeviceArray<uint8_t>(3 * n)};
+  const bool blend = images.size() > 0;
+  GCAM_CHECK(!blend || images.size() == 3 * n, "render: ", images.size(), " picture bytes for ", n, " map pixels");
+  Rendered r{DeviceArray<uint8_t>(3 * n), DeviceArray<uint8_t>(blend ? 3 * n : 0)};
   if (n == 0) return r;
-  colorize_and_blend<<<grid_for(n), kThreads, 0, stream()>>>(upsampled_maps.data(), images.data(), colormap, alpha,
-                                                             r.heat.data(), r.overlay.data(), n);
+  colorize_and_blend<<<grid_for(n), kThreads, 0, stream()>>>(upsampled_maps.data(), blend ? images.data() : nullptr,
+                                                             colormap, alpha, r.heat.data(), r.overlay.data(), n);
   GCAM_CHECK_LAUNCH();
   return r;
+}
+
+DeviceArray<uint8_t> gradient_pictures(const Tensor& gradients) {
+  check_ndim("gradient_pictures", "gradients", gradients, 4);
+  GCAM_CHECK(gradients.size(1) == 3, "gradient_pictures: ", gradients.size(1), " channels, not 3");
+  const int64_t N = gradients.size(0), plane = gradients.size(2) * gradients.size(3);
+  DeviceArray<uint8_t> pictures(N * 3 * plane);  // (N, H, W, 3)
+  if (N == 0 || plane == 0) return pictures;
+  picture_gradients<<<static_cast<unsigned>(N), 512, 0, stream()>>>(gradients.data(), plane, pictures.data());
+  GCAM_CHECK_LAUNCH();
+  return pictures;
 }
 
 }  // namespace gcam::cuda

@@ -1,8 +1,9 @@
 # explain end to end on real image files: every output is written, the JSON lines parse and say what
-# they should, and the pictures decode and show the map (tests/oracle/check_pictures.py). Run as:
+# they should, and the pictures decode and show the map (tests/oracle/check_pictures.py); the maps are
+# written only when --maps asks for them. Run as:
 #   cmake -DEXPLAIN=… -DDIR=<oracle cam folder> -DOUT=<fresh folder> -DPYTHON=… -DCHECK_PICTURES=… -P explain_e2e.cmake
 file(REMOVE_RECURSE ${OUT})
-execute_process(COMMAND ${EXPLAIN} --weights ${DIR}/resnet18_zip.pth --model resnet18 --topk 2 --method all
+execute_process(COMMAND ${EXPLAIN} --weights ${DIR}/resnet18_zip.pth --model resnet18 --topk 2 --method all --maps
                         --out ${OUT} ${DIR}/picture.png ${DIR}/gray.png ${DIR}/alpha.png
                 RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT code EQUAL 0)
@@ -47,4 +48,30 @@ execute_process(COMMAND ${PYTHON} ${CHECK_PICTURES} ${OUT} RESULT_VARIABLE code 
 if(NOT code EQUAL 0)
   message(FATAL_ERROR "the pictures do not check out (${code}):\n${out}${err}")
 endif()
+# Without --maps: the same pictures and boxes, no map files.
+set(PLAIN ${OUT}_no_maps)
+file(REMOVE_RECURSE ${PLAIN})
+execute_process(COMMAND ${EXPLAIN} --weights ${DIR}/resnet18_zip.pth --model resnet18 --topk 2 --method all
+                        --out ${PLAIN} ${DIR}/picture.png ${DIR}/gray.png ${DIR}/alpha.png
+                RESULT_VARIABLE code OUTPUT_VARIABLE unused ERROR_VARIABLE err)
+if(NOT code EQUAL 0)
+  message(FATAL_ERROR "explain without --maps failed (${code}):\n${err}")
+endif()
+file(GLOB maps ${PLAIN}/*.npy)
+file(GLOB pictures ${PLAIN}/*.png)
+list(LENGTH pictures picture_count)
+if(maps OR NOT picture_count EQUAL 36)
+  message(FATAL_ERROR "without --maps: expected 36 pictures and no .npy, found ${picture_count} pictures and '${maps}'")
+endif()
+file(STRINGS ${PLAIN}/results.jsonl plain_lines)
+foreach(i RANGE 5)
+  list(GET lines ${i} with)
+  list(GET plain_lines ${i} without)
+  string(JSON box_with GET "${with}" box)
+  string(JSON box_without GET "${without}" box)
+  string(JSON has_map ERROR_VARIABLE no_map GET "${without}" outputs map)
+  if(NOT box_with STREQUAL box_without OR NOT no_map)
+    message(FATAL_ERROR "without --maps line ${i} differs or names a map: ${without}")
+  endif()
+endforeach()
 message(STATUS "explain wrote ${count} explanations with every output; ${out}")

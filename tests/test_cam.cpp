@@ -197,9 +197,22 @@ TEST(Cam, HeatmapAndOverlayEqualTheReferenceColours) {
   }
 }
 
-// With pictures, the explanation pass colours each Grad-CAM map, top-k round by round: the heatmap and
-// overlay are gcam/colormap.h's of the map it returns, on that image's picture. Pictures that do not
-// match the batch are an error before any work.
+// Mean 0 and standard deviation 1: ±1 become 0.5 ± 0.1 (bytes 153 and 102), channel planes interleaved
+// into pixels; a constant gradient is all grey (0.5: 127.5 rounds up).
+TEST(Cam, GradientPictureIsGreyPlusATenthPerStandardDeviation) {
+  const std::vector<float> g = {1, -1, /* green */ -1, 1, /* blue */ 1, -1};  // (3, 1, 2)
+  const image::Image picture = cam::gradient_picture(g.data(), 1, 2);
+  EXPECT_EQ(picture.width, 2);
+  EXPECT_EQ(picture.height, 1);
+  EXPECT_EQ(picture.rgb, (std::vector<uint8_t>{153, 102, 153, 102, 153, 102}));
+  const std::vector<float> flat(6, 3.5f);
+  EXPECT_EQ(cam::gradient_picture(flat.data(), 1, 2).rgb, std::vector<uint8_t>(6, 128));
+}
+
+// With pictures, the explanation pass makes every picture of what is asked, top-k round by round: the
+// heatmap and overlay are gcam/colormap.h's of the map it returns, on that image's picture; the
+// counterfactual's heatmap and the gradients' pictures are those of the tensors it returns. Pictures
+// that do not match the batch are an error before any work.
 TEST(Cam, ExplainColoursEachMapOntoItsPicture) {
   auto model = models::make_model("resnet18");
   model->initialize(3);
@@ -215,21 +228,32 @@ TEST(Cam, ExplainColoursEachMapOntoItsPicture) {
   }
   cam::ExplainOptions options;
   options.pictures = {&pictures, cam::Colormap::Hot, 0.3f};
+  options.counterfactual = options.guided = options.deconvnet = true;
   const cam::BatchExplanation result =
       cam::explain(*model, Tensor::from_vector(Shape{N, 3, H, W}, x), {{-1, -2}, {-1, -2}}, options);
   for (int64_t n = 0; n < N; ++n)
     for (const cam::Explanation& e : result.images[n]) {
+      SCOPED_TRACE("image " + std::to_string(n) + ", class " + std::to_string(e.class_index));
       const image::Image heat = cam::heatmap(e.map.data(), H, W, cam::Colormap::Hot);
       const image::Image overlay = cam::overlay(pictures[n], e.map.data(), cam::Colormap::Hot, 0.3f);
       EXPECT_EQ(e.heatmap.width, W);
       EXPECT_EQ(e.heatmap.height, H);
-      EXPECT_EQ(e.heatmap.rgb, heat.rgb) << "image " << n << ", class " << e.class_index;
-      EXPECT_EQ(e.overlay.rgb, overlay.rgb) << "image " << n << ", class " << e.class_index;
+      EXPECT_EQ(e.heatmap.rgb, heat.rgb);
+      EXPECT_EQ(e.overlay.rgb, overlay.rgb);
+      EXPECT_EQ(e.counterfactual_heatmap.rgb, cam::heatmap(e.counterfactual.data(), H, W, cam::Colormap::Hot).rgb);
+      EXPECT_EQ(e.guided_picture.rgb, cam::gradient_picture(e.guided.data(), H, W).rgb);
+      EXPECT_EQ(e.guided_gradcam_picture.rgb, cam::gradient_picture(e.guided_gradcam.data(), H, W).rgb);
+      EXPECT_EQ(e.deconvnet_picture.rgb, cam::gradient_picture(e.deconvnet.data(), H, W).rgb);
+      EXPECT_NE(e.guided_picture.rgb, e.deconvnet_picture.rgb);  // two different gradients
     }
   options.pictures.images = nullptr;  // none asked: none made
-  EXPECT_TRUE(cam::explain(*model, Tensor::from_vector(Shape{N, 3, H, W}, x), {{-1}, {-1}}, options)
-                  .images[0][0]
-                  .heatmap.rgb.empty());
+  const cam::Explanation none =
+      cam::explain(*model, Tensor::from_vector(Shape{N, 3, H, W}, x), {{-1}, {-1}}, options).images[0][0];
+  EXPECT_TRUE(none.heatmap.rgb.empty());
+  EXPECT_TRUE(none.counterfactual_heatmap.rgb.empty());
+  EXPECT_TRUE(none.guided_picture.rgb.empty());
+  EXPECT_TRUE(none.guided_gradcam_picture.rgb.empty());
+  EXPECT_TRUE(none.deconvnet_picture.rgb.empty());
   std::vector<image::Image> one(pictures.begin(), pictures.begin() + 1);
   options.pictures.images = &one;
   EXPECT_THROW(cam::explain(*model, Tensor::from_vector(Shape{N, 3, H, W}, x), {{-1}, {-1}}, options), InputError);

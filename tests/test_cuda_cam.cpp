@@ -183,6 +183,87 @@ TEST(CudaCam, HeatmapAndOverlayBytesEqualTheCpu) {
   }
 }
 
+// The gradients' pictures made on the device are gcam/colormap.h's gradient_picture of each image, to
+// within one unit of a byte (the sums run in another order); a constant gradient is all grey. A heatmap
+// without pictures to blend is the CPU's heatmap.
+TEST(CudaCam, GradientPicturesAndLoneHeatmapsEqualTheCpu) {
+  REQUIRE_GPU();
+  const int64_t N = 3, H = 37, W = 29;
+  std::vector<float> g = random_normal(Shape{N, 3, H, W}, 61, 2.0f).to_vector();
+  std::fill(g.begin() + 2 * 3 * H * W, g.end(), -0.75f);  // image 2: constant
+  const std::vector<uint8_t> got =
+      cuda::gradient_pictures(Tensor::from_vector(Shape{N, 3, H, W}, g).to(Device::CUDA)).copy_to_host();
+  ASSERT_EQ(static_cast<int64_t>(got.size()), N * H * W * 3);
+  for (int64_t n = 0; n < N; ++n) {
+    const image::Image want = cam::gradient_picture(g.data() + n * 3 * H * W, H, W);
+    for (int64_t i = 0; i < H * W * 3; ++i)
+      ASSERT_LE(std::abs(int(got[n * H * W * 3 + i]) - int(want.rgb[i])), 1) << "image " << n << ", byte " << i;
+  }
+  for (int64_t i = 2 * H * W * 3; i < N * H * W * 3; ++i) ASSERT_EQ(got[i], 128) << "byte " << i;
+  std::vector<float> maps = random_normal(Shape{2, H, W}, 62, 0.5f).to_vector();
+  for (float& v : maps) v += 0.5f;
+  const std::vector<image::Image> heat = cam::heatmaps(Tensor::from_vector(Shape{2, H, W}, maps).to(Device::CUDA),
+                                                       cam::Colormap::Hot);
+  for (int64_t n = 0; n < 2; ++n) {
+    const image::Image want = cam::heatmap(maps.data() + n * H * W, H, W, cam::Colormap::Hot);
+    ASSERT_EQ(heat[n].rgb.size(), want.rgb.size());
+    for (size_t i = 0; i < want.rgb.size(); ++i)
+      ASSERT_LE(std::abs(int(heat[n].rgb[i]) - int(want.rgb[i])), 1) << "image " << n << ", byte " << i;
+  }
+}
+
+// On the GPU, cam::explain with maps_to_host and gradients_to_host off leaves its tensors there and
+// brings back the same boxes and pictures as with them on; those are the CPU functions' of the tensors.
+TEST(CudaExplain, CanLeaveItsTensorsOnTheDevice) {
+  REQUIRE_GPU();
+  auto model = models::make_model("resnet18");
+  model->initialize(23);
+  model->to(Device::CUDA);
+  const int64_t N = 2, H = 64, W = 80;
+  std::vector<image::Image> pictures(N);
+  for (int64_t n = 0; n < N; ++n) {
+    pictures[n] = {W, H, std::vector<uint8_t>(static_cast<size_t>(H * W * 3))};
+    for (size_t i = 0; i < pictures[n].rgb.size(); ++i) pictures[n].rgb[i] = static_cast<uint8_t>((i * 13 + n) % 256);
+  }
+  const Tensor x = random_normal(Shape{N, 3, H, W}, 63).to(Device::CUDA);
+  cam::ExplainOptions options;
+  options.pictures = {&pictures, cam::Colormap::Jet, 0.5f};
+  options.counterfactual = options.guided = options.deconvnet = true;
+  const cam::BatchExplanation on_host = cam::explain(*model, x, {{-1}, {-2}}, options);
+  options.maps_to_host = options.gradients_to_host = false;
+  const cam::BatchExplanation kept = cam::explain(*model, x, {{-1}, {-2}}, options);
+  for (int64_t n = 0; n < N; ++n) {
+    SCOPED_TRACE("image " + std::to_string(n));
+    const cam::Explanation &a = on_host.images[n][0], &b = kept.images[n][0];
+    for (const Tensor* t : {&b.map, &b.raw_map, &b.counterfactual, &b.guided, &b.guided_gradcam, &b.deconvnet})
+      EXPECT_EQ(t->device(), Device::CUDA);
+    for (const Tensor* t : {&a.map, &a.raw_map, &a.counterfactual, &a.guided, &a.guided_gradcam, &a.deconvnet})
+      EXPECT_EQ(t->device(), Device::CPU);
+    EXPECT_TRUE(b.alpha.empty());
+    EXPECT_EQ(static_cast<int64_t>(a.alpha.size()), 512);
+    EXPECT_EQ(a.class_index, b.class_index);
+    const cam::Box want = cam::localize(a.map.data(), H, W);
+    EXPECT_TRUE(test::same_box(a.box, want));
+    EXPECT_TRUE(test::same_box(b.box, want));
+    EXPECT_EQ(a.heatmap.rgb, b.heatmap.rgb);
+    EXPECT_EQ(a.overlay.rgb, b.overlay.rgb);
+    EXPECT_EQ(a.counterfactual_heatmap.rgb, b.counterfactual_heatmap.rgb);
+    EXPECT_EQ(a.guided_picture.rgb, b.guided_picture.rgb);
+    EXPECT_EQ(a.guided_gradcam_picture.rgb, b.guided_gradcam_picture.rgb);
+    EXPECT_EQ(a.deconvnet_picture.rgb, b.deconvnet_picture.rgb);
+    const std::pair<const image::Image*, image::Image> made[] = {
+        {&a.counterfactual_heatmap, cam::heatmap(a.counterfactual.data(), H, W, cam::Colormap::Jet)},
+        {&a.guided_picture, cam::gradient_picture(a.guided.data(), H, W)},
+        {&a.guided_gradcam_picture, cam::gradient_picture(a.guided_gradcam.data(), H, W)},
+        {&a.deconvnet_picture, cam::gradient_picture(a.deconvnet.data(), H, W)}};
+    for (const auto& [got, want_picture] : made) {
+      ASSERT_EQ(got->rgb.size(), want_picture.rgb.size());
+      for (size_t i = 0; i < want_picture.rgb.size(); ++i)
+        ASSERT_LE(std::abs(int(got->rgb[i]) - int(want_picture.rgb[i])), 1) << "byte " << i;
+    }
+  }
+}
+
 // The boxes found on the device (kernels/localize.cu) are cam::localize's, map by map, on the cases the
 // CPU threads race through in test_component_steps.cpp; a batch of no maps gives no boxes.
 TEST(CudaCam, BoxesEqualTheCpu) {
@@ -195,11 +276,7 @@ TEST(CudaCam, BoxesEqualTheCpu) {
       ASSERT_EQ(static_cast<int64_t>(got.size()), c.images());
       for (int64_t n = 0; n < c.images(); ++n) {
         const cam::Box want = cam::localize(c.maps.data() + n * c.height * c.width, c.height, c.width, c.threshold);
-        ASSERT_EQ(got[n].empty, want.empty) << "image " << n;
-        EXPECT_EQ(got[n].x0, want.x0) << "image " << n;
-        EXPECT_EQ(got[n].y0, want.y0) << "image " << n;
-        EXPECT_EQ(got[n].x1, want.x1) << "image " << n;
-        EXPECT_EQ(got[n].y1, want.y1) << "image " << n;
+        EXPECT_TRUE(test::same_box(got[n], want)) << "image " << n;
       }
     }
   }
@@ -236,7 +313,12 @@ TEST(CudaGraph, ReplaysEqualExplainForNewInputs) {
         const Tensor map = Tensor::from_vector(Shape{H, W}, std::vector<float>(r.maps.data() + n * H * W,
                                                                                r.maps.data() + (n + 1) * H * W));
         EXPECT_TRUE(test::near_relative(map, e.images[n][0].map, 1e-5)) << "image " << n;
+        // Found in the graph, from these maps.
+        EXPECT_TRUE(test::same_box(r.boxes[n], cam::localize(map.data(), H, W))) << "image " << n;
       }
+      const cam::GradcamGraph::Result without = graph.run(x, classes, /*maps_to_host=*/false);
+      EXPECT_FALSE(without.maps.defined());
+      for (int64_t n = 0; n < N; ++n) EXPECT_TRUE(test::same_box(without.boxes[n], r.boxes[n]));
     }
   }
   // With pictures, both paths colour their maps on the device: the bytes are gcam/colormap.h's of the

@@ -24,4 +24,9 @@ image::Image heatmap(const float* map, int64_t height, int64_t width, Colormap c
 // CPU and the GPU alike, so both give the same bytes whatever their compilers contract.
 image::Image overlay(const image::Image& image, const float* map, Colormap colormap, float alpha);
 
+// A gradient (3×H×W, e.g. guided backprop's ∂y/∂x) as an RGB picture: centred on grey, 0.1 per standard
+// deviation, v = (g − mean)/(std + 1e-5)·0.1 + 0.5 clamped to [0, 1], rounded halves-up to a byte; mean
+// and std (population) over all 3·H·W values, in double.
+image::Image gradient_picture(const float* gradient, int64_t height, int64_t width);
+
 }  // namespace gcam::cam

@@ -19,9 +19,10 @@
 
 namespace gcam::cam {
 
-// What to colour each Grad-CAM map into: a heatmap and an overlay on the image as the network saw it,
-// made where the maps are (on the GPU one fused launch for the batch, then only these bytes and the maps
-// come back).
+// The pictures an explanation pass makes, where its maps and gradients are (on the GPU a launch per
+// kind for the whole batch, then only the pictures' bytes come back): Grad-CAM's heatmap and overlay on
+// the image as the network saw it, the counterfactual's heatmap, and the gradients (guided backprop,
+// Guided Grad-CAM, deconvnet) as gcam/colormap.h's gradient pictures — each for what is asked.
 struct Pictures {
   const std::vector<image::Image>* images = nullptr;  // one per image, at the input size (H×W RGB); null: none
   Colormap colormap = Colormap::Jet;
@@ -34,7 +35,12 @@ struct ExplainOptions {
   bool counterfactual = false;  // counterfactual Grad-CAM
   bool guided = false;          // guided backprop (and Guided Grad-CAM when gradcam is on)
   bool deconvnet = false;       // deconvnet saliency
-  Pictures pictures;            // Grad-CAM's heatmaps and overlays, if given pictures
+  Pictures pictures;            // every picture of what is asked, if given pictures
+  // Where the pass runs on the GPU: whether its tensors come back to the host. false leaves them on the
+  // device (Explanation's map, raw_map and counterfactual, or guided, guided_gradcam and deconvnet, are
+  // then GPU tensors, and alpha is empty); the boxes, classes, scores and pictures come back either way.
+  bool maps_to_host = true;
+  bool gradients_to_host = true;
 };
 
 struct Explanation {
@@ -45,13 +51,15 @@ struct Explanation {
   Tensor raw_map;          // (h, w) ReLU(Σ α_k A_k), before normalisation
   Tensor map;              // (H, W) normalised and upsampled to the input size
   bool map_all_zero = false;
-  Box box;                 // on `map`, the paper's 15%-of-max threshold
+  Box box;                 // on `map`, the paper's 15%-of-max threshold (found where the map is)
   image::Image heatmap, overlay;  // `map` coloured, and blended over the picture (H×W RGB), if asked
   Tensor counterfactual;   // (H, W), if asked
   bool counterfactual_all_zero = false;
+  image::Image counterfactual_heatmap;  // `counterfactual` coloured, with pictures
   Tensor guided;           // (3, H, W) ∂y^c/∂x under the guided rule, if asked
   Tensor guided_gradcam;   // (3, H, W) guided ⊙ map
   Tensor deconvnet;        // (3, H, W), if asked
+  image::Image guided_picture, guided_gradcam_picture, deconvnet_picture;  // with pictures (H×W RGB)
 };
 
 struct BatchExplanation {
@@ -71,6 +79,10 @@ struct BatchExplanation {
 // The heatmap and overlay of each map (N, H, W; on the CPU or the GPU, coloured there) on
 // pictures.images[n], into explanations[n]. InputError when the pictures do not match the maps.
 void colour_maps(const Tensor& maps, const Pictures& pictures, std::vector<Explanation*>& explanations);
+// Each map (N, H, W) as a heatmap, and each gradient (N, 3, H, W) as a gradient picture
+// (gcam/colormap.h), made on the device the tensor is on.
+std::vector<image::Image> heatmaps(const Tensor& maps, Colormap colormap);
+std::vector<image::Image> gradient_pictures(const Tensor& gradients);
 
 // targets[n] lists image n's classes (all images the same count); a negative entry r means "the class
 // ranked r-th", e.g. −1 the top-1 class. InputError for an unknown layer or an out-of-range class.

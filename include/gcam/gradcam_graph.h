@@ -4,8 +4,9 @@
 // pass, each image's class chosen on the device (top-1 unless given) as the backward seed, the short
 // backward pass to the target layer, the fused reduction and the upsampling — is captured once and then
 // replayed with a single launch per batch, so that small batches are not bound by the cost of launching
-// hundreds of kernels one by one. Each run copies the batch into the graph's fixed input buffer and
-// brings back the maps (N, H, W), the logits and the classes; nothing else crosses to the host.
+// hundreds of kernels one by one. The boxes (gcam/cam.h: localize) are found in the graph too. Each run
+// copies the batch into the graph's fixed input buffer and brings back the logits, the classes, the boxes
+// and, if asked, the maps (N, H, W); nothing else crosses to the host.
 //
 //   model->to(Device::CUDA);
 //   cam::GradcamGraph graph(*model, /*batch=*/1, 224, 224);      // captures (after one warm-up step)
@@ -34,19 +35,20 @@ class GradcamGraph {
 
   struct Result {
     Tensor logits;                 // (N, classes), host
-    Tensor maps;                   // (N, H, W), normalised Grad-CAM maps at the input size, host
+    Tensor maps;                   // (N, H, W), normalised Grad-CAM maps at the input size, host (if asked)
     std::vector<int64_t> classes;  // the class each map explains
     std::vector<bool> all_zero;    // maps that were zero everywhere (then all zeros, never NaN)
+    std::vector<Box> boxes;        // each map's box
   };
   // input (N, 3, H, W) on either device; classes: empty for every image's top-1, else one per image
-  // (a negative entry: that image's top-1).
-  Result run(const Tensor& input, const std::vector<int64_t>& classes = {});
+  // (a negative entry: that image's top-1). maps_to_host = false leaves maps undefined.
+  Result run(const Tensor& input, const std::vector<int64_t>& classes = {}, bool maps_to_host = true);
   // The same as a BatchExplanation, as cam::explain gives it for Grad-CAM alone with one target per
-  // image, plus each map's box (α and the raw map are not brought back; the replay's whole time, forward
-  // pass included, is gradcam_ms), and with pictures each map's heatmap and overlay, coloured on the
-  // device after the replay (one more launch).
+  // image (α and the raw map are not brought back, nor the maps unless maps_to_host; the replay's whole
+  // time, forward pass included, is gradcam_ms), and with pictures each map's heatmap and overlay,
+  // coloured on the device after the replay (one more launch).
   BatchExplanation explain(const Tensor& input, const std::vector<int64_t>& classes = {},
-                           const Pictures& pictures = {});
+                           const Pictures& pictures = {}, bool maps_to_host = true);
 
  private:
   struct State;

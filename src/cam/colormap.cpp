@@ -107,4 +107,20 @@ image::Image overlay(const image::Image& picture, const float* map, Colormap col
   return out;
 }
 
+image::Image gradient_picture(const float* g, int64_t height, int64_t width) {
+  const int64_t plane = height * width, n = 3 * plane;
+  double mean = 0.0, squares = 0.0;
+  for (int64_t i = 0; i < n; ++i) mean += g[i];
+  mean /= static_cast<double>(n);
+  for (int64_t i = 0; i < n; ++i) squares += (g[i] - mean) * (g[i] - mean);
+  const double spread = std::sqrt(squares / static_cast<double>(n)) + 1e-5;
+  image::Image out{width, height, std::vector<uint8_t>(static_cast<size_t>(n))};
+  for (int64_t c = 0; c < 3; ++c)  // (3, H, W) planes → (H, W, 3) pixels
+    for (int64_t i = 0; i < plane; ++i) {
+      const double v = (g[c * plane + i] - mean) / spread * 0.1 + 0.5;
+      out.rgb[i * 3 + c] = static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
+    }
+  return out;
+}
+
 }  // namespace gcam::cam

@@ -18,7 +18,7 @@ double since_ms(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-Tensor to_host(const Tensor& t) { return t.device() == Device::CPU ? t : t.to(Device::CPU); }
+Tensor to_host_copy(const Tensor& t) { return t.device() == Device::CPU ? t : t.to(Device::CPU); }
 
 // Normalised at feature resolution, then upsampled to the input size (the convention most users know).
 Tensor normalized_upsampled(const Tensor& raw, int64_t height, int64_t width, std::vector<bool>* all_zero) {
@@ -27,26 +27,28 @@ Tensor normalized_upsampled(const Tensor& raw, int64_t height, int64_t width, st
   return upsample_bilinear(normalized, height, width);
 }
 
-// One round's Grad-CAM (or counterfactual) maps, on the host: α (N, K), the raw map (N, h, w) and the
-// normalised, upsampled one (N, H, W). On the GPU the reduction is one fused launch and the upsampling
-// another (src/cuda/cam.h); only these results come back, and the normalised map at feature resolution
-// stays on the device for Guided Grad-CAM's product, the upsampled one for the pictures.
+// One round's Grad-CAM (or counterfactual) maps: α (N, K), the raw map (N, h, w) and the normalised,
+// upsampled one (N, H, W). On the GPU the reduction is one fused launch and the upsampling another
+// (src/cuda/cam.h); the normalised map at feature resolution stays on the device for Guided Grad-CAM's
+// product and the upsampled one for the boxes and pictures, and α, raw and upsampled come back to the
+// host only when to_host (else raw and upsampled are those device tensors and α is undefined).
 struct RoundMaps {
   Tensor alpha, raw, upsampled;
   std::vector<bool> all_zero;
   Tensor normalized_on_device, upsampled_on_device;  // (N, h, w), (N, H, W); undefined on the CPU
 };
 
-RoundMaps round_maps(const Tensor& A, const Tensor& dA, bool counterfactual, int64_t height, int64_t width) {
+RoundMaps round_maps(const Tensor& A, const Tensor& dA, bool counterfactual, int64_t height, int64_t width,
+                     bool to_host) {
   RoundMaps m;
   if (dA.device() == Device::CUDA) {
     cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, counterfactual);
-    m.alpha = g.alpha.to(Device::CPU);
-    m.raw = g.raw.to(Device::CPU);
     m.upsampled_on_device = cuda::upsample_product(g.map, height, width, Tensor()).map;
-    m.upsampled = m.upsampled_on_device.to(Device::CPU);
-    m.all_zero = g.all_zero;
     m.normalized_on_device = g.map;
+    m.all_zero = g.all_zero;
+    m.raw = to_host ? g.raw.to(Device::CPU) : g.raw;
+    m.upsampled = to_host ? m.upsampled_on_device.to(Device::CPU) : m.upsampled_on_device;
+    if (to_host) m.alpha = g.alpha.to(Device::CPU);
     return m;
   }
   m.alpha = channel_weights(dA);
@@ -54,6 +56,9 @@ RoundMaps round_maps(const Tensor& A, const Tensor& dA, bool counterfactual, int
   m.upsampled = normalized_upsampled(m.raw, height, width, &m.all_zero);
   return m;
 }
+
+// The tensor where it was made (one that is already on the host, or undefined, stays as it is).
+Tensor where_wanted(const Tensor& t, bool to_host) { return to_host && t.defined() ? to_host_copy(t) : t; }
 
 }  // namespace
 
@@ -80,7 +85,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
   // On the GPU the whole forward and backward pass stays on the device; what the maps are made from
   // (logits, the target layer and its gradient, the input gradient) comes back to the host here.
   const Tensor logits = model.forward(x);  // (N, classes), on the input's device
-  result.logits = to_host(logits);
+  result.logits = to_host_copy(logits);
   result.forward_ms = since_ms(start);
   const std::vector<std::string> names = tape.tap_names();
   for (size_t i = 0; i < names.size(); ++i) {
@@ -122,8 +127,9 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
       e.class_index = chosen[n][r];
       e.score = result.logits.data()[n * classes + e.class_index];
     }
-    Tensor map;                   // (N, H, W), on the host
+    Tensor map;                   // (N, H, W), on the host (or on the GPU when the maps stay there)
     Tensor normalized_on_device;  // (N, h, w), for Guided Grad-CAM's product on the GPU
+    const bool pictures = options.pictures.images != nullptr;
     if (options.gradcam || options.counterfactual) {
       start = std::chrono::steady_clock::now();
       const Tensor dA = tape.grad(logits, seed, {A})[0];  // stops at the layer
@@ -131,30 +137,38 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
       result.gradcam_ms += since_ms(start);
       start = std::chrono::steady_clock::now();
       if (options.gradcam) {
-        RoundMaps m = round_maps(A, dA, false, H, W);
+        RoundMaps m = round_maps(A, dA, false, H, W, options.maps_to_host);
         map = m.upsampled;
         normalized_on_device = m.normalized_on_device;
+        // On the GPU the boxes are found there (src/cuda/cam.h: localize); only they come back.
+        std::vector<Box> boxes;
+        if (m.upsampled_on_device.defined()) boxes = cuda::boxes_to_host(cuda::localize(m.upsampled_on_device));
         // Images are independent: their copies and boxes are made side by side.
 #pragma omp parallel for schedule(static) if (N > 1)
         for (int64_t n = 0; n < N; ++n) {
           Explanation& e = result.images[n][r];
-          e.alpha.assign(m.alpha.data() + n * K, m.alpha.data() + (n + 1) * K);
+          if (m.alpha.defined()) e.alpha.assign(m.alpha.data() + n * K, m.alpha.data() + (n + 1) * K);
           e.raw_map = m.raw.select(n);
           e.map = map.select(n);
           e.map_all_zero = m.all_zero[n];
-          e.box = localize(e.map.data(), H, W);
+          e.box = boxes.empty() ? localize(e.map.data(), H, W) : boxes[n];
         }
-        if (options.pictures.images) {  // coloured where the maps are
+        if (pictures) {  // coloured where the maps are
           std::vector<Explanation*> round(static_cast<size_t>(N));
           for (int64_t n = 0; n < N; ++n) round[n] = &result.images[n][r];
           colour_maps(m.upsampled_on_device.defined() ? m.upsampled_on_device : map, options.pictures, round);
         }
       }
       if (options.counterfactual) {
-        const RoundMaps m = round_maps(A, dA, true, H, W);
+        const RoundMaps m = round_maps(A, dA, true, H, W, options.maps_to_host);
+        std::vector<image::Image> heat;
+        if (pictures)
+          heat = heatmaps(m.upsampled_on_device.defined() ? m.upsampled_on_device : m.upsampled, options.pictures.colormap);
         for (int64_t n = 0; n < N; ++n) {
-          result.images[n][r].counterfactual = m.upsampled.select(n);
-          result.images[n][r].counterfactual_all_zero = m.all_zero[n];
+          Explanation& e = result.images[n][r];
+          e.counterfactual = m.upsampled.select(n);
+          e.counterfactual_all_zero = m.all_zero[n];
+          if (pictures) e.counterfactual_heatmap = std::move(heat[n]);
         }
       }
       result.maps_ms += since_ms(start);
@@ -164,13 +178,13 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
       start = std::chrono::steady_clock::now();
       BackwardOptions backward;
       backward.relu_rule = rule;
-      const Tensor dx_on_device = tape.grad(logits, seed, {x}, backward)[0];  // (N, 3, H, W), no weight gradient
-      const Tensor dx = to_host(dx_on_device);
+      const Tensor dx_made = tape.grad(logits, seed, {x}, backward)[0];  // (N, 3, H, W), no weight gradient
       // Guided Grad-CAM: guided ⊙ upsampled map, on every colour channel (on the GPU fused with the upsampling).
-      Tensor guided_gradcam;
+      Tensor guided_gradcam_made;
       if (rule == ReluRule::Guided && normalized_on_device.defined())
-        guided_gradcam = to_host(cuda::upsample_product(normalized_on_device, H, W, dx_on_device).guided_gradcam);
-      result.guided_ms += since_ms(start);
+        guided_gradcam_made = cuda::upsample_product(normalized_on_device, H, W, dx_made).guided_gradcam;
+      const Tensor dx = where_wanted(dx_made, options.gradients_to_host);
+      const Tensor guided_gradcam = where_wanted(guided_gradcam_made, options.gradients_to_host);
       for (int64_t n = 0; n < N; ++n) {
         Explanation& e = result.images[n][r];
         Tensor g = dx.select(n);
@@ -181,13 +195,30 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
         e.guided = g;
         if (guided_gradcam.defined()) {
           e.guided_gradcam = guided_gradcam.select(n);
-        } else if (map.defined()) {
+        } else if (map.defined()) {  // on the CPU
           e.guided_gradcam = g.clone();
           float* p = e.guided_gradcam.data();
           for (int64_t c = 0; c < g.size(0); ++c)
             for (int64_t i = 0; i < H * W; ++i) p[c * H * W + i] *= e.map.data()[i];
         }
       }
+      if (pictures) {  // made where the gradients are
+        std::vector<image::Image> made = gradient_pictures(dx_made);
+        for (int64_t n = 0; n < N; ++n)
+          (rule == ReluRule::Deconvnet ? result.images[n][r].deconvnet_picture : result.images[n][r].guided_picture) =
+              std::move(made[n]);
+        if (rule == ReluRule::Guided && (guided_gradcam_made.defined() || map.defined())) {
+          if (guided_gradcam_made.defined()) {
+            made = gradient_pictures(guided_gradcam_made);
+          } else {  // on the CPU, image by image
+            made.assign(static_cast<size_t>(N), image::Image{});
+#pragma omp parallel for schedule(static) if (N > 1)
+            for (int64_t n = 0; n < N; ++n) made[n] = gradient_picture(result.images[n][r].guided_gradcam.data(), H, W);
+          }
+          for (int64_t n = 0; n < N; ++n) result.images[n][r].guided_gradcam_picture = std::move(made[n]);
+        }
+      }
+      result.guided_ms += since_ms(start);
     }
   }
   return result;

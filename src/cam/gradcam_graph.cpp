@@ -24,6 +24,7 @@ struct GradcamGraph::State {
   Tensor input;                                // (N, 3, H, W), fixed: the graph reads it
   cuda::DeviceArray<int32_t> wanted, chosen;   // (N) the classes asked for (−1: top-1), and those used
   Tensor logits, maps, zero_flags;             // what the last queued step produced, on the device
+  cuda::DeviceArray<int32_t> boxes;            // (N, 4), likewise (src/cuda/cam.h: localize)
   cuda::Graph graph;
 
   // Queues the whole step on the engine stream.
@@ -38,6 +39,7 @@ struct GradcamGraph::State {
     const Tensor dA = tape.grad(y, seed, {A})[0];                       // the short backward pass
     cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, false, /*copy_flags=*/false);
     maps = cuda::upsample_product(g.map, height, width, Tensor()).map;  // (N, H, W)
+    boxes = cuda::localize(maps);                                       // each map's box, on the device
     logits = y.detach();
     zero_flags = g.zero_flags;
   }
@@ -47,7 +49,7 @@ GradcamGraph::GradcamGraph(models::Model& model, int64_t batch, int64_t height, 
                            const std::string& layer)
     : state_(new State{model, batch, height, width, layer.empty() ? model.default_target_layer() : layer,
                        Tensor(), cuda::DeviceArray<int32_t>(batch), cuda::DeviceArray<int32_t>(batch), Tensor(),
-                       Tensor(), Tensor(), {}}) {
+                       Tensor(), Tensor(), {}, {}}) {
   GCAM_CHECK(model.device() == Device::CUDA, "gradcam graph: the model must be on the GPU (model.to(Device::CUDA))");
   GCAM_CHECK(batch > 0 && height > 0 && width > 0, "gradcam graph: batch and input size must be positive");
   GCAM_CHECK(model.has_layer(state_->layer), "unknown layer '", state_->layer, "' for ", model.architecture());
@@ -68,7 +70,7 @@ GradcamGraph::GradcamGraph(models::Model& model, int64_t batch, int64_t height, 
 
 GradcamGraph::~GradcamGraph() = default;
 
-GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<int64_t>& classes) {
+GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<int64_t>& classes, bool maps_to_host) {
   State& s = *state_;
   check_same_shape("gradcam graph", "input", s.input.shape(), input.shape());
   GCAM_CHECK(classes.empty() || static_cast<int64_t>(classes.size()) == s.batch, "gradcam graph: ", classes.size(),
@@ -88,16 +90,17 @@ GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<in
   s.graph.replay();
   Result r;
   r.logits = s.logits.to(Device::CPU);  // each copy waits for the replay
-  r.maps = s.maps.to(Device::CPU);
+  if (maps_to_host) r.maps = s.maps.to(Device::CPU);
+  r.boxes = cuda::boxes_to_host(s.boxes);
   for (int32_t c : s.chosen.copy_to_host()) r.classes.push_back(c);
   for (float f : s.zero_flags.to(Device::CPU).to_vector()) r.all_zero.push_back(f != 0.0f);
   return r;
 }
 
 BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<int64_t>& classes,
-                                       const Pictures& pictures) {
+                                       const Pictures& pictures, bool maps_to_host) {
   const auto start = std::chrono::steady_clock::now();
-  Result r = run(input, classes);
+  Result r = run(input, classes, maps_to_host);
   BatchExplanation b;
   b.gradcam_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   b.logits = r.logits;
@@ -105,18 +108,17 @@ BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<in
   const State& s = *state_;
   const int64_t plane = s.height * s.width, num_classes = r.logits.size(1);
   b.images.resize(static_cast<size_t>(s.batch));
-  // Images are independent: their maps and boxes are made side by side.
-#pragma omp parallel for schedule(static) if (s.batch > 1)
   for (int64_t n = 0; n < s.batch; ++n) {
     Explanation e;
     e.image = n;
     e.class_index = r.classes[n];
     e.score = r.logits.data()[n * num_classes + e.class_index];
-    e.map = Tensor::from_vector(Shape{s.height, s.width},
-                                std::vector<float>(r.maps.data() + n * plane, r.maps.data() + (n + 1) * plane));
+    if (maps_to_host)
+      e.map = Tensor::from_vector(Shape{s.height, s.width},
+                                  std::vector<float>(r.maps.data() + n * plane, r.maps.data() + (n + 1) * plane));
     e.map_all_zero = r.all_zero[n];
-    e.box = localize(e.map.data(), s.height, s.width);
-    b.images[static_cast<size_t>(n)] = {e};
+    e.box = r.boxes[n];
+    b.images[static_cast<size_t>(n)] = {std::move(e)};
   }
   if (pictures.images) {  // from the replay's maps, still on the device
     std::vector<Explanation*> explanations;

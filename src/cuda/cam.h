@@ -9,6 +9,8 @@
 //                     gradient (N, 3, H, W) also Guided Grad-CAM = guided ⊙ upsampled map — one launch.
 //   render            upsampled maps (N, H, W) → colour heatmaps and overlays on the images (N, H, W, 3)
 //                     bytes, gcam/colormap.h's formulas — one launch.
+//   gradient_pictures gradients (N, 3, H, W) → gcam/colormap.h's gradient pictures (N, H, W, 3) — one
+//                     launch, a block per image.
 //   localize          maps (N, H, W) → each map's box, gcam/cam.h's localize (threshold · peak, the
 //                     largest 8-connected component) — six launches, the boxes left on the device.
 #pragma once
@@ -58,11 +60,13 @@ struct Upsampled {
 };
 Upsampled upsample_product(const Tensor& maps, int64_t height, int64_t width, const Tensor& guided);
 
-// images: N pictures of H×W×3 bytes (RGB, row-major), on the device. heat and overlay likewise.
+// images: N pictures of H×W×3 bytes (RGB, row-major), on the device. heat and overlay likewise. With no
+// images (an empty array) only the heatmaps are made, and overlay is empty.
 struct Rendered {
   DeviceArray<uint8_t> heat, overlay;
 };
 Rendered render(const Tensor& upsampled_maps, const DeviceArray<uint8_t>& images, cam::Colormap colormap, float alpha);
+DeviceArray<uint8_t> gradient_pictures(const Tensor& gradients);
 
 // Each map's box (src/cam/component_steps.h has the steps), queued: (N, 4) x0, y0, x1, y1 on the device,
 // x1 = −1 where the map has no box (zero everywhere). No host synchronisation (a graph may capture it).

@@ -2,8 +2,8 @@
 //
 //   explain examples/canvases/*.png                          (the shipped model: weights/fashion_resnet.safetensors)
 //   explain --weights resnet50-0676ba61.pth cat.jpg dog.png  (any torchvision VGG or ResNet checkpoint)
-// writes, per image and explained class, a heatmap, an overlay, guided backprop, Guided Grad-CAM and the
-// map as float32 .npy into --out, and one JSON line (top-k classes, explained class, layer, box,
+// writes, per image and explained class, a heatmap, an overlay, guided backprop and Guided Grad-CAM (with
+// --maps also the map as float32 .npy) into --out, and one JSON line (top-k classes, explained class, layer, box,
 // timings) to <out>/results.jsonl (and stdout with --json). Run `explain --help` for every option.
 #include <strings.h>
 #include <unistd.h>
@@ -76,6 +76,9 @@ Output
   --out DIR           output folder (default: out)
   --colormap NAME     jet (default), hot, cool, gray
   --alpha A           heatmap weight in the overlay, 0…1 (default 0.5)
+  --maps              also write each Grad-CAM map (normalised, at the input size) as float32 .npy; with
+                      --device cuda only then do the maps leave the GPU (the pictures and boxes are
+                      made there)
   --json              print the JSON lines to stdout (instead of one summary line per explanation)
   --trace             print each layer's output shape and time, forward and backward, and where the
                       Grad-CAM backward pass stopped
@@ -86,9 +89,9 @@ Run
   --help              this text
 
 Outputs per image (STEM = the image's file name without extension, plus _cCLASS with --topk > 1;
-a repeated STEM gets _2, _3, …): STEM_gradcam.png (heatmap), STEM_overlay.png, STEM_gradcam.npy (float32 map at input
-resolution), STEM_guided.png, STEM_guided_gradcam.png, STEM_counterfactual.png, STEM_deconvnet.png
-(when asked), and a line in results.jsonl.
+a repeated STEM gets _2, _3, …): STEM_gradcam.png (heatmap), STEM_overlay.png, STEM_guided.png,
+STEM_guided_gradcam.png, STEM_counterfactual.png, STEM_deconvnet.png (when asked), STEM_gradcam.npy
+(with --maps: the float32 map at input resolution), and a line in results.jsonl.
 Exit status: 0 success; 2 bad usage or bad input (one line on stderr naming the file and the problem;
 nothing written is left behind); 1 internal error.
 )";
@@ -105,7 +108,7 @@ struct Options {
   std::vector<std::string> classes, methods = {"gradcam", "guided", "guided-gradcam"}, images;
   int64_t num_classes = 0, topk = 1, batch = 8, resize = 0, threads = 0;
   float alpha = 0.5f;
-  bool json = false, trace = false, list_layers = false, tf32 = false;
+  bool json = false, trace = false, list_layers = false, tf32 = false, maps = false;
 };
 
 [[noreturn]] void usage(const std::string& message) { tools::usage_error("explain", message); }
@@ -138,6 +141,7 @@ Options parse(int argc, char** argv) {
     else if (args.is("--colormap")) o.colormap = args.value();
     else if (args.is("--alpha")) o.alpha = args.number(0.0f, 1.0f);
     else if (args.is("--json")) o.json = true;
+    else if (args.is("--maps")) o.maps = true;
     else if (args.is("--trace")) o.trace = true;
     else if (args.is("--threads")) o.threads = args.integer(1, 1024);
     else if (args.is("--device")) o.device = args.value();
@@ -230,6 +234,9 @@ int run(const Options& o) {
   eo.counterfactual = wants("counterfactual");
   eo.guided = wants("guided") || wants("guided-gradcam");
   eo.deconvnet = wants("deconvnet");
+  // Only the pictures, boxes and scores leave the GPU, and the maps when --maps asks for them.
+  eo.maps_to_host = o.maps;
+  eo.gradients_to_host = false;
   tools::OutputSettings out;
   out.folder = o.out;
   out.arch = arch;
@@ -240,6 +247,7 @@ int run(const Options& o) {
   out.guided = wants("guided");
   out.guided_gradcam = wants("guided-gradcam");
   out.deconvnet = eo.deconvnet;
+  out.maps = o.maps && eo.gradcam;
   cam::parse_colormap(o.colormap, &out.colormap);
   out.alpha = o.alpha;
   eo.pictures.colormap = out.colormap;  // the heatmaps and overlays are coloured where the maps are made
@@ -315,13 +323,13 @@ int run(const Options& o) {
     }
     cam::BatchExplanation result;
     cam::Pictures pictures = eo.pictures;
-    if (eo.gradcam) pictures.images = &batch.views;
+    pictures.images = &batch.views;
     if (use_graph) {
       std::unique_ptr<cam::GradcamGraph>& graph = graphs[{input.size(0), input.size(2), input.size(3)}];
       if (!graph) graph = std::make_unique<cam::GradcamGraph>(*model, input.size(0), input.size(2), input.size(3), layer);
       std::vector<int64_t> classes;
       for (const auto& t : targets) classes.push_back(t[0]);  // a class, or −1: the top-1
-      result = graph->explain(input, classes, pictures);
+      result = graph->explain(input, classes, pictures, o.maps);
     } else {
       cam::ExplainOptions options = eo;
       options.pictures = pictures;

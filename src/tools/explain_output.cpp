@@ -37,23 +37,6 @@ std::string json_number(double v) {
   return buf;
 }
 
-// Guided gradients as a picture: centred, scaled to 0.1 standard deviations per unit, around grey.
-image::Image gradient_picture(const Tensor& g) {  // (3, H, W)
-  const int64_t H = g.size(1), W = g.size(2), n = g.numel();
-  double mean = 0.0, sq = 0.0;
-  for (int64_t i = 0; i < n; ++i) mean += g.data()[i];
-  mean /= n;
-  for (int64_t i = 0; i < n; ++i) sq += (g.data()[i] - mean) * (g.data()[i] - mean);
-  const double std = std::sqrt(sq / n);
-  image::Image out{W, H, std::vector<uint8_t>(static_cast<size_t>(W * H * 3))};
-  for (int64_t c = 0; c < 3; ++c)
-    for (int64_t i = 0; i < H * W; ++i) {
-      const double v = (g.data()[c * H * W + i] - mean) / (std + 1e-5) * 0.1 + 0.5;
-      out.rgb[i * 3 + c] = static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
-    }
-  return out;
-}
-
 // Logit c's name: the checkpoint's own names, ImageNet's for 1000 classes, else "class c".
 std::string class_name(int64_t c, int64_t num_classes, const std::vector<std::string>& names) {
   if (static_cast<int64_t>(names.size()) == num_classes && c >= 0 && c < num_classes) return names[c];
@@ -72,18 +55,24 @@ std::vector<File> make_files(const OutputSettings& s, const cam::Explanation& e,
   auto png = [&](const std::string& kind, const image::Image& picture) {
     files.push_back({kind, "_" + kind + ".png", image::encode_png(picture)});
   };
+  // Made by the explanation pass, where its maps and gradients were (cam::Pictures).
+  auto made = [&](const char* kind, const image::Image& picture) -> const image::Image& {
+    GCAM_CHECK(picture.width == W && picture.height == H && static_cast<int64_t>(picture.rgb.size()) == H * W * 3,
+               "explain: no ", kind, " picture of the input's size came with the explanation");
+    return picture;
+  };
   if (s.gradcam) {
-    // Coloured by the explanation pass, where the maps were made (cam::Pictures).
-    GCAM_CHECK(e.heatmap.width == W && e.heatmap.height == H && e.overlay.width == W && e.overlay.height == H,
-               "explain: no heatmap or overlay of the input's size came with the map");
-    png("gradcam", e.heatmap);
-    png("overlay", e.overlay);
-    files.push_back({"map", "_gradcam.npy", image::encode_npy(e.map.data(), {H, W})});
+    png("gradcam", made("gradcam", e.heatmap));
+    png("overlay", made("overlay", e.overlay));
+    if (s.maps) {
+      GCAM_CHECK(e.map.defined() && e.map.device() == Device::CPU, "explain: the map did not come to the host");
+      files.push_back({"map", "_gradcam.npy", image::encode_npy(e.map.data(), {H, W})});
+    }
   }
-  if (s.counterfactual) png("counterfactual", cam::heatmap(e.counterfactual.data(), H, W, s.colormap));
-  if (s.guided) png("guided", gradient_picture(e.guided));
-  if (s.guided_gradcam) png("guided_gradcam", gradient_picture(e.guided_gradcam));
-  if (s.deconvnet) png("deconvnet", gradient_picture(e.deconvnet));
+  if (s.counterfactual) png("counterfactual", made("counterfactual", e.counterfactual_heatmap));
+  if (s.guided) png("guided", made("guided", e.guided_picture));
+  if (s.guided_gradcam) png("guided_gradcam", made("guided_gradcam", e.guided_gradcam_picture));
+  if (s.deconvnet) png("deconvnet", made("deconvnet", e.deconvnet_picture));
   return files;
 }
 

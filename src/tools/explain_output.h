@@ -2,12 +2,12 @@
 //
 // Per explanation, into the output folder (STEM = the image's file name without extension, plus _cCLASS
 // when an image has several targets; a repeated STEM gets _2, _3, …): STEM_gradcam.png (the heatmap),
-// STEM_overlay.png, STEM_gradcam.npy (the map, float32), and STEM_counterfactual.png, STEM_guided.png,
-// STEM_guided_gradcam.png, STEM_deconvnet.png as asked; one JSON line, kept for results.jsonl (and
-// printed with --json), and otherwise one summary line on stdout.
+// STEM_overlay.png, and STEM_counterfactual.png, STEM_guided.png, STEM_guided_gradcam.png,
+// STEM_deconvnet.png as asked, with --maps STEM_gradcam.npy (the map, float32); one JSON line, kept for
+// results.jsonl (and printed with --json), and otherwise one summary line on stdout.
 //
-// A batch's files are made in memory in parallel (colours, PNG, .npy) and then written one after another,
-// in order. Everything written is removed again unless finish() ran, so a failed run leaves nothing.
+// The pictures come made by the explanation pass (cam::Pictures), where its tensors were. A batch's
+// files are encoded in memory in parallel (PNG, .npy) and then written one after another, in order. Everything written is removed again unless finish() ran, so a failed run leaves nothing.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,7 @@ struct OutputSettings {
   std::string arch, layer;           // named in each JSON line
   std::vector<std::string> methods;  // as asked, named in each JSON line
   bool gradcam = true, counterfactual = false, guided = false, guided_gradcam = false, deconvnet = false;
+  bool maps = false;                      // the Grad-CAM maps as .npy (they must be on the host)
   cam::Colormap colormap = cam::Colormap::Jet;
   float alpha = 0.5f;                     // the heatmap's weight in the overlay
   int64_t num_classes = 0;

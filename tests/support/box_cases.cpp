@@ -77,4 +77,16 @@ std::vector<BoxCase> box_cases() {
   return cases;
 }
 
+::testing::AssertionResult same_box(const cam::Box& got, const cam::Box& want) {
+  auto text = [](const cam::Box& b) {
+    return b.empty ? std::string("empty")
+                   : "x " + std::to_string(b.x0) + "…" + std::to_string(b.x1) + ", y " + std::to_string(b.y0) + "…" +
+                         std::to_string(b.y1);
+  };
+  const bool same = got.empty == want.empty &&
+                    (got.empty || (got.x0 == want.x0 && got.y0 == want.y0 && got.x1 == want.x1 && got.y1 == want.y1));
+  if (same) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "box " << text(got) << ", expected " << text(want);
+}
+
 }  // namespace gcam::test

@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "gcam/cam.h"
+
 namespace gcam::test {
 
 struct BoxCase {
@@ -21,5 +25,8 @@ struct BoxCase {
 // components whose first pixels differ only in raster order, all-zero and all-equal maps, and one
 // pixel, one row and one column; several images per batch, no two alike.
 std::vector<BoxCase> box_cases();
+
+// Both empty, or the same four bounds (the failure message prints both).
+::testing::AssertionResult same_box(const cam::Box& got, const cam::Box& want);
 
 }  // namespace gcam::test
