@@ -82,8 +82,8 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
   if (!options.guided && !options.deconvnet) tape.record_from(layer);
   auto start = std::chrono::steady_clock::now();
   const Tensor x = tape.watch(input);
-  // On the GPU the whole forward and backward pass stays on the device; what the maps are made from
-  // (logits, the target layer and its gradient, the input gradient) comes back to the host here.
+  // On the GPU the whole forward and backward pass stays on the device, and so does the work on the maps
+  // and gradients; the logits come back here, and the rest as options.*_to_host and the pictures ask.
   const Tensor logits = model.forward(x);  // (N, classes), on the input's device
   result.logits = to_host_copy(logits);
   result.forward_ms = since_ms(start);
