@@ -209,6 +209,9 @@ def main():
                 if method == "gradcam":
                     graphed = ms(find(f"cuda_gradcam_graph/{arch}/batch:{batch}"))
                     rows.append(("gradcam graph", arch, batch, graphed, theirs, plain))
+                elif batch in (1, 64):  # the maps and gradients left on the device, as `explain` asks
+                    kept = ms(find(f"cuda_explain_kept_on_device/{arch}/{method}/batch:{batch}"))
+                    rows.append(("explain +guided, kept", arch, batch, kept, theirs, plain))
     # TF32 against TF32: the Grad-CAM graph captured with TF32 allowed, PyTorch with cuDNN's and
     # matmul's TF32 switched on.
     torch.backends.cudnn.allow_tf32 = True
