@@ -124,7 +124,8 @@ void BM_CopyOfReductionBytes(benchmark::State& state, int64_t batch, int64_t cha
   time_graph_replays(state, copies, bytes, [&](int i) { outputs.push_back(As[i].clone()); });
 }
 
-// The upsampling of the maps (N, h, w) to 224×224 fused with Guided Grad-CAM's product: it reads the
+// The upsampling of the maps (N, h, w) to 224×224 fused with Guided Grad-CAM's product (a draw launch
+// asked for those two): it reads the
 // maps and the guided gradient (N, 3, H, W) and writes the upsampled maps (N, H, W) and the products
 // (N, 3, H, W).
 void BM_FusedUpsampleProduct(benchmark::State& state, int64_t batch, int64_t size) {
@@ -136,13 +137,15 @@ void BM_FusedUpsampleProduct(benchmark::State& state, int64_t batch, int64_t siz
   const int copies = copies_for(read);
   std::vector<Tensor> maps{random_on_device(maps_shape, 7)}, guided{random_on_device(guided_shape, 8)};
   for (int i = 1; i < copies; ++i) maps.push_back(maps[0].clone()), guided.push_back(guided[0].clone());
-  std::vector<gcam::cuda::Upsampled> outputs;
+  std::vector<gcam::cuda::Drawn> outputs;
   time_graph_replays(state, copies, read + written, [&](int i) {
-    outputs.push_back(gcam::cuda::upsample_product(maps[i], H, W, guided[i]));
+    gcam::cuda::Drawing what;
+    what.height = H, what.width = W, what.guided = &guided[i];
+    outputs.push_back(gcam::cuda::draw(maps[i], what));
   });
 }
 
-// Colours and overlays of upsampled maps (N, 224, 224) on the pictures (N, 224, 224, 3 bytes): it reads
+// Colours and overlays of maps already at 224×224 on the pictures (N, 224, 224, 3 bytes): it reads
 // the maps and the pictures and writes two pictures' bytes.
 void BM_FusedRender(benchmark::State& state, int64_t batch) {
   if (skip_without_gpu(state)) return;
@@ -158,9 +161,35 @@ void BM_FusedRender(benchmark::State& state, int64_t batch) {
   for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
   std::vector<gcam::cuda::DeviceArray<uint8_t>> pictures;
   for (int i = 0; i < copies; ++i) pictures.push_back(gcam::cuda::DeviceArray<uint8_t>::copy_from_host(bytes));
-  std::vector<gcam::cuda::Rendered> outputs;
+  std::vector<gcam::cuda::Drawn> outputs;
   time_graph_replays(state, copies, read + written, [&](int i) {
-    outputs.push_back(gcam::cuda::render(maps[i], pictures[i], gcam::cam::Colormap::Jet, 0.5f));
+    gcam::cuda::Drawing what;  // maps already at the pictures' size
+    what.height = H, what.width = W, what.map = false, what.heat = true, what.pictures = &pictures[i];
+    outputs.push_back(gcam::cuda::draw(maps[i], what));
+  });
+}
+
+// The whole drawing of explain's Grad-CAM round in one launch: maps (N, 7, 7) upsampled to 224×224,
+// multiplied into the guided gradient (N, 3, H, W), coloured, and blended over the pictures. It reads the
+// maps, the gradient and the pictures, and writes the map, the product and two pictures' bytes.
+void BM_FusedDraw(benchmark::State& state, int64_t batch) {
+  if (skip_without_gpu(state)) return;
+  constexpr int64_t H = 224, W = 224;
+  const Shape maps_shape{batch, 7, 7}, guided_shape{batch, 3, H, W};
+  const int64_t pixels = batch * H * W;
+  const double read = double(maps_shape.numel() + guided_shape.numel()) * sizeof(float) + 3.0 * pixels;
+  const double written = double(pixels + guided_shape.numel()) * sizeof(float) + 6.0 * pixels;
+  const int copies = copies_for(read);
+  std::vector<Tensor> maps{random_on_device(maps_shape, 14)}, guided{random_on_device(guided_shape, 15)};
+  for (int i = 1; i < copies; ++i) maps.push_back(maps[0].clone()), guided.push_back(guided[0].clone());
+  std::vector<gcam::cuda::DeviceArray<uint8_t>> pictures;
+  for (int i = 0; i < copies; ++i)
+    pictures.push_back(gcam::cuda::DeviceArray<uint8_t>::copy_from_host(std::vector<uint8_t>(3 * pixels, 128)));
+  std::vector<gcam::cuda::Drawn> outputs;
+  time_graph_replays(state, copies, read + written, [&](int i) {
+    gcam::cuda::Drawing what;
+    what.height = H, what.width = W, what.guided = &guided[i], what.heat = true, what.pictures = &pictures[i];
+    outputs.push_back(gcam::cuda::draw(maps[i], what));
   });
 }
 
@@ -356,6 +385,11 @@ int register_benchmarks() {
         ->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark(("cuda_fused_render/224x224/batch:" + std::to_string(batch)).c_str(), BM_FusedRender,
                                  batch)
+        ->UseManualTime()
+        ->Iterations(200)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("cuda_fused_draw/7x7-to-224x224/batch:" + std::to_string(batch)).c_str(),
+                                 BM_FusedDraw, batch)
         ->UseManualTime()
         ->Iterations(200)
         ->Unit(benchmark::kMicrosecond);

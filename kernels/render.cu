@@ -1,10 +1,10 @@
 // render.cu — the map's way to pixels on the GPU (formulas in gcam/cam.h and gcam/colormap.h; CPU:
 // src/cam/upsample.cpp and colormap.cpp).
-//   upsample_product: one thread per output pixel (n, y, x): the bilinear value with half-pixel centres,
-//     s = max(0, (o + ½)·(in/out) − ½), lo = ⌊s⌋, hi = min(lo + 1, in − 1), and — when a guided gradient
-//     is given — Guided Grad-CAM's three products guided[n, c, y, x] · map, in the same launch.
-//   render: one thread per pixel: the colour of the map value, and alpha·colour + (1 − alpha)·picture
-//     (heat alone when no pictures are given).
+//   draw: one thread per output pixel (n, y, x), everything that pixel needs in one launch:
+//     v = the bilinear value with half-pixel centres, s = max(0, (o + ½)·(in/out) − ½), lo = ⌊s⌋,
+//         hi = min(lo + 1, in − 1) (or the map's own value when in = out);
+//     the upsampled map v; Guided Grad-CAM's three products guided[n, c, y, x] · v; the colour of v
+//     (NaN drawn as 0, clamped to [0, 1]); and alpha·colour + (1 − alpha)·picture — each if asked.
 //   gradient_pictures: one block per image: the mean of its 3·H·W gradient values, their standard
 //     deviation (both summed in double, per thread and then over the block), then every pixel's bytes.
 #include "../src/cuda/cam.h"
@@ -26,49 +26,67 @@ __device__ Tap tap(int64_t o, int64_t in, int64_t out) {
   return {lo, min(lo + 1, in - 1), static_cast<float>(s - lo)};
 }
 
-__global__ void upsample_and_multiply(const float* maps, int64_t h, int64_t w, int64_t H, int64_t W,
-                                      const float* guided, float* up, float* guided_gradcam, int64_t n_pixels) {
-  for (int64_t i = first_index(); i < n_pixels; i += grid_stride()) {
-    const int64_t n = i / (H * W), y = i / W % H, x = i % W;
-    const Tap r = tap(y, h, H), c = tap(x, w, W);
-    const float* m = maps + n * h * w;
-    const float* top = m + r.lo * w;
-    const float* bottom = m + r.hi * w;
-    const float upper = top[c.lo] + (top[c.hi] - top[c.lo]) * c.frac;
-    const float lower = bottom[c.lo] + (bottom[c.hi] - bottom[c.lo]) * c.frac;
-    const float v = upper + (lower - upper) * r.frac;
-    up[i] = v;
-    if (guided) {
-      const int64_t plane = H * W, at = y * W + x;
-      for (int ch = 0; ch < 3; ++ch) {
-        const int64_t j = (n * 3 + ch) * plane + at;
-        guided_gradcam[j] = guided[j] * v;
-      }
-    }
-  }
+// Map n (h, w) at output pixel (y, x) of H×W.
+__device__ float upsampled(const float* map, int64_t h, int64_t w, int64_t H, int64_t W, int64_t y, int64_t x) {
+  if (h == H && w == W) return map[y * w + x];
+  const Tap r = tap(y, h, H), c = tap(x, w, W);
+  const float* top = map + r.lo * w;
+  const float* bottom = map + r.hi * w;
+  const float upper = top[c.lo] + (top[c.hi] - top[c.lo]) * c.frac;
+  const float lower = bottom[c.lo] + (bottom[c.hi] - bottom[c.lo]) * c.frac;
+  return upper + (lower - upper) * r.frac;
 }
 
 __device__ float unit(float x) { return fminf(fmaxf(x, 0.0f), 1.0f); }
 
-__global__ void colorize_and_blend(const float* maps, const uint8_t* pictures, cam::Colormap colormap, float alpha,
-                                   uint8_t* heat, uint8_t* overlay, int64_t n_pixels) {
+// gcam/colormap.h's colours of v, as bytes.
+__device__ void colour(cam::Colormap colormap, float v, uint8_t out[3]) {
+  v = isnan(v) ? 0.0f : unit(v);
+  float rgb[3];
+  switch (colormap) {
+    case cam::Colormap::Jet:
+      rgb[0] = unit(1.5f - fabsf(4 * v - 3)), rgb[1] = unit(1.5f - fabsf(4 * v - 2)), rgb[2] = unit(1.5f - fabsf(4 * v - 1));
+      break;
+    case cam::Colormap::Hot: rgb[0] = unit(3 * v), rgb[1] = unit(fmaf(3.0f, v, -1.0f)), rgb[2] = unit(fmaf(3.0f, v, -2.0f)); break;
+    case cam::Colormap::Cool: rgb[0] = v, rgb[1] = 1 - v, rgb[2] = 1; break;
+    case cam::Colormap::Gray: default: rgb[0] = rgb[1] = rgb[2] = v; break;
+  }
+  for (int ch = 0; ch < 3; ++ch) out[ch] = static_cast<uint8_t>(lroundf(rgb[ch] * 255.0f));
+}
+
+// What one draw launch reads and writes; a null pointer: not asked.
+struct DrawArgs {
+  const float* maps;  // (N, h, w)
+  int64_t h, w, H, W;
+  const float* guided;      // (N, 3, H, W)
+  const uint8_t* pictures;  // (N, H, W, 3)
+  cam::Colormap colormap;
+  float alpha;
+  float* map;               // (N, H, W)
+  float* guided_gradcam;    // (N, 3, H, W)
+  uint8_t *heat, *overlay;  // (N, H, W, 3)
+};
+
+__global__ void draw_pixels(DrawArgs a, int64_t n_pixels) {
+  const int64_t plane = a.H * a.W;
   for (int64_t i = first_index(); i < n_pixels; i += grid_stride()) {
-    float v = maps[i];
-    v = isnan(v) ? 0.0f : unit(v);
-    float rgb[3];
-    switch (colormap) {
-      case cam::Colormap::Jet:
-        rgb[0] = unit(1.5f - fabsf(4 * v - 3)), rgb[1] = unit(1.5f - fabsf(4 * v - 2)), rgb[2] = unit(1.5f - fabsf(4 * v - 1));
-        break;
-      case cam::Colormap::Hot: rgb[0] = unit(3 * v), rgb[1] = unit(fmaf(3.0f, v, -1.0f)), rgb[2] = unit(fmaf(3.0f, v, -2.0f)); break;
-      case cam::Colormap::Cool: rgb[0] = v, rgb[1] = 1 - v, rgb[2] = 1; break;
-      case cam::Colormap::Gray: default: rgb[0] = rgb[1] = rgb[2] = v; break;
-    }
-    for (int ch = 0; ch < 3; ++ch) {
-      const uint8_t color = static_cast<uint8_t>(lroundf(rgb[ch] * 255.0f));
-      heat[i * 3 + ch] = color;
-      if (pictures)
-        overlay[i * 3 + ch] = static_cast<uint8_t>(lroundf(fmaf(alpha, color, (1.0f - alpha) * pictures[i * 3 + ch])));
+    const int64_t n = i / plane, at = i % plane, y = at / a.W, x = at % a.W;
+    const float v = upsampled(a.maps + n * a.h * a.w, a.h, a.w, a.H, a.W, y, x);
+    if (a.map) a.map[i] = v;
+    if (a.guided)
+      for (int ch = 0; ch < 3; ++ch) {
+        const int64_t j = (n * 3 + ch) * plane + at;
+        a.guided_gradcam[j] = a.guided[j] * v;
+      }
+    if (a.heat || a.overlay) {
+      uint8_t rgb[3];
+      colour(a.colormap, v, rgb);
+      for (int ch = 0; ch < 3; ++ch) {
+        if (a.heat) a.heat[i * 3 + ch] = rgb[ch];
+        if (a.overlay)
+          a.overlay[i * 3 + ch] =
+              static_cast<uint8_t>(lroundf(fmaf(a.alpha, rgb[ch], (1.0f - a.alpha) * a.pictures[i * 3 + ch])));
+      }
     }
   }
 }
@@ -93,28 +111,41 @@ __global__ void picture_gradients(const float* gradients, int64_t plane, uint8_t
 
 }  // namespace
 
-Upsampled upsample_product(const Tensor& maps, int64_t height, int64_t width, const Tensor& guided) {
-  const int64_t N = maps.size(0), h = maps.size(1), w = maps.size(2);
-  Upsampled r{device_empty(Shape{N, height, width}), guided.defined() ? device_empty(guided.shape()) : Tensor()};
-  const int64_t n = N * height * width;
-  if (n == 0) return r;
-  upsample_and_multiply<<<grid_for(n), kThreads, 0, stream()>>>(
-      maps.data(), h, w, height, width, guided.defined() ? guided.data() : nullptr, r.map.data(),
-      guided.defined() ? r.guided_gradcam.data() : nullptr, n);
+Drawn draw(const Tensor& maps, const Drawing& what) {
+  check_ndim("draw", "maps", maps, 3);
+  const int64_t N = maps.size(0), h = maps.size(1), w = maps.size(2), H = what.height, W = what.width;
+  const int64_t pixels = N * H * W;
+  GCAM_CHECK(H > 0 && W > 0 && h > 0 && w > 0, "draw: maps of ", h, "x", w, " to ", H, "x", W);
+  if (what.guided) {
+    GCAM_CHECK(what.guided->shape() == (Shape{N, 3, H, W}), "draw: a guided gradient of ", what.guided->shape().str(),
+               " for ", N, " maps of ", H, "x", W);
+  }
+  if (what.pictures) {
+    GCAM_CHECK(what.pictures->size() == 3 * pixels, "draw: ", what.pictures->size(), " picture bytes for ", pixels,
+               " map pixels");
+  }
+  Drawn out;
+  if (what.map) out.map = device_empty(Shape{N, H, W});
+  if (what.guided) out.guided_gradcam = device_empty(what.guided->shape());
+  if (what.heat) out.heat = DeviceArray<uint8_t>(3 * pixels);
+  if (what.pictures) out.overlay = DeviceArray<uint8_t>(3 * pixels);
+  if (pixels == 0) return out;
+  const DrawArgs args{maps.data(),
+                      h,
+                      w,
+                      H,
+                      W,
+                      what.guided ? what.guided->data() : nullptr,
+                      what.pictures ? what.pictures->data() : nullptr,
+                      what.colormap,
+                      what.alpha,
+                      what.map ? out.map.data() : nullptr,
+                      what.guided ? out.guided_gradcam.data() : nullptr,
+                      what.heat ? out.heat.data() : nullptr,
+                      what.pictures ? out.overlay.data() : nullptr};
+  draw_pixels<<<grid_for(pixels), kThreads, 0, stream()>>>(args, pixels);
   GCAM_CHECK_LAUNCH();
-  return r;
-}
-
-Rendered render(const Tensor& upsampled_maps, const DeviceArray<uint8_t>& images, cam::Colormap colormap, float alpha) {
-  const int64_t n = upsampled_maps.numel();
-  const bool blend = images.size() > 0;
-  GCAM_CHECK(!blend || images.size() == 3 * n, "render: ", images.size(), " picture bytes for ", n, " map pixels");
-  Rendered r{DeviceArray<uint8_t>(3 * n), DeviceArray<uint8_t>(blend ? 3 * n : 0)};
-  if (n == 0) return r;
-  colorize_and_blend<<<grid_for(n), kThreads, 0, stream()>>>(upsampled_maps.data(), blend ? images.data() : nullptr,
-                                                             colormap, alpha, r.heat.data(), r.overlay.data(), n);
-  GCAM_CHECK_LAUNCH();
-  return r;
+  return out;
 }
 
 DeviceArray<uint8_t> gradient_pictures(const Tensor& gradients) {

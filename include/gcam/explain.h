@@ -78,7 +78,7 @@ struct BatchExplanation {
 
 // The heatmap and overlay of each map (N, H, W; on the CPU or the GPU, coloured there) on
 // pictures.images[n], into explanations[n]. InputError when the pictures do not match the maps.
-void colour_maps(const Tensor& maps, const Pictures& pictures, std::vector<Explanation*>& explanations);
+void colour_maps(const Tensor& maps, const Pictures& pictures, const std::vector<Explanation*>& explanations);
 // Each map (N, H, W) as a heatmap, and each gradient (N, 3, H, W) as a gradient picture
 // (gcam/colormap.h), made on the device the tensor is on.
 std::vector<image::Image> heatmaps(const Tensor& maps, Colormap colormap);

@@ -2,11 +2,12 @@
 //
 // For a model on the device, a batch size and an input size, the whole Grad-CAM step — the forward
 // pass, each image's class chosen on the device (top-1 unless given) as the backward seed, the short
-// backward pass to the target layer, the fused reduction and the upsampling — is captured once and then
+// backward pass to the target layer, the fused reduction, the upsampling (drawing the heatmaps and
+// overlays in the same launch, if asked) and the boxes (gcam/cam.h: localize) — is captured once and then
 // replayed with a single launch per batch, so that small batches are not bound by the cost of launching
-// hundreds of kernels one by one. The boxes (gcam/cam.h: localize) are found in the graph too. Each run
-// copies the batch into the graph's fixed input buffer and brings back the logits, the classes, the boxes
-// and, if asked, the maps (N, H, W); nothing else crosses to the host.
+// hundreds of kernels one by one. Each run copies the batch (and the pictures to draw on) into the
+// graph's fixed buffers and brings back the logits, the classes, the boxes, the pictures drawn and, if
+// asked, the maps (N, H, W); nothing else crosses to the host.
 //
 //   model->to(Device::CUDA);
 //   cam::GradcamGraph graph(*model, /*batch=*/1, 224, 224);      // captures (after one warm-up step)
@@ -24,11 +25,20 @@
 
 namespace gcam::cam {
 
+// Whether the graph also draws each map's heatmap and overlay (in the launch that upsamples the maps),
+// and in which colours; its pictures are then copied into a fixed buffer before each replay.
+struct GraphPictures {
+  bool draw = false;
+  Colormap colormap = Colormap::Jet;
+  float alpha = 0.5f;
+};
+
 class GradcamGraph {
  public:
   // layer: a torchvision path; empty for the model's default target. The model must be on the GPU and
   // stay there, unchanged, while the graph lives (the graph reads its weights where they are).
-  GradcamGraph(models::Model& model, int64_t batch, int64_t height, int64_t width, const std::string& layer = "");
+  GradcamGraph(models::Model& model, int64_t batch, int64_t height, int64_t width, const std::string& layer = "",
+               GraphPictures pictures = {});
   ~GradcamGraph();
   GradcamGraph(const GradcamGraph&) = delete;
   GradcamGraph& operator=(const GradcamGraph&) = delete;
@@ -45,12 +55,15 @@ class GradcamGraph {
   Result run(const Tensor& input, const std::vector<int64_t>& classes = {}, bool maps_to_host = true);
   // The same as a BatchExplanation, as cam::explain gives it for Grad-CAM alone with one target per
   // image (α and the raw map are not brought back, nor the maps unless maps_to_host; the replay's whole
-  // time, forward pass included, is gradcam_ms), and with pictures each map's heatmap and overlay,
-  // coloured on the device after the replay (one more launch).
+  // time, forward pass included, is gradcam_ms), and with pictures each map's heatmap and overlay: drawn
+  // inside the graph when it was captured to draw in the pictures' colormap and alpha, else coloured on
+  // the device after the replay (one more launch).
   BatchExplanation explain(const Tensor& input, const std::vector<int64_t>& classes = {},
                            const Pictures& pictures = {}, bool maps_to_host = true);
 
  private:
+  void replay(const Tensor& input, const std::vector<int64_t>& classes, const Pictures* pictures);
+  Result collect(bool maps_to_host);
   struct State;
   std::unique_ptr<State> state_;
 };

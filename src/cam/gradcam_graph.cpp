@@ -6,14 +6,15 @@
 // by a kernel from the logits, and the all-zero flags stay on the device until after the replay.
 #include "gcam/gradcam_graph.h"
 
-#include "../cuda/cam.h"
-#include "../cuda/runtime.h"
 #include <chrono>
 
+#include "../cuda/cam.h"
+#include "../cuda/runtime.h"
 #include "gcam/autograd.h"
 #include "gcam/cam.h"
 #include "gcam/error.h"
 #include "gcam/ops/softmax.h"
+#include "pictures.h"
 
 namespace gcam::cam {
 
@@ -21,10 +22,15 @@ struct GradcamGraph::State {
   models::Model& model;
   int64_t batch, height, width;
   std::string layer;
+  GraphPictures style;
   Tensor input;                                // (N, 3, H, W), fixed: the graph reads it
+  cuda::DeviceArray<uint8_t> pictures;         // (N, H, W, 3), fixed, when the graph draws
   cuda::DeviceArray<int32_t> wanted, chosen;   // (N) the classes asked for (−1: top-1), and those used
-  Tensor logits, maps, zero_flags;             // what the last queued step produced, on the device
-  cuda::DeviceArray<int32_t> boxes;            // (N, 4), likewise (src/cuda/cam.h: localize)
+  // What the last queued step produced, on the device: logits, maps (N, H, W), flags (N), boxes (N, 4)
+  // (src/cuda/cam.h: localize), and when the graph draws the heatmaps and overlays (N, H, W, 3).
+  Tensor logits, maps, zero_flags;
+  cuda::DeviceArray<int32_t> boxes;
+  cuda::DeviceArray<uint8_t> heat, overlay;
   cuda::Graph graph;
 
   // Queues the whole step on the engine stream.
@@ -33,28 +39,35 @@ struct GradcamGraph::State {
     tape.keep_taps_only({layer});
     tape.record_from(layer);  // nothing before the target layer is kept: the backward stops there
     const Tensor x = tape.watch(input);
-    const Tensor y = model.forward(x);                                  // (N, classes)
-    const Tensor A = tape.tapped(layer);                                // (N, K, h, w)
-    const Tensor seed = cuda::one_hot_seed(y, wanted, chosen);          // d(y^c)/d(·) for each image's c
-    const Tensor dA = tape.grad(y, seed, {A})[0];                       // the short backward pass
+    const Tensor y = model.forward(x);                          // (N, classes)
+    const Tensor A = tape.tapped(layer);                        // (N, K, h, w)
+    const Tensor seed = cuda::one_hot_seed(y, wanted, chosen);  // d(y^c)/d(·) for each image's c
+    const Tensor dA = tape.grad(y, seed, {A})[0];               // the short backward pass
     cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, false, /*copy_flags=*/false);
-    maps = cuda::upsample_product(g.map, height, width, Tensor()).map;  // (N, H, W)
-    boxes = cuda::localize(maps);                                       // each map's box, on the device
+    cuda::Drawing what;  // one launch: the maps at the input size, and their pictures if drawn here
+    what.height = height, what.width = width;
+    what.heat = style.draw, what.pictures = style.draw ? &pictures : nullptr;
+    what.colormap = style.colormap, what.alpha = style.alpha;
+    cuda::Drawn drawn = cuda::draw(g.map, what);
+    maps = drawn.map;
+    heat = std::move(drawn.heat), overlay = std::move(drawn.overlay);
+    boxes = cuda::localize(maps);  // each map's box
     logits = y.detach();
     zero_flags = g.zero_flags;
   }
 };
 
 GradcamGraph::GradcamGraph(models::Model& model, int64_t batch, int64_t height, int64_t width,
-                           const std::string& layer)
-    : state_(new State{model, batch, height, width, layer.empty() ? model.default_target_layer() : layer,
-                       Tensor(), cuda::DeviceArray<int32_t>(batch), cuda::DeviceArray<int32_t>(batch), Tensor(),
-                       Tensor(), Tensor(), {}, {}}) {
+                           const std::string& layer, GraphPictures pictures)
+    : state_(new State{model, batch, height, width, layer.empty() ? model.default_target_layer() : layer, pictures,
+                       Tensor(), {}, cuda::DeviceArray<int32_t>(batch), cuda::DeviceArray<int32_t>(batch), Tensor(),
+                       Tensor(), Tensor(), {}, {}, {}, {}}) {
   GCAM_CHECK(model.device() == Device::CUDA, "gradcam graph: the model must be on the GPU (model.to(Device::CUDA))");
   GCAM_CHECK(batch > 0 && height > 0 && width > 0, "gradcam graph: batch and input size must be positive");
   GCAM_CHECK(model.has_layer(state_->layer), "unknown layer '", state_->layer, "' for ", model.architecture());
   State& s = *state_;
   s.input = Tensor::zeros(Shape{batch, 3, height, width}, Device::CUDA);
+  if (pictures.draw) s.pictures = cuda::DeviceArray<uint8_t>(batch * height * width * 3);
   s.wanted = cuda::DeviceArray<int32_t>::copy_from_host(std::vector<int32_t>(static_cast<size_t>(batch), -1));
   s.step();  // warm-up, outside the capture
   cuda::synchronize();
@@ -70,7 +83,7 @@ GradcamGraph::GradcamGraph(models::Model& model, int64_t batch, int64_t height, 
 
 GradcamGraph::~GradcamGraph() = default;
 
-GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<int64_t>& classes, bool maps_to_host) {
+void GradcamGraph::replay(const Tensor& input, const std::vector<int64_t>& classes, const Pictures* pictures) {
   State& s = *state_;
   check_same_shape("gradcam graph", "input", s.input.shape(), input.shape());
   GCAM_CHECK(classes.empty() || static_cast<int64_t>(classes.size()) == s.batch, "gradcam graph: ", classes.size(),
@@ -82,12 +95,20 @@ GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<in
                " classes");
     wanted[i] = classes[i] < 0 ? -1 : static_cast<int32_t>(classes[i]);
   }
+  if (pictures) {  // into the fixed buffer the graph's drawing reads
+    const std::vector<uint8_t> bytes = picture_bytes(*pictures, s.batch, s.height, s.width);
+    cuda::copy_bytes_host_to_device(s.pictures.data(), bytes.data(), static_cast<int64_t>(bytes.size()));
+  }
   if (input.device() == Device::CPU)
     cuda::copy_host_to_device(s.input.data(), input.data(), input.numel());
   else
     cuda::copy_device_to_device(s.input.data(), input.data(), input.numel());
   cuda::copy_bytes_host_to_device(s.wanted.data(), wanted.data(), s.batch * static_cast<int64_t>(sizeof(int32_t)));
   s.graph.replay();
+}
+
+GradcamGraph::Result GradcamGraph::collect(bool maps_to_host) {
+  State& s = *state_;
   Result r;
   r.logits = s.logits.to(Device::CPU);  // each copy waits for the replay
   if (maps_to_host) r.maps = s.maps.to(Device::CPU);
@@ -97,15 +118,24 @@ GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<in
   return r;
 }
 
+GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<int64_t>& classes, bool maps_to_host) {
+  replay(input, classes, nullptr);
+  return collect(maps_to_host);
+}
+
 BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<int64_t>& classes,
                                        const Pictures& pictures, bool maps_to_host) {
+  const State& s = *state_;
+  // Drawn inside the graph when it was captured to draw in this style; else coloured after the replay.
+  const bool drawn_here = pictures.images && s.style.draw && pictures.colormap == s.style.colormap &&
+                          pictures.alpha == s.style.alpha;
   const auto start = std::chrono::steady_clock::now();
-  Result r = run(input, classes, maps_to_host);
+  replay(input, classes, drawn_here ? &pictures : nullptr);
+  Result r = collect(maps_to_host);
   BatchExplanation b;
   b.gradcam_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   b.logits = r.logits;
   b.probabilities = ops::softmax(r.logits);
-  const State& s = *state_;
   const int64_t plane = s.height * s.width, num_classes = r.logits.size(1);
   b.images.resize(static_cast<size_t>(s.batch));
   for (int64_t n = 0; n < s.batch; ++n) {
@@ -120,10 +150,17 @@ BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<in
     e.box = r.boxes[n];
     b.images[static_cast<size_t>(n)] = {std::move(e)};
   }
-  if (pictures.images) {  // from the replay's maps, still on the device
+  if (pictures.images) {
     std::vector<Explanation*> explanations;
     for (auto& image : b.images) explanations.push_back(&image[0]);
-    colour_maps(s.maps, pictures, explanations);
+    if (drawn_here) {
+      std::vector<image::Image> heat = split_pictures(s.heat.copy_to_host(), s.batch, s.height, s.width),
+                                overlay = split_pictures(s.overlay.copy_to_host(), s.batch, s.height, s.width);
+      for (int64_t n = 0; n < s.batch; ++n)
+        explanations[n]->heatmap = std::move(heat[n]), explanations[n]->overlay = std::move(overlay[n]);
+    } else {
+      colour_maps(s.maps, pictures, explanations);  // from the replay's maps, still on the device
+    }
   }
   return b;
 }

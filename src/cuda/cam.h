@@ -5,10 +5,9 @@
 //   gradcam_maps      A, ∂y/∂A (N, K, h, w)  →  α (N, K), raw ReLU(Σ_k α_k A_k) (N, h, w), the per-image
 //                     min-max normalised map (N, h, w), and which images' maps were zero everywhere —
 //                     one launch, several blocks per image (counterfactual: α negated).
-//   upsample_product  normalised maps (N, h, w) → bilinear, half-pixel centres (N, H, W); with a guided
-//                     gradient (N, 3, H, W) also Guided Grad-CAM = guided ⊙ upsampled map — one launch.
-//   render            upsampled maps (N, H, W) → colour heatmaps and overlays on the images (N, H, W, 3)
-//                     bytes, gcam/colormap.h's formulas — one launch.
+//   draw              normalised maps (N, h, w) → bilinear, half-pixel centres (N, H, W); Guided Grad-CAM
+//                     = guided ⊙ upsampled map (N, 3, H, W); colour heatmaps and overlays on the images
+//                     (N, H, W, 3) bytes, gcam/colormap.h's formulas — one launch, each output as asked.
 //   gradient_pictures gradients (N, 3, H, W) → gcam/colormap.h's gradient pictures (N, H, W, 3) — one
 //                     launch, a block per image.
 //   localize          maps (N, H, W) → each map's box, gcam/cam.h's localize (threshold · peak, the
@@ -54,18 +53,21 @@ Reduction gradcam_reduction_for(const Shape& activations, ReductionOptions how =
 // the top-1 logit (first of equal maxima, like the CPU) where class[n] < 0; the class used goes to chosen[n].
 Tensor one_hot_seed(const Tensor& logits, const DeviceArray<int32_t>& classes, DeviceArray<int32_t>& chosen);
 
-struct Upsampled {
-  Tensor map;             // (N, H, W)
-  Tensor guided_gradcam;  // (N, 3, H, W), when a guided gradient was given
+// What draw makes from normalised maps (N, h, w) in one launch, each output only if asked.
+struct Drawing {
+  int64_t height = 0, width = 0;  // the output size H×W (equal to h×w: the maps as they are)
+  bool map = true;                // the upsampled maps (N, H, W)
+  const Tensor* guided = nullptr;  // (N, 3, H, W): Guided Grad-CAM = guided ⊙ upsampled map
+  bool heat = false;              // heatmaps (N, H, W, 3 bytes)
+  const DeviceArray<uint8_t>* pictures = nullptr;  // (N, H, W, 3 bytes): overlays on these pictures
+  cam::Colormap colormap = cam::Colormap::Jet;
+  float alpha = 0.5f;             // overlay = alpha·colour + (1 − alpha)·picture
 };
-Upsampled upsample_product(const Tensor& maps, int64_t height, int64_t width, const Tensor& guided);
-
-// images: N pictures of H×W×3 bytes (RGB, row-major), on the device. heat and overlay likewise. With no
-// images (an empty array) only the heatmaps are made, and overlay is empty.
-struct Rendered {
-  DeviceArray<uint8_t> heat, overlay;
+struct Drawn {
+  Tensor map, guided_gradcam;            // (N, H, W), (N, 3, H, W)
+  DeviceArray<uint8_t> heat, overlay;    // (N, H, W, 3) RGB bytes, row-major
 };
-Rendered render(const Tensor& upsampled_maps, const DeviceArray<uint8_t>& images, cam::Colormap colormap, float alpha);
+Drawn draw(const Tensor& maps, const Drawing& what);
 DeviceArray<uint8_t> gradient_pictures(const Tensor& gradients);
 
 // Each map's box (src/cam/component_steps.h has the steps), queued: (N, 4) x0, y0, x1, y1 on the device,

@@ -24,8 +24,7 @@ void Graph::end_capture() { no_cuda(); }
 void Graph::abandon_capture() noexcept {}
 void Graph::replay() { no_cuda(); }
 float Graph::replay_ms() { no_cuda(); }
-Upsampled upsample_product(const Tensor&, int64_t, int64_t, const Tensor&) { no_cuda(); }
-Rendered render(const Tensor&, const DeviceArray<uint8_t>&, cam::Colormap, float) { no_cuda(); }
+Drawn draw(const Tensor&, const Drawing&) { no_cuda(); }
 DeviceArray<uint8_t> gradient_pictures(const Tensor&) { no_cuda(); }
 DeviceArray<int32_t> localize(const Tensor&, float) { no_cuda(); }
 std::vector<cam::Box> boxes_to_host(const DeviceArray<int32_t>&) { no_cuda(); }

@@ -326,7 +326,9 @@ int run(const Options& o) {
     pictures.images = &batch.views;
     if (use_graph) {
       std::unique_ptr<cam::GradcamGraph>& graph = graphs[{input.size(0), input.size(2), input.size(3)}];
-      if (!graph) graph = std::make_unique<cam::GradcamGraph>(*model, input.size(0), input.size(2), input.size(3), layer);
+      if (!graph)  // drawing the heatmaps and overlays inside the graph, in the launch that upsamples the maps
+        graph = std::make_unique<cam::GradcamGraph>(*model, input.size(0), input.size(2), input.size(3), layer,
+                                                    cam::GraphPictures{true, out.colormap, out.alpha});
       std::vector<int64_t> classes;
       for (const auto& t : targets) classes.push_back(t[0]);  // a class, or −1: the top-1
       result = graph->explain(input, classes, pictures, o.maps);
