@@ -106,8 +106,20 @@ for f in maps:
     worst = max(worst, float(np.abs(np.load(f) - np.load(os.path.join(gpu_dir, os.path.basename(f)))).max()))
 assert worst <= 1e-3, worst
 # A pixel within rounding of the 15% cut may fall either side, so a box may differ; say how many do.
+pictures = ""
+try:  # the pictures the GPU drew against the CPU's, where PIL is there to decode them
+    from PIL import Image
+    worst_bytes = {}
+    for f in sorted(glob.glob(os.path.join(cpu_dir, "*.png"))):
+        kind = os.path.basename(f).rsplit("_", 1)[1][:-4] if "_guided_gradcam" not in f else "guided_gradcam"
+        a = np.asarray(Image.open(f)).astype(int)
+        b = np.asarray(Image.open(os.path.join(gpu_dir, os.path.basename(f)))).astype(int)
+        worst_bytes[kind] = max(worst_bytes.get(kind, 0), int(np.abs(a - b).max()))
+    pictures = "; pictures' bytes differ by at most " + ", ".join(f"{k} {v}" for k, v in sorted(worst_bytes.items()))
+except ImportError:
+    pictures = "; pictures not compared (no PIL)"
 print(f"same classes and probabilities; Grad-CAM maps differ by at most {worst:.2e}; "
-      f"{same_boxes}/{len(rows(cpu_dir))} boxes identical")
+      f"{same_boxes}/{len(rows(cpu_dir))} boxes identical{pictures}")
 PYEOF
 # Default methods (cam::explain on the device), then Grad-CAM alone (the CUDA-graph path).
 skip explain ||
