@@ -7,6 +7,7 @@
 #include <chrono>
 #include <numeric>
 
+#include "pictures.h"
 #include "round_outputs.h"
 #include "gcam/error.h"
 #include "gcam/ops/softmax.h"
@@ -77,6 +78,11 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
     }
   }
 
+  // On the GPU the pictures are uploaded once, for every round's drawing.
+  const cuda::DeviceArray<uint8_t> pictures_on_device =
+      options.pictures.images && options.gradcam && input.device() == Device::CUDA
+          ? upload_pictures(options.pictures, N, H, W)
+          : cuda::DeviceArray<uint8_t>();
   result.images.assign(static_cast<size_t>(N), std::vector<Explanation>(rounds));
   for (size_t r = 0; r < rounds; ++r) {
     Tensor seed = Tensor::zeros(result.logits.shape());  // one-hot: d(y^c)/d(·) for each image's class
@@ -113,7 +119,7 @@ BatchExplanation explain(models::Model& model, const Tensor& input, const std::v
     // with the Grad-CAM map: on the GPU from the same launch that upsamples and colours it.
     start = std::chrono::steady_clock::now();
     Tensor guided_gradcam;
-    if (options.gradcam) guided_gradcam = gradcam_outputs(A, dA, guided, options, H, W, round);
+    if (options.gradcam) guided_gradcam = gradcam_outputs(A, dA, guided, options, H, W, pictures_on_device, round);
     if (options.counterfactual) counterfactual_outputs(A, dA, options, H, W, round);
     result.maps_ms += since_ms(start);
     start = std::chrono::steady_clock::now();

@@ -35,19 +35,19 @@ Maps maps_on_cpu(const Tensor& A, const Tensor& dA, bool counterfactual, int64_t
 }  // namespace
 
 Tensor gradcam_outputs(const Tensor& A, const Tensor& dA, const Tensor& guided, const ExplainOptions& options,
-                       int64_t H, int64_t W, const std::vector<Explanation*>& round) {
+                       int64_t H, int64_t W, const cuda::DeviceArray<uint8_t>& pictures_on_device,
+                       const std::vector<Explanation*>& round) {
   const int64_t N = A.size(0), K = A.size(1);
   const bool pictures = options.pictures.images != nullptr;
   Maps m;
   Tensor guided_gradcam;  // (N, 3, H, W)
   std::vector<Box> boxes;
   if (dA.device() == Device::CUDA) {
+    GCAM_CHECK(!pictures || pictures_on_device.size() == N * H * W * 3, "explain: the pictures are not on the GPU");
     cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, false);
-    cuda::DeviceArray<uint8_t> on_device;
-    if (pictures) on_device = upload_pictures(options.pictures, N, H, W);
     cuda::Drawing what;
     what.height = H, what.width = W, what.guided = guided.defined() ? &guided : nullptr;
-    what.heat = pictures, what.pictures = pictures ? &on_device : nullptr;
+    what.heat = pictures, what.pictures = pictures ? &pictures_on_device : nullptr;
     what.colormap = options.pictures.colormap, what.alpha = options.pictures.alpha;
     cuda::Drawn drawn = cuda::draw(g.map, what);  // one launch: map, product, heat, overlay
     boxes = cuda::boxes_to_host(cuda::localize(drawn.map));

@@ -14,13 +14,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "../cuda/device_array.h"
 #include "gcam/explain.h"
 
 namespace gcam::cam {
 
-// Fills round[n]'s Grad-CAM fields; returns Guided Grad-CAM (N, 3, H, W) when guided is defined.
+// Fills round[n]'s Grad-CAM fields; returns Guided Grad-CAM (N, 3, H, W) when guided is defined. On the
+// GPU, with pictures, pictures_on_device holds them (upload_pictures: one upload for every round).
 Tensor gradcam_outputs(const Tensor& A, const Tensor& dA, const Tensor& guided, const ExplainOptions& options,
-                       int64_t height, int64_t width, const std::vector<Explanation*>& round);
+                       int64_t height, int64_t width, const cuda::DeviceArray<uint8_t>& pictures_on_device,
+                       const std::vector<Explanation*>& round);
 void counterfactual_outputs(const Tensor& A, const Tensor& dA, const ExplainOptions& options, int64_t height,
                             int64_t width, const std::vector<Explanation*>& round);
 // Any of the three may be undefined (not asked).
