@@ -11,7 +11,7 @@
 //   1. label_pixel    label[g] = i where map ≥ threshold·peak (and peak > 0), else −1 (background)
 //   2. join_pixel     each foreground pixel unites its tree with those of its foreground neighbours to the
 //                     west, north-west, north and north-east (with the pixels that unite with it from the
-//                     east and south, all eight: 8-connectivity)
+//                     east and south, all eight: 8-connectivity), skipping the unions already implied
 //   3. count_pixel    label[g] = the root of its tree; size[n·P + root] += 1
 //   4. pick_pixel     each root offers (size, −root) to its image's best: the largest component, of equal
 //                     sizes the lowest root
@@ -149,7 +149,11 @@ GCAM_HOST_DEVICE inline void label_pixel(const Batch& b, int64_t g) {
   b.sizes[g] = 0;
 }
 
-// 2.
+// 2. At most two unions per pixel, not four: the other edges are already implied (row by row: every
+//    edge among the rows above is, once their pixels have joined).
+//    N foreground: N alone. NW and NE are N's row neighbours; W's own join reaches N (N is its NE, or
+//    its N is NW, which touches N).
+//    Else NE, and W if foreground, else NW (with W foreground, NW is W's N, which W joins).
 GCAM_HOST_DEVICE inline void join_pixel(const Batch& b, int64_t g) {
   // Foreground labels change while this step runs, but never to −1, and background labels never change.
   if (load(b.labels + g) < 0) return;
@@ -157,13 +161,17 @@ GCAM_HOST_DEVICE inline void join_pixel(const Batch& b, int64_t g) {
   const int64_t y = i / b.width, x = i % b.width;
   int32_t* labels = b.labels + n * plane;
   const int32_t self = static_cast<int32_t>(i);
-  if (x > 0 && load(labels + self - 1) >= 0) unite(labels, self, self - 1);
+  const bool west = x > 0 && load(labels + self - 1) >= 0;
   if (y > 0) {
     const int32_t up = static_cast<int32_t>(i - b.width);
-    if (x > 0 && load(labels + up - 1) >= 0) unite(labels, self, up - 1);
-    if (load(labels + up) >= 0) unite(labels, self, up);
+    if (load(labels + up) >= 0) {
+      unite(labels, self, up);
+      return;
+    }
     if (x + 1 < b.width && load(labels + up + 1) >= 0) unite(labels, self, up + 1);
+    if (!west && x > 0 && load(labels + up - 1) >= 0) unite(labels, self, up - 1);
   }
+  if (west) unite(labels, self, self - 1);
 }
 
 // 3. (Writing the root into label[g] leaves every path valid: it only shortens g's.)
