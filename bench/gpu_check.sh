@@ -151,7 +151,8 @@ elif [ -n "$SANITIZER" ]; then
              "test_cuda_cam CudaCam.*"; do
     set -- $run
     enough 40 "memcheck $1" || continue
-    if timeout "$(budget 60)" "$SANITIZER" --tool memcheck --error-exitcode 3 "$BIN/$1" --gtest_filter="$2" >"$LOG/memcheck_$1.log" 2>&1; then
+    # 90 s: CudaCam.* runs the box search (six launches per case, 3 rounds) and the drawing at 224×197 too.
+    if timeout "$(budget 90)" "$SANITIZER" --tool memcheck --error-exitcode 3 "$BIN/$1" --gtest_filter="$2" >"$LOG/memcheck_$1.log" 2>&1; then
       note "memcheck $1: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$LOG/memcheck_$1.log" | tail -1))"
     else
       note "memcheck $1: ERRORS or timeout (exit $?; see memcheck_$1.log)"
