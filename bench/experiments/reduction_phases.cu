@@ -10,6 +10,13 @@
 // 4 the whole kernel (and the normalisation); 5 the whole kernel with a cluster of the image's blocks
 // handing the parts over through distributed shared memory instead of global memory and a counter.
 // Then the whole kernel with 16 or 4 channels per warp in flight instead of 8, and with 512 threads.
+// Mode 6 (added in the twelfth session, not yet run): the whole kernel with the block's A loaded into
+// registers first, then cudaGridDependencySynchronize() before ∂y/∂A, the scratch and the counters, and
+// cudaTriggerProgrammaticLaunchCompletion() once the loads are done. Launched plainly it only reorders
+// the loads. Launched with programmatic dependent launch (PDL), the next launch's blocks may start and
+// read their A while this launch hands its parts over. A is the forward pass's activation, written long
+// before the reduction runs, so reading it early is safe in explain too. With PDL the time per launch
+// is a throughput in a stream of back-to-back reductions, not one reduction's latency.
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
@@ -51,7 +58,47 @@ __global__ void __launch_bounds__(kThreads)
   const float* grad = dA + (n * K + k0) * plane;
   const float* act = A + (n * K + k0) * plane;
   double acc[R] = {};
-  for (int c0 = warp; c0 < c_here; c0 += U * kWarps) {
+  if (Mode == 6) {
+    constexpr int kIters = 4;  // up to 4·U·warps channels per block (256 at U = 8, 8 warps)
+    float a_all[kIters][U][R];
+#pragma unroll
+    for (int it = 0; it < kIters; ++it)
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+#pragma unroll
+        for (int j = 0; j < R; ++j) {
+          const int c = warp + it * U * kWarps + u * kWarps, p = lane + 32 * j;
+          a_all[it][u][j] = c < c_here && p < plane ? act[c * plane + p] : 0.0f;
+        }
+    cudaGridDependencySynchronize();  // what the previous kernel writes: ∂y/∂A, the parts, the counters
+#pragma unroll
+    for (int it = 0; it < kIters; ++it) {
+      const int c0 = warp + it * U * kWarps;
+      if (c0 >= c_here) break;  // the same for the whole warp
+      float g[U][R];
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+#pragma unroll
+        for (int j = 0; j < R; ++j) {
+          const int c = c0 + u * kWarps, p = lane + 32 * j;
+          g[u][j] = c < c_here && p < plane ? grad[c * plane + p] : 0.0f;
+        }
+      float sums[U];
+#pragma unroll
+      for (int u = 0; u < U; ++u) sums[u] = g[u][0] + g[u][1];
+      const float alpha = gcam::cuda::warp_sums<U>(sums) / static_cast<float>(plane);
+      const int c_alpha = c0 + (lane / (32 / U)) * kWarps;
+      if (lane % (32 / U) == 0 && c_alpha < c_here) alpha_out[n * K + k0 + c_alpha] = alpha;
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const double weight = __shfl_sync(0xffffffffu, alpha, gcam::cuda::lane_of_sum<U>(u));
+#pragma unroll
+        for (int j = 0; j < R; ++j) acc[j] += weight * a_all[it][u][j];
+      }
+    }
+    cudaTriggerProgrammaticLaunchCompletion();  // the next launch may start reading its A
+  }
+  for (int c0 = warp; Mode != 6 && c0 < c_here; c0 += U * kWarps) {
     float g[U][R], a[U][R];
 #pragma unroll
     for (int u = 0; u < U; ++u)
@@ -154,7 +201,7 @@ float median_launch_us(cudaGraph_t graph, cudaStream_t s) {
 
 template <int Mode, int U = 8, int kThreads = 256>
 float time_mode(int N, int C, const std::vector<float*>& As, const std::vector<float*>& dAs, float* alpha,
-                double* parts, unsigned* arrivals, float* map, cudaStream_t s) {
+                double* parts, unsigned* arrivals, float* map, cudaStream_t s, bool pdl = false) {
   const int K = 2048, plane = 49, B = (K + C - 1) / C;
   cudaGraph_t graph;
   CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
@@ -174,6 +221,17 @@ float time_mode(int N, int C, const std::vector<float*>& As, const std::vector<f
       config.attrs = attr;
       config.numAttrs = 1;
       CHECK(cudaLaunchKernelEx(&config, phases<5, U, kThreads>, A, dA, K, plane, C, alpha, parts, arrivals, map));
+    } else if (pdl) {
+      cudaLaunchConfig_t config = {};
+      config.gridDim = dim3(B, N);
+      config.blockDim = dim3(kThreads);
+      config.stream = s;
+      cudaLaunchAttribute attr[1];
+      attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+      attr[0].val.programmaticStreamSerializationAllowed = 1;
+      config.attrs = attr;
+      config.numAttrs = 1;
+      CHECK(cudaLaunchKernelEx(&config, phases<Mode, U, kThreads>, A, dA, K, plane, C, alpha, parts, arrivals, map));
     } else {
       phases<Mode, U, kThreads><<<dim3(B, N), kThreads, 0, s>>>(A, dA, K, plane, C, alpha, parts, arrivals, map);
     }
@@ -216,6 +274,8 @@ int main() {
       std::printf("  512 threads: %.2f", time_mode<4, 8, 512>(N, C, As, dAs, alpha, parts, arrivals, map, s));
       if (2048 / C <= 16)
         std::printf("  cluster hand-off %.2f", time_mode<5>(N, C, As, dAs, alpha, parts, arrivals, map, s));
+      std::printf("  | A first %.2f", time_mode<6>(N, C, As, dAs, alpha, parts, arrivals, map, s));
+      std::printf("  A first, PDL %.2f", time_mode<6>(N, C, As, dAs, alpha, parts, arrivals, map, s, true));
       std::printf("\n");
     }
     // A device-to-device copy of the same bytes, the same way (the floor's stand-in).
