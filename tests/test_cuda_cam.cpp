@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "cuda/cam.h"  // internal: the kernels under test
@@ -31,6 +32,24 @@ Tensor activations(const Shape& s, unsigned seed) {
   std::vector<float> v = random_normal(s, seed).to_vector();
   for (float& e : v) e = std::fabs(e);
   return Tensor::from_vector(s, v);
+}
+
+// A resnet18 with random weights (seed), on the GPU.
+std::unique_ptr<models::Model> resnet18_on_gpu(unsigned seed) {
+  auto model = models::make_model("resnet18");
+  model->initialize(seed);
+  model->to(Device::CUDA);
+  return model;
+}
+
+// N pictures of H×W whose bytes follow (i·step + n) mod 256: every image different.
+std::vector<image::Image> patterned_pictures(int64_t N, int64_t H, int64_t W, size_t step) {
+  std::vector<image::Image> pictures(N);
+  for (int64_t n = 0; n < N; ++n) {
+    pictures[n] = {W, H, std::vector<uint8_t>(static_cast<size_t>(H * W * 3))};
+    for (size_t i = 0; i < pictures[n].rgb.size(); ++i) pictures[n].rgb[i] = static_cast<uint8_t>((i * step + n) % 256);
+  }
+  return pictures;
 }
 
 const char* name(cuda::Reduction kernel) {
@@ -255,15 +274,9 @@ TEST(CudaCam, GradientPicturesAndLoneHeatmapsEqualTheCpu) {
 // brings back the same boxes and pictures as with them on; those are the CPU functions' of the tensors.
 TEST(CudaExplain, CanLeaveItsTensorsOnTheDevice) {
   REQUIRE_GPU();
-  auto model = models::make_model("resnet18");
-  model->initialize(23);
-  model->to(Device::CUDA);
+  auto model = resnet18_on_gpu(23);
   const int64_t N = 2, H = 64, W = 80;
-  std::vector<image::Image> pictures(N);
-  for (int64_t n = 0; n < N; ++n) {
-    pictures[n] = {W, H, std::vector<uint8_t>(static_cast<size_t>(H * W * 3))};
-    for (size_t i = 0; i < pictures[n].rgb.size(); ++i) pictures[n].rgb[i] = static_cast<uint8_t>((i * 13 + n) % 256);
-  }
+  const std::vector<image::Image> pictures = patterned_pictures(N, H, W, 13);
   const Tensor x = random_normal(Shape{N, 3, H, W}, 63).to(Device::CUDA);
   cam::ExplainOptions options;
   options.pictures = {&pictures, cam::Colormap::Jet, 0.5f};
@@ -333,9 +346,7 @@ namespace {
 // once captured.
 TEST(CudaGraph, ReplaysEqualExplainForNewInputs) {
   REQUIRE_GPU();
-  auto model = models::make_model("resnet18");
-  model->initialize(21);
-  model->to(Device::CUDA);
+  auto model = resnet18_on_gpu(21);
   const int64_t N = 2, H = 96, W = 128;
   cam::GradcamGraph graph(*model, N, H, W);
   for (unsigned seed : {1u, 2u}) {
@@ -362,11 +373,7 @@ TEST(CudaGraph, ReplaysEqualExplainForNewInputs) {
   }
   // With pictures, both paths colour their maps on the device: the bytes are gcam/colormap.h's of the
   // maps they return, to within one unit (the CPU's and the GPU's float contraction may differ).
-  std::vector<image::Image> pictures(N);
-  for (int64_t n = 0; n < N; ++n) {
-    pictures[n] = {W, H, std::vector<uint8_t>(static_cast<size_t>(H * W * 3))};
-    for (size_t i = 0; i < pictures[n].rgb.size(); ++i) pictures[n].rgb[i] = static_cast<uint8_t>((i * 31 + n) % 256);
-  }
+  const std::vector<image::Image> pictures = patterned_pictures(N, H, W, 31);
   const cam::Pictures asked{&pictures, cam::Colormap::Jet, 0.6f};
   const Tensor x = random_normal(Shape{N, 3, H, W}, 5);
   cam::ExplainOptions options;

@@ -29,11 +29,7 @@
 
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define GCAM_HOST_DEVICE __host__ __device__
-#else
-#define GCAM_HOST_DEVICE
-#endif
+#include "../host_device.h"
 
 namespace gcam::cam::components {
 
@@ -65,25 +61,31 @@ GCAM_HOST_DEVICE inline void store(int32_t* p, int32_t v) {
   __atomic_store_n(p, v, __ATOMIC_RELAXED);
 #endif
 }
+#ifndef __CUDA_ARCH__
+// On the host: *p becomes v while v is better than what it holds (a compare-and-swap loop); returns the
+// value before.
+template <typename T, typename Better>
+inline T replace_while_better(T* p, T v, Better better) {
+  T old = __atomic_load_n(p, __ATOMIC_RELAXED);
+  while (better(v, old) && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+  return old;
+}
+#endif
+
 // Each returns the value before.
 GCAM_HOST_DEVICE inline int32_t fetch_min(int32_t* p, int32_t v) {
 #ifdef __CUDA_ARCH__
   return atomicMin(p, v);
 #else
-  int32_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
-  while (v < old && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
-  return old;
+  return replace_while_better(p, v, [](int32_t a, int32_t b) { return a < b; });
 #endif
 }
 GCAM_HOST_DEVICE inline int32_t fetch_max(int32_t* p, int32_t v) {
 #ifdef __CUDA_ARCH__
   return atomicMax(p, v);
 #else
-  int32_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
-  while (v > old && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
-  return old;
+  return replace_while_better(p, v, [](int32_t a, int32_t b) { return a > b; });
 #endif
 }
 GCAM_HOST_DEVICE inline void add_one(int32_t* p) {
@@ -97,9 +99,7 @@ GCAM_HOST_DEVICE inline void offer(unsigned long long* p, unsigned long long v) 
 #ifdef __CUDA_ARCH__
   atomicMax(p, v);
 #else
-  unsigned long long old = __atomic_load_n(p, __ATOMIC_RELAXED);
-  while (v > old && !__atomic_compare_exchange_n(p, &old, v, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
+  replace_while_better(p, v, [](unsigned long long a, unsigned long long b) { return a > b; });
 #endif
 }
 

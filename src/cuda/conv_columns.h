@@ -9,11 +9,7 @@
 
 #include "gcam/ops/conv2d.h"
 
-#ifdef __CUDACC__
-#define GCAM_HOST_DEVICE __host__ __device__
-#else
-#define GCAM_HOST_DEVICE
-#endif
+#include "../host_device.h"
 
 namespace gcam::cuda {
 
