@@ -16,6 +16,9 @@ cmake -S . -B build-bundle -G Ninja -DCMAKE_BUILD_TYPE=Release -DGCAM_CUDA=ON \
 cmake --build build-bundle --target test_cuda_ops test_cuda_memory test_cuda_cam bench_cuda explain -j"$(nproc)"
 rm -rf gpu-bundle && mkdir -p gpu-bundle/bin gpu-bundle/lib
 cp build-bundle/bin/{test_cuda_ops,test_cuda_memory,test_cuda_cam,bench_cuda,explain} gpu-bundle/bin/
+# The reduction experiment (bench/experiments/reduction_phases.cu), for gpu_check.sh's experiment step.
+nvcc -O3 -std=c++17 -arch="sm_${CMAKE_CUDA_ARCHITECTURES:-90}" bench/experiments/reduction_phases.cu \
+  -o gpu-bundle/bin/reduction_phases
 # 512 held-out canvases for gpu_check.sh's explain throughput step (the GPU machine has no Fashion-MNIST).
 cmake --build build-bundle --target gcam-canvases >/dev/null
 build-bundle/bin/gcam-canvases --count 512 --out gpu-bundle/canvases >/dev/null

@@ -10,7 +10,8 @@
 #   4. explain --device cuda against --device cpu on the sample canvases;
 #   5. compute-sanitizer --tool memcheck on a subset of the op tests and on the fused kernels;
 #   6. the GPU benchmarks, then PyTorch on the same card (bench/compare_gpu.py);
-#   7. Nsight Compute (ncu) on the fused reduction's kernels at resnet50's layer4, batch 16;
+#   7. Nsight Compute (ncu) on the fused reduction's kernels at resnet50's layer4, batch 16, and the
+#      reduction experiment (bench/experiments/reduction_phases.cu, when the bundle carries it);
 #   8. explain's whole-run throughput on 512 canvases: the shipped model on the CPU and the GPU, and
 #      resnet50 at 224×224 on the GPU with each stage's time per image.
 # Prints a summary and the benchmark table last. Logs: out/gpu-check, packed into $OUT (the device
@@ -31,7 +32,7 @@ pack() { [ -n "${OUT:-}" ] && tar czf "$OUT/gpu-check-logs.tgz" --exclude='*.png
 DEADLINE=${GCAM_GPU_DEADLINE:-420}
 budget() { local left=$((DEADLINE - SECONDS - 5)); [ "$left" -lt "$1" ] && echo "$left" || echo "$1"; }
 # GCAM_GPU_SKIP="memcheck throughput ...": steps to leave out (tests explain memcheck benchmarks profile
-# throughput). GCAM_GPU_BENCH_FILTER: a Google Benchmark regex for bench_cuda's rows.
+# experiment throughput). GCAM_GPU_BENCH_FILTER: a Google Benchmark regex for bench_cuda's rows.
 skip() { case " ${GCAM_GPU_SKIP:-} " in *" $1 "*) note "$1: left out (GCAM_GPU_SKIP)"; return 0 ;; esac; return 1; }
 enough() { [ $((DEADLINE - SECONDS)) -ge "$1" ] || { note "$2: skipped (the deadline is near)"; false; }; }
 
@@ -196,6 +197,20 @@ elif enough 90 "profile"; then
       >"$LOG/ncu_$kernel.txt" 2>&1 || true
     note "profile $kernel: $(grep -E '^ *Duration' "$LOG/ncu_$kernel.txt" | awk '{print $(NF)" "$(NF-1)}' | tr '\n' ' ' | head -c 120)(ncu_$kernel.txt)"
   done
+  pack
+fi
+
+echo "== the reduction experiment (bench/experiments/reduction_phases.cu: phases and variants, resnet50 layer4)"
+if skip experiment; then :
+elif [ ! -x gpu-bundle/bin/reduction_phases ]; then note "experiment: not in the bundle (bench/gpu_bundle.sh builds it)"
+elif enough 60 "experiment"; then
+  if timeout "$(budget 90)" gpu-bundle/bin/reduction_phases >"$LOG/reduction_phases.txt" 2>&1; then
+    # Batch 16 at the kernel's cut (128 channels per block): the line the issue's goal turns on.
+    note "experiment, batch 16, 128 channels per block: $(grep -A1 '^batch 16, 128' "$LOG/reduction_phases.txt" | sed 's/^batch 16, 128 channels per block (16 blocks per image), //' | tr '\n' ' ')"
+  else
+    note "experiment: FAILED (exit $?; see reduction_phases.txt)"; tail -5 "$LOG/reduction_phases.txt"
+  fi
+  [ -n "${OUT:-}" ] && cp "$LOG/reduction_phases.txt" "$OUT/" 2>/dev/null
   pack
 fi
 

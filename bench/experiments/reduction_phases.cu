@@ -1,32 +1,58 @@
 // reduction_phases.cu — where the fused Grad-CAM reduction's time goes (an experiment, not part of
-// the build): the streamed kernel of kernels/gradcam.cu cut short after each phase, timed as
-// bench_cuda times it (20 launches in one CUDA graph over inputs rotated through 256 MB, GPU events
-// around a replay, the median of 50 replays over 20). ResNet-50's layer4 (K = 2048, 7×7), batch 1, 16, 64.
+// the build): the streamed kernel of kernels/gradcam.cu cut short after each phase, and variants of it,
+// timed as bench_cuda times it (20 launches in one CUDA graph over inputs rotated through 256 MB, GPU
+// events around a replay, the median of 50 replays over 20). ResNet-50's layer4 (K = 2048, 7×7), batch
+// 1, 16, 64, random inputs.
 //
 //   nvcc -O3 -std=c++17 -arch=sm_90 bench/experiments/reduction_phases.cu -o /tmp/reduction_phases
 //
-// The α butterflies are kernels/warp_sums.h's. Modes: 0 an empty kernel on the same grid; 1 loads, α and the warps' sums, each block's part
-// written; 2 and the arrival hand-off (fence, atomic); 3 and the last block's sum of the parts;
-// 4 the whole kernel (and the normalisation); 5 the whole kernel with a cluster of the image's blocks
-// handing the parts over through distributed shared memory instead of global memory and a counter.
-// Then the whole kernel with 16 or 4 channels per warp in flight instead of 8, and with 512 threads.
-// Mode 6 (added in the twelfth session, not yet run): the whole kernel with the block's A loaded into
-// registers first, then cudaGridDependencySynchronize() before ∂y/∂A, the scratch and the counters, and
-// cudaTriggerProgrammaticLaunchCompletion() once the loads are done. Launched plainly it only reorders
-// the loads. Launched with programmatic dependent launch (PDL), the next launch's blocks may start and
-// read their A while this launch hands its parts over. A is the forward pass's activation, written long
-// before the reduction runs, so reading it early is safe in explain too. With PDL the time per launch
-// is a throughput in a stream of back-to-back reductions, not one reduction's latency.
+// The α butterflies are kernels/warp_sums.h's. The modes (Mode, below):
+//   Empty     an empty kernel on the same grid
+//   Parts     loads, α and the warps' sums, each block's part written
+//   HandOff   and the arrival hand-off (fence, atomic)
+//   Sum       and the last block's sum of the parts (its ReLU'd raw map)
+//   Whole     and the normalisation: the whole kernel; also timed with 16 or 4 channels per warp in
+//             flight instead of 8, and with 512 threads
+//   Cluster   the whole kernel (raw map) with a cluster of the image's blocks handing the parts over
+//             through distributed shared memory instead of global memory and a counter
+// Added in the twelfth and thirteenth sessions without a GPU, not yet run:
+//   AFirst    the whole kernel with the block's A loaded into registers first, then
+//             cudaGridDependencySynchronize() before ∂y/∂A, the scratch and the counters, and
+//             cudaTriggerProgrammaticLaunchCompletion() once the loads are done. Launched plainly it
+//             only reorders the loads. Launched with programmatic dependent launch (PDL), the next
+//             launch's blocks may start and read their A while this launch hands its parts over. A is
+//             the forward pass's activation, written long before the reduction runs, so reading it early
+//             is safe in explain too. With PDL the time per launch is a throughput in a stream of
+//             back-to-back reductions, not one reduction's latency.
+//   ReadOnly  the streamed kernel's loads alone (same grid, same addresses, summed and dropped): what
+//             the load phase costs with no arithmetic, no part and no hand-off
+//   ReadVec   each block's channels read as one contiguous run of float4 loads, summed and dropped: the
+//             same bytes by the simplest access a block can make, the grid's practical floor
+//   AcqRel    the whole kernel with the arrival counted by one acquire-release atomic at device scope
+//             (cuda::atomic_ref) instead of a full fence on each side of a relaxed atomic
+//   Bulk      the whole kernel with each block's run of ∂y/∂A and A copied into shared memory by two
+//             bulk copies (cp.async.bulk via cuda::device::memcpy_async_tx, one thread issues them, an
+//             mbarrier counts the bytes), then the same warps' loop reading shared memory
+// Before the timings, every mode that makes a map is run once and compared with a double-precision
+// reference on the host, so that a fast variant is also a right one.
 #include <cooperative_groups.h>
+#include <cuda/atomic>
+#include <cuda/barrier>
+#include <cuda/ptx>
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "../../kernels/warp_sums.h"
 
 namespace cg = cooperative_groups;
+
+// Each mode cuts the kernel short, so the code after its return is unreachable in that mode's instance.
+#pragma nv_diag_suppress 128
 
 #define CHECK(x)                                                                 \
   do {                                                                           \
@@ -37,7 +63,13 @@ namespace cg = cooperative_groups;
     }                                                                            \
   } while (0)
 
-constexpr int R = 2;
+enum Mode { Empty, Parts, HandOff, Sum, Whole, Cluster, AFirst, ReadOnly, ReadVec, AcqRel, Bulk };
+
+constexpr int R = 2;  // pixels per lane: 7×7 = 49 ≤ 64
+constexpr int kK = 2048, kPlane = 49;
+
+// The bytes of one block's run of one tensor, for the Bulk mode's shared memory.
+constexpr size_t run_bytes(int C) { return size_t(C) * kPlane * sizeof(float); }
 
 template <int Mode, int U = 8, int kThreads = 256>
 __global__ void __launch_bounds__(kThreads)
@@ -46,19 +78,56 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ double warp_parts[kWarps][32 * R];
   __shared__ double part_here[32 * R];
   __shared__ bool last;
-  if (Mode == 0) {
+  if constexpr (Mode == Empty) {
     if (threadIdx.x == 0 && blockIdx.x == 0) map_out[blockIdx.y] = 0.0f;
     return;
   }
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  const int b = Mode == 5 ? static_cast<int>(cg::this_cluster().block_rank()) : blockIdx.x;
-  const int B = Mode == 5 ? static_cast<int>(cg::this_cluster().num_blocks()) : gridDim.x;
-  const long n = Mode == 5 ? blockIdx.x / B : blockIdx.y;
+  const int b = Mode == Cluster ? static_cast<int>(cg::this_cluster().block_rank()) : blockIdx.x;
+  const int B = Mode == Cluster ? static_cast<int>(cg::this_cluster().num_blocks()) : gridDim.x;
+  const long n = Mode == Cluster ? blockIdx.x / B : blockIdx.y;
   const int k0 = b * C, c_here = min(C, K - k0);
   const float* grad = dA + (n * K + k0) * plane;
   const float* act = A + (n * K + k0) * plane;
   double acc[R] = {};
-  if (Mode == 6) {
+  if constexpr (Mode == ReadVec) {
+    // The run is c_here·plane floats from a 16-byte boundary (C and K multiples of 4; checked on the host).
+    const float4* g4 = reinterpret_cast<const float4*>(grad);
+    const float4* a4 = reinterpret_cast<const float4*>(act);
+    const int count = c_here * plane / 4;
+    float s = 0.0f;
+#pragma unroll 4
+    for (int i = threadIdx.x; i < count; i += kThreads) {
+      const float4 x = g4[i], y = a4[i];
+      s += (x.x + x.y + x.z + x.w) + (y.x + y.y + y.z + y.w);
+    }
+    if (s == 0.123f) map_out[n * plane] = s;  // never in practice; keeps every load
+    return;
+  }
+  if constexpr (Mode == Bulk) {
+    extern __shared__ float4 stage[];  // [c_here·plane] ∂y/∂A, then [c_here·plane] A
+#pragma nv_diag_suppress static_var_with_dynamic_init
+    __shared__ cuda::barrier<cuda::thread_scope_block> arrived;
+    float* grad_s = reinterpret_cast<float*>(stage);
+    float* act_s = grad_s + c_here * plane;
+    const unsigned bytes = static_cast<unsigned>(c_here * plane * sizeof(float));
+    if (threadIdx.x == 0) {
+      init(&arrived, blockDim.x);
+      cuda::ptx::fence_proxy_async(cuda::ptx::space_shared);  // the barrier, visible to the copy engine
+    }
+    __syncthreads();
+    cuda::barrier<cuda::thread_scope_block>::arrival_token token;
+    if (threadIdx.x == 0) {
+      cuda::device::memcpy_async_tx(grad_s, grad, cuda::aligned_size_t<16>(bytes), arrived);
+      cuda::device::memcpy_async_tx(act_s, act, cuda::aligned_size_t<16>(bytes), arrived);
+      token = cuda::device::barrier_arrive_tx(arrived, 1, 2 * bytes);
+    } else {
+      token = arrived.arrive();
+    }
+    arrived.wait(std::move(token));
+    grad = grad_s, act = act_s;
+  }
+  if constexpr (Mode == AFirst) {
     constexpr int kIters = 4;  // up to 4·U·warps channels per block (256 at U = 8, 8 warps)
     float a_all[kIters][U][R];
 #pragma unroll
@@ -98,7 +167,8 @@ __global__ void __launch_bounds__(kThreads)
     }
     cudaTriggerProgrammaticLaunchCompletion();  // the next launch may start reading its A
   }
-  for (int c0 = warp; Mode != 6 && c0 < c_here; c0 += U * kWarps) {
+  float read_sum = 0.0f;  // ReadOnly: the loads' sum, so that none is dropped
+  for (int c0 = warp; Mode != AFirst && c0 < c_here; c0 += U * kWarps) {
     float g[U][R], a[U][R];
 #pragma unroll
     for (int u = 0; u < U; ++u)
@@ -109,6 +179,13 @@ __global__ void __launch_bounds__(kThreads)
         g[u][j] = in ? grad[c * plane + p] : 0.0f;
         a[u][j] = in ? act[c * plane + p] : 0.0f;
       }
+    if constexpr (Mode == ReadOnly) {
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+#pragma unroll
+        for (int j = 0; j < R; ++j) read_sum += g[u][j] + a[u][j];
+      continue;
+    }
     float sums[U];
 #pragma unroll
     for (int u = 0; u < U; ++u) sums[u] = g[u][0] + g[u][1];
@@ -122,13 +199,17 @@ __global__ void __launch_bounds__(kThreads)
       for (int j = 0; j < R; ++j) acc[j] += weight * a[u][j];
     }
   }
+  if constexpr (Mode == ReadOnly) {
+    if (read_sum == 0.123f) map_out[n * plane] = read_sum;  // never in practice; keeps every load
+    return;
+  }
 #pragma unroll
   for (int j = 0; j < R; ++j) warp_parts[warp][lane + 32 * j] = acc[j];
   __syncthreads();
   double mine = 0.0;
   if (threadIdx.x < plane)
     for (int w = 0; w < kWarps; ++w) mine += warp_parts[w][threadIdx.x];
-  if (Mode == 5) {
+  if constexpr (Mode == Cluster) {
     cg::cluster_group cluster = cg::this_cluster();
     if (threadIdx.x < plane) part_here[threadIdx.x] = mine;
     cluster.sync();
@@ -142,17 +223,25 @@ __global__ void __launch_bounds__(kThreads)
   }
   double* part = parts + (n * B + b) * plane;
   if (threadIdx.x < plane) part[threadIdx.x] = mine;
-  if (Mode == 1) return;
+  if constexpr (Mode == Parts) return;
   __syncthreads();
   if (threadIdx.x == 0) {
-    __threadfence();
-    last = atomicAdd(arrivals + n, 1u) == static_cast<unsigned>(B - 1);
-    if (last) arrivals[n] = 0;
-    __threadfence();
+    if constexpr (Mode == AcqRel) {
+      // Release: the block's parts (ordered before this by the barrier) are visible to whoever acquires
+      // the count after it; acquire: the last block sees every other block's parts.
+      cuda::atomic_ref<unsigned, cuda::thread_scope_device> count(arrivals[n]);
+      last = count.fetch_add(1u, cuda::std::memory_order_acq_rel) == static_cast<unsigned>(B - 1);
+      if (last) count.store(0u, cuda::std::memory_order_relaxed);
+    } else {
+      __threadfence();
+      last = atomicAdd(arrivals + n, 1u) == static_cast<unsigned>(B - 1);
+      if (last) arrivals[n] = 0;
+      __threadfence();
+    }
   }
   __syncthreads();
   if (!last) return;
-  if (Mode == 2) {
+  if constexpr (Mode == HandOff) {
     if (threadIdx.x == 0) map_out[n * plane] = 1.0f;
     return;
   }
@@ -161,8 +250,8 @@ __global__ void __launch_bounds__(kThreads)
     for (int q = 0; q < B; ++q) total += __ldcg(parts + (n * B + q) * plane + threadIdx.x);
     map_out[n * plane + threadIdx.x] = total > 0.0 ? static_cast<float>(total) : 0.0f;
   }
-  if (Mode == 3) return;
-  // Mode 4: the normalisation (both extremes by one block reduction)
+  if constexpr (Mode == Sum) return;
+  // The normalisation (both extremes by one block reduction)
   __shared__ float lo_s[kWarps], hi_s[kWarps];
   float v = threadIdx.x < plane ? map_out[n * plane + threadIdx.x] : 0.0f;
   float lo = threadIdx.x < plane ? v : INFINITY, hi = threadIdx.x < plane ? v : -INFINITY;
@@ -174,6 +263,43 @@ __global__ void __launch_bounds__(kThreads)
   __syncthreads();
   for (int w = 0; w < kWarps; ++w) lo = fminf(lo, lo_s[w]), hi = fmaxf(hi, hi_s[w]);
   if (threadIdx.x < plane) map_out[n * plane + threadIdx.x] = (v - lo) / (hi - lo + 1e-7f);
+}
+
+// What every launch of a mode shares.
+struct Buffers {
+  float *alpha, *map;
+  double* parts;
+  unsigned* arrivals;
+};
+
+// One launch of mode Mode on batch N, C channels per block, into stream s.
+template <int Mode, int U = 8, int kThreads = 256>
+void launch(int N, int C, const float* A, const float* dA, const Buffers& o, cudaStream_t s, bool pdl = false) {
+  const int B = (kK + C - 1) / C;
+  if ((Mode == ReadVec || Mode == Bulk) && (C % 4 != 0 || kK % C != 0)) {
+    std::printf("%d channels per block: the runs would not start on 16-byte boundaries\n", C);
+    std::exit(1);
+  }
+  cudaLaunchConfig_t config = {};
+  config.gridDim = Mode == Cluster ? dim3(N * B) : dim3(B, N);
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = Mode == Bulk ? 2 * run_bytes(C) : 0;
+  config.stream = s;
+  cudaLaunchAttribute attr[1];
+  config.attrs = attr;
+  if (Mode == Cluster) {
+    attr[0].id = cudaLaunchAttributeClusterDimension;
+    attr[0].val.clusterDim.x = B;
+    attr[0].val.clusterDim.y = 1;
+    attr[0].val.clusterDim.z = 1;
+    config.numAttrs = 1;
+  } else if (pdl) {
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    config.numAttrs = 1;
+  }
+  CHECK(cudaLaunchKernelEx(&config, phases<Mode, U, kThreads>, A, dA, kK, kPlane, C, o.alpha, o.parts, o.arrivals,
+                           o.map));
 }
 
 // The median over 50 replays of a graph of 20 launches, µs per launch (GPU events around each replay).
@@ -200,82 +326,115 @@ float median_launch_us(cudaGraph_t graph, cudaStream_t s) {
 }
 
 template <int Mode, int U = 8, int kThreads = 256>
-float time_mode(int N, int C, const std::vector<float*>& As, const std::vector<float*>& dAs, float* alpha,
-                double* parts, unsigned* arrivals, float* map, cudaStream_t s, bool pdl = false) {
-  const int K = 2048, plane = 49, B = (K + C - 1) / C;
+float time_mode(int N, int C, const std::vector<float*>& As, const std::vector<float*>& dAs, const Buffers& o,
+                cudaStream_t s, bool pdl = false) {
   cudaGraph_t graph;
   CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-  for (int i = 0; i < 20; ++i) {
-    const float* A = As[i % As.size()];
-    const float* dA = dAs[i % dAs.size()];
-    if (Mode == 5) {
-      cudaLaunchConfig_t config = {};
-      config.gridDim = dim3(N * B);
-      config.blockDim = dim3(kThreads);
-      config.stream = s;
-      cudaLaunchAttribute attr[1];
-      attr[0].id = cudaLaunchAttributeClusterDimension;
-      attr[0].val.clusterDim.x = B;
-      attr[0].val.clusterDim.y = 1;
-      attr[0].val.clusterDim.z = 1;
-      config.attrs = attr;
-      config.numAttrs = 1;
-      CHECK(cudaLaunchKernelEx(&config, phases<5, U, kThreads>, A, dA, K, plane, C, alpha, parts, arrivals, map));
-    } else if (pdl) {
-      cudaLaunchConfig_t config = {};
-      config.gridDim = dim3(B, N);
-      config.blockDim = dim3(kThreads);
-      config.stream = s;
-      cudaLaunchAttribute attr[1];
-      attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-      attr[0].val.programmaticStreamSerializationAllowed = 1;
-      config.attrs = attr;
-      config.numAttrs = 1;
-      CHECK(cudaLaunchKernelEx(&config, phases<Mode, U, kThreads>, A, dA, K, plane, C, alpha, parts, arrivals, map));
-    } else {
-      phases<Mode, U, kThreads><<<dim3(B, N), kThreads, 0, s>>>(A, dA, K, plane, C, alpha, parts, arrivals, map);
-    }
-  }
+  for (int i = 0; i < 20; ++i) launch<Mode, U, kThreads>(N, C, As[i % As.size()], dAs[i % dAs.size()], o, s, pdl);
   CHECK(cudaStreamEndCapture(s, &graph));
   return median_launch_us(graph, s);
 }
 
+// The reference maps in double: raw[n, p] = max(0, Σ_k α_k A[n,k,p]) with α_k = (1/hw) Σ_p ∂y/∂A[n,k,p],
+// and their min-max normalisation.
+struct Reference {
+  std::vector<double> raw, normalised;
+};
+
+Reference reference(int N, const std::vector<float>& A, const std::vector<float>& dA) {
+  Reference r{std::vector<double>(size_t(N) * kPlane), std::vector<double>(size_t(N) * kPlane)};
+  for (int n = 0; n < N; ++n) {
+    double* raw = r.raw.data() + size_t(n) * kPlane;
+    for (int k = 0; k < kK; ++k) {
+      const size_t at = (size_t(n) * kK + k) * kPlane;
+      double alpha = 0.0;
+      for (int p = 0; p < kPlane; ++p) alpha += dA[at + p];
+      alpha /= kPlane;
+      for (int p = 0; p < kPlane; ++p) raw[p] += alpha * A[at + p];
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    for (int p = 0; p < kPlane; ++p) raw[p] = std::max(raw[p], 0.0), lo = std::min(lo, raw[p]), hi = std::max(hi, raw[p]);
+    for (int p = 0; p < kPlane; ++p) r.normalised[size_t(n) * kPlane + p] = (raw[p] - lo) / (hi - lo + 1e-7);
+  }
+  return r;
+}
+
+// One launch of the mode on (A, dA), then the largest |map − reference| (of the raw maps, relative to
+// their largest value, where the mode stops before the normalisation).
+template <int Mode, int U = 8, int kThreads = 256>
+double error_of(int N, int C, const float* A, const float* dA, const Buffers& o, cudaStream_t s,
+                const Reference& ref, bool raw) {
+  CHECK(cudaMemsetAsync(o.map, 0xff, size_t(N) * kPlane * sizeof(float), s));  // NaN: a pixel left unwritten shows
+  launch<Mode, U, kThreads>(N, C, A, dA, o, s);
+  std::vector<float> map(size_t(N) * kPlane);
+  CHECK(cudaMemcpyAsync(map.data(), o.map, map.size() * sizeof(float), cudaMemcpyDeviceToHost, s));
+  CHECK(cudaStreamSynchronize(s));
+  const std::vector<double>& want = raw ? ref.raw : ref.normalised;
+  const double scale = raw ? std::max(1e-30, *std::max_element(want.begin(), want.end())) : 1.0;
+  double worst = 0.0;
+  for (size_t i = 0; i < map.size(); ++i) {
+    const double e = std::fabs(map[i] - want[i]) / scale;
+    worst = std::isnan(e) ? INFINITY : std::max(worst, e);
+  }
+  return worst;
+}
+
 int main() {
-  CHECK(cudaFuncSetAttribute(phases<5, 8, 256>, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));  // 16 blocks
+  CHECK(cudaFuncSetAttribute(phases<Cluster, 8, 256>, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));  // 16 blocks
+  CHECK(cudaFuncSetAttribute(phases<Bulk, 8, 256>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             static_cast<int>(2 * run_bytes(256))));
   cudaStream_t s;
   CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  std::srand(7);
   for (int N : {1, 16, 64}) {
-    const size_t floats = size_t(N) * 2048 * 49;
+    const size_t floats = size_t(N) * kK * kPlane;
+    // Activations in [0, 1) (after a ReLU), gradients in [−0.5, 0.5) with a slight lean, so that maps differ.
+    std::vector<float> A(floats), dA(floats);
+    for (size_t i = 0; i < floats; ++i) {
+      A[i] = static_cast<float>(std::rand()) / RAND_MAX;
+      dA[i] = static_cast<float>(std::rand()) / RAND_MAX - 0.49f;
+    }
+    const Reference ref = reference(N, A, dA);
     const int copies = std::max<int>(1, std::min<int>(20, int(256e6 / (2 * floats * 4.0)) + 1));
     std::vector<float*> As(copies), dAs(copies);
     for (int i = 0; i < copies; ++i) {
       CHECK(cudaMalloc(&As[i], floats * 4));
       CHECK(cudaMalloc(&dAs[i], floats * 4));
-      CHECK(cudaMemset(As[i], 0, floats * 4));
-      CHECK(cudaMemset(dAs[i], 0, floats * 4));
+      CHECK(cudaMemcpy(As[i], A.data(), floats * 4, cudaMemcpyHostToDevice));
+      CHECK(cudaMemcpy(dAs[i], dA.data(), floats * 4, cudaMemcpyHostToDevice));
     }
-    float *alpha, *map;
-    double* parts;
-    unsigned* arrivals;
-    CHECK(cudaMalloc(&alpha, size_t(N) * 2048 * 4));
-    CHECK(cudaMalloc(&map, size_t(N) * 49 * 4));
-    CHECK(cudaMalloc(&parts, size_t(N) * 64 * 49 * 8));
-    CHECK(cudaMalloc(&arrivals, size_t(N) * 4));
-    CHECK(cudaMemset(arrivals, 0, size_t(N) * 4));
+    Buffers o;
+    CHECK(cudaMalloc(&o.alpha, size_t(N) * kK * 4));
+    CHECK(cudaMalloc(&o.map, size_t(N) * kPlane * 4));
+    CHECK(cudaMalloc(&o.parts, size_t(N) * 64 * kPlane * 8));
+    CHECK(cudaMalloc(&o.arrivals, size_t(N) * 4));
+    CHECK(cudaMemset(o.arrivals, 0, size_t(N) * 4));
     for (int C : {64, 128, 256}) {
-      std::printf("batch %2d, %3d channels per block (%2d blocks per image), µs:", N, C, 2048 / C);
-      std::printf(" empty %.2f", time_mode<0>(N, C, As, dAs, alpha, parts, arrivals, map, s));
-      std::printf("  +loads,parts %.2f", time_mode<1>(N, C, As, dAs, alpha, parts, arrivals, map, s));
-      std::printf("  +hand-off %.2f", time_mode<2>(N, C, As, dAs, alpha, parts, arrivals, map, s));
-      std::printf("  +sum %.2f", time_mode<3>(N, C, As, dAs, alpha, parts, arrivals, map, s));
-      std::printf("  +normalise %.2f", time_mode<4>(N, C, As, dAs, alpha, parts, arrivals, map, s));
-      std::printf("  | whole kernel, U=16: %.2f", time_mode<4, 16>(N, C, As, dAs, alpha, parts, arrivals, map, s));
-      std::printf("  U=4: %.2f", time_mode<4, 4>(N, C, As, dAs, alpha, parts, arrivals, map, s));
-      std::printf("  512 threads: %.2f", time_mode<4, 8, 512>(N, C, As, dAs, alpha, parts, arrivals, map, s));
-      if (2048 / C <= 16)
-        std::printf("  cluster hand-off %.2f", time_mode<5>(N, C, As, dAs, alpha, parts, arrivals, map, s));
-      std::printf("  | A first %.2f", time_mode<6>(N, C, As, dAs, alpha, parts, arrivals, map, s));
-      std::printf("  A first, PDL %.2f", time_mode<6>(N, C, As, dAs, alpha, parts, arrivals, map, s, true));
+      const float *a0 = As[0], *d0 = dAs[0];
+      std::printf("batch %2d, %3d channels per block (%2d blocks per image), largest |map − reference|:", N, C,
+                  kK / C);
+      std::printf(" whole %.1e", error_of<Whole>(N, C, a0, d0, o, s, ref, false));
+      std::printf("  sum (raw) %.1e", error_of<Sum>(N, C, a0, d0, o, s, ref, true));
+      if (kK / C <= 16) std::printf("  cluster (raw) %.1e", error_of<Cluster>(N, C, a0, d0, o, s, ref, true));
+      std::printf("  A first %.1e", error_of<AFirst>(N, C, a0, d0, o, s, ref, false));
+      std::printf("  acq_rel %.1e", error_of<AcqRel>(N, C, a0, d0, o, s, ref, false));
+      std::printf("  bulk %.1e\n", error_of<Bulk>(N, C, a0, d0, o, s, ref, false));
+      std::printf("batch %2d, %3d channels per block (%2d blocks per image), µs:", N, C, kK / C);
+      std::printf(" empty %.2f", time_mode<Empty>(N, C, As, dAs, o, s));
+      std::printf("  +loads,parts %.2f", time_mode<Parts>(N, C, As, dAs, o, s));
+      std::printf("  +hand-off %.2f", time_mode<HandOff>(N, C, As, dAs, o, s));
+      std::printf("  +sum %.2f", time_mode<Sum>(N, C, As, dAs, o, s));
+      std::printf("  +normalise %.2f", time_mode<Whole>(N, C, As, dAs, o, s));
+      std::printf("  | whole kernel, U=16: %.2f", time_mode<Whole, 16>(N, C, As, dAs, o, s));
+      std::printf("  U=4: %.2f", time_mode<Whole, 4>(N, C, As, dAs, o, s));
+      std::printf("  512 threads: %.2f", time_mode<Whole, 8, 512>(N, C, As, dAs, o, s));
+      if (kK / C <= 16) std::printf("  cluster hand-off %.2f", time_mode<Cluster>(N, C, As, dAs, o, s));
+      std::printf("  | A first %.2f", time_mode<AFirst>(N, C, As, dAs, o, s));
+      std::printf("  A first, PDL %.2f", time_mode<AFirst>(N, C, As, dAs, o, s, true));
+      std::printf("  | loads alone %.2f", time_mode<ReadOnly>(N, C, As, dAs, o, s));
+      std::printf("  float4 runs alone %.2f", time_mode<ReadVec>(N, C, As, dAs, o, s));
+      std::printf("  | acq_rel hand-off %.2f", time_mode<AcqRel>(N, C, As, dAs, o, s));
+      std::printf("  bulk copies %.2f", time_mode<Bulk>(N, C, As, dAs, o, s));
       std::printf("\n");
     }
     // A device-to-device copy of the same bytes, the same way (the floor's stand-in).
@@ -293,8 +452,8 @@ int main() {
       CHECK(cudaFree(As[i]));
       CHECK(cudaFree(dAs[i]));
     }
-    for (void* p : {static_cast<void*>(alpha), static_cast<void*>(map), static_cast<void*>(parts),
-                    static_cast<void*>(arrivals)})
+    for (void* p : {static_cast<void*>(o.alpha), static_cast<void*>(o.map), static_cast<void*>(o.parts),
+                    static_cast<void*>(o.arrivals)})
       CHECK(cudaFree(p));
   }
 }
