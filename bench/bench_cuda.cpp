@@ -1,7 +1,8 @@
 // bench_cuda — gcam on the GPU: conv2d forward and backward-data at the ResNet-50 / VGG-16 layer
 // shapes (batch 1 and 8), the fused kernels against the bytes they must move, and whole explanations
-// (Grad-CAM alone as a graph, in FP32 and TF32; Grad-CAM; Grad-CAM + guided backprop) of resnet50 and
-// vgg16 at 224×224, batch 1, 16 and 64; plus a device-to-device copy for the card's bandwidth.
+// (Grad-CAM alone as a graph, in FP32 and TF32; Grad-CAM with guided backprop as a graph; Grad-CAM;
+// Grad-CAM + guided backprop) of resnet50 and vgg16 at 224×224, batch 1, 16 and 64; plus a
+// device-to-device copy for the card's bandwidth.
 // Each iteration ends with a device synchronisation, so wall-clock time is GPU time plus launch gaps.
 // Skips (with an error line per benchmark) when no GPU is present.
 //
@@ -299,12 +300,13 @@ void BM_CudaExplain(benchmark::State& state, std::string architecture, int64_t b
   state.counters["images_per_second"] = benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// Grad-CAM alone as a replayed CUDA graph (gcam/gradcam_graph.h): input copied in, maps and logits out.
+// Grad-CAM as a replayed CUDA graph (gcam/gradcam_graph.h): input copied in, maps and logits out.
 // tf32: the graph is captured with TF32 tensor-core math allowed (set_cuda_tf32), for the TF32 rows.
 // engine: the convolution engines allowed (Auto: the faster of cuDNN and im2col + cuBLAS per layer;
-// Cudnn: cuDNN alone, as before that choice existed — the baseline of the engine rows).
+// Cudnn: cuDNN alone, as before that choice existed — the baseline of the engine rows). guided: the graph
+// also runs guided backprop and Guided Grad-CAM (GraphMethods), and both gradients come out too.
 void BM_CudaGradcamGraph(benchmark::State& state, std::string architecture, int64_t batch, bool tf32,
-                         gcam::cuda::ConvEngine engine) {
+                         gcam::cuda::ConvEngine engine, bool guided) {
   if (skip_without_gpu(state)) return;
   EngineScope engine_scope(engine);
   struct Tf32Scope {  // the switch is process-wide: back to FP32 whatever happens
@@ -314,7 +316,7 @@ void BM_CudaGradcamGraph(benchmark::State& state, std::string architecture, int6
   auto model = gcam::models::make_model(architecture);
   model->initialize(1);
   model->to(Device::CUDA);
-  gcam::cam::GradcamGraph graph(*model, batch, 224, 224);
+  gcam::cam::GradcamGraph graph(*model, batch, 224, 224, "", {}, gcam::cam::GraphMethods{guided});
   const Tensor x = random_on_device(Shape{batch, 3, 224, 224}, 4);
   graph.run(x);
   for (auto _ : state) {
@@ -403,25 +405,26 @@ int register_benchmarks() {
         ->Iterations(200)
         ->Unit(benchmark::kMicrosecond);
   }
-  for (bool tf32 : {false, true})
+  // The graph rows: FP32 and TF32 with the faster conv engine per layer, cuDNN alone, and with guided backprop.
+  struct GraphRow {
+    const char* prefix;
+    bool tf32;
+    gcam::cuda::ConvEngine engine;
+    bool guided;
+  };
+  for (const GraphRow& row : {GraphRow{"cuda_gradcam_graph/", false, gcam::cuda::ConvEngine::Auto, false},
+                              GraphRow{"cuda_gradcam_graph_tf32/", true, gcam::cuda::ConvEngine::Auto, false},
+                              GraphRow{"cuda_gradcam_graph_cudnn_only/", false, gcam::cuda::ConvEngine::Cudnn, false},
+                              GraphRow{"cuda_gradcam_graph_guided/", false, gcam::cuda::ConvEngine::Auto, true}})
     for (const char* architecture : {"resnet50", "vgg16"})
-      for (int64_t batch : {1, 16, 64})
-        benchmark::RegisterBenchmark((std::string(tf32 ? "cuda_gradcam_graph_tf32/" : "cuda_gradcam_graph/") +
-                                      architecture + "/batch:" + std::to_string(batch))
-                                         .c_str(),
-                                     BM_CudaGradcamGraph, std::string(architecture), batch, tf32,
-                                     gcam::cuda::ConvEngine::Auto)
+      for (int64_t batch : {1, 16, 64}) {
+        const std::string name = std::string(row.prefix) + architecture + "/batch:" + std::to_string(batch);
+        benchmark::RegisterBenchmark(name.c_str(), BM_CudaGradcamGraph, std::string(architecture), batch, row.tf32,
+                                     row.engine, row.guided)
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.2);
-  for (const char* architecture : {"resnet50", "vgg16"})
-    for (int64_t batch : {1, 16, 64})
-      benchmark::RegisterBenchmark(
-          (std::string("cuda_gradcam_graph_cudnn_only/") + architecture + "/batch:" + std::to_string(batch)).c_str(),
-          BM_CudaGradcamGraph, std::string(architecture), batch, false, gcam::cuda::ConvEngine::Cudnn)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond)
-          ->MinTime(0.2);
+      }
   for (const char* architecture : {"resnet50", "vgg16"})
     for (int64_t batch : {1, 16, 64})
       for (bool guided : {false, true}) {

@@ -4,7 +4,7 @@
 Runs build/bin/bench_cuda (gcam: cuDNN convolutions, whole explanations) and then times PyTorch on the
 same card: F.conv2d and its input gradient at the same layer shapes (cuDNN, benchmark mode), and
 Grad-CAM / Grad-CAM + guided backprop for resnet50 and vgg16 at 224, batch 1, 16, 64 (gcam: cam::explain,
-and Grad-CAM alone as a replayed CUDA graph) against PyTorch done the way
+and each as a replayed CUDA graph) against PyTorch done the way
 Python Grad-CAM libraries do it (forward hook on the target layer, weights requiring grad,
 loss.backward(): a full backward pass with weight gradients; the map made on the GPU and copied to the
 host), plus PyTorch's plain no_grad forward. FP32 against FP32: PyTorch's TF32 is switched off
@@ -209,9 +209,13 @@ def main():
                 if method == "gradcam":
                     graphed = ms(find(f"cuda_gradcam_graph/{arch}/batch:{batch}"))
                     rows.append(("gradcam graph", arch, batch, graphed, theirs, plain))
-                elif batch in (1, 64):  # the maps and gradients left on the device, as `explain` asks
-                    kept = ms(find(f"cuda_explain_kept_on_device/{arch}/{method}/batch:{batch}"))
-                    rows.append(("explain +guided, kept", arch, batch, kept, theirs, plain))
+                else:
+                    if batch in (1, 64):  # the maps and gradients left on the device, as `explain` asks
+                        kept = ms(find(f"cuda_explain_kept_on_device/{arch}/{method}/batch:{batch}"))
+                        rows.append(("explain +guided, kept", arch, batch, kept, theirs, plain))
+                    # Grad-CAM, guided backprop and Guided Grad-CAM in one replayed graph, all three brought back
+                    graphed = ms(find(f"cuda_gradcam_graph_guided/{arch}/batch:{batch}"))
+                    rows.append(("graph +guided", arch, batch, graphed, theirs, plain))
     # TF32 against TF32: the Grad-CAM graph captured with TF32 allowed, PyTorch with cuDNN's and
     # matmul's TF32 switched on.
     torch.backends.cudnn.allow_tf32 = True

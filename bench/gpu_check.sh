@@ -122,9 +122,10 @@ except ImportError:
 print(f"same classes and probabilities; Grad-CAM maps differ by at most {worst:.2e}; "
       f"{same_boxes}/{len(rows(cpu_dir))} boxes identical{pictures}")
 PYEOF
-# Default methods (cam::explain on the device), then Grad-CAM alone (the CUDA-graph path).
+# The default methods (Grad-CAM, guided backprop and Guided Grad-CAM: the CUDA graph with guided backprop),
+# Grad-CAM alone (the CUDA graph), and every method (cam::explain on the device).
 skip explain ||
-for mode in "all-default" "graph --method gradcam"; do
+for mode in "default" "graph --method gradcam" "all --method all"; do
   set -- $mode
   name=$1; shift
   rm -rf "$LOG/explain_cpu_$name" "$LOG/explain_cuda_$name"

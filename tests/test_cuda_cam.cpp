@@ -2,7 +2,8 @@
 // gcam/colormap.h: maps within 1e-4 after normalisation, including odd feature sizes, planes larger than
 // a block, batches whose images differ, all-zero maps (zeros and a flag, never NaN) and the
 // counterfactual; the upsampling with Guided Grad-CAM's product; the heatmap and overlay bytes. Each
-// test skips cleanly without a GPU. Then the Grad-CAM step as a CUDA graph (gcam/gradcam_graph.h).
+// test skips cleanly without a GPU. Then the Grad-CAM step as a CUDA graph (gcam/gradcam_graph.h), alone
+// and with guided backprop.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -407,6 +408,70 @@ TEST(CudaGraph, ReplaysEqualExplainForNewInputs) {
     EXPECT_TRUE(test::same_box(a.box, b.box)) << "image " << n;
     EXPECT_EQ(a.heatmap.rgb, b.heatmap.rgb) << "image " << n;
     EXPECT_EQ(a.overlay.rgb, b.overlay.rgb) << "image " << n;
+  }
+}
+
+// Every byte of two pictures within one unit (the maps behind them may differ in their last bits).
+void expect_bytes_within_one(const image::Image& got, const image::Image& want, const std::string& what) {
+  ASSERT_EQ(got.rgb.size(), want.rgb.size()) << what;
+  for (size_t i = 0; i < want.rgb.size(); ++i)
+    ASSERT_LE(std::abs(int(got.rgb[i]) - int(want.rgb[i])), 1) << what << ", byte " << i;
+}
+
+// With guided backprop in the graph (explain's default methods in one replay), each replay gives what
+// cam::explain gives on the device for the same input and classes: the maps, the guided gradients,
+// Guided Grad-CAM, the boxes and every picture; the gradients stay on the device unless asked, and the
+// replays allocate nothing.
+TEST(CudaGraph, GuidedBackpropInTheGraphEqualsExplain) {
+  REQUIRE_GPU();
+  auto model = resnet18_on_gpu(25);
+  const int64_t N = 2, H = 64, W = 96;
+  const std::vector<image::Image> pictures = patterned_pictures(N, H, W, 17);
+  const cam::Pictures asked{&pictures, cam::Colormap::Jet, 0.5f};
+  cam::GradcamGraph drawing(*model, N, H, W, "", cam::GraphPictures{true, cam::Colormap::Jet, 0.5f},
+                            cam::GraphMethods{true});
+  cam::GradcamGraph plain(*model, N, H, W, "", {}, cam::GraphMethods{true});  // pictures made after the replay
+  cam::ExplainOptions options;
+  options.guided = true;
+  options.pictures = asked;
+  for (unsigned seed : {8u, 9u}) {
+    SCOPED_TRACE("input " + std::to_string(seed));
+    const Tensor x = random_normal(Shape{N, 3, H, W}, seed);
+    const std::vector<int64_t> classes = {seed == 8u ? -1 : 5, -1};
+    const cam::BatchExplanation want =
+        cam::explain(*model, x.to(Device::CUDA), {{classes[0]}, {classes[1]}}, options);
+    for (cam::GradcamGraph* graph : {&drawing, &plain}) {
+      SCOPED_TRACE(graph == &drawing ? "drawn in the graph" : "pictures after the replay");
+      const cam::BatchExplanation got = graph->explain(x, classes, asked);
+      for (int64_t n = 0; n < N; ++n) {
+        SCOPED_TRACE("image " + std::to_string(n));
+        const cam::Explanation &g = got.images[n][0], &e = want.images[n][0];
+        EXPECT_EQ(g.class_index, e.class_index);
+        EXPECT_TRUE(test::near_relative(g.map, e.map, 1e-5));
+        EXPECT_TRUE(test::near_relative(g.guided, e.guided, 1e-5));
+        EXPECT_TRUE(test::near_relative(g.guided_gradcam, e.guided_gradcam, 1e-5));
+        EXPECT_TRUE(test::same_box(g.box, e.box));
+        expect_bytes_within_one(g.heatmap, e.heatmap, "heatmap");
+        expect_bytes_within_one(g.overlay, e.overlay, "overlay");
+        expect_bytes_within_one(g.guided_picture, e.guided_picture, "guided picture");
+        expect_bytes_within_one(g.guided_gradcam_picture, e.guided_gradcam_picture, "Guided Grad-CAM picture");
+      }
+    }
+  }
+  // Left on the device: no map and no gradient come back, the same pictures do.
+  const Tensor x = random_normal(Shape{N, 3, H, W}, 10);
+  const cam::BatchExplanation all = drawing.explain(x, {}, asked);
+  const CudaMemoryStats before = cuda_memory_stats();
+  const cam::BatchExplanation kept = drawing.explain(x, {}, asked, /*maps_to_host=*/false, /*gradients_to_host=*/false);
+  EXPECT_EQ(cuda_memory_stats().device_allocations, before.device_allocations);
+  for (int64_t n = 0; n < N; ++n) {
+    const cam::Explanation &a = all.images[n][0], &k = kept.images[n][0];
+    EXPECT_FALSE(k.map.defined());
+    EXPECT_FALSE(k.guided.defined());
+    EXPECT_FALSE(k.guided_gradcam.defined());
+    EXPECT_EQ(k.guided_picture.rgb, a.guided_picture.rgb);
+    EXPECT_EQ(k.guided_gradcam_picture.rgb, a.guided_gradcam_picture.rgb);
+    EXPECT_EQ(k.overlay.rgb, a.overlay.rgb);
   }
 }
 

@@ -76,7 +76,8 @@ constexpr size_t run_bytes(int C) { return size_t(C) * kPlane * sizeof(float); }
 
 template <int Mode, int U = 8, int kThreads = 256>
 __global__ void __launch_bounds__(kThreads)
-    phases(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C, float* alpha_out, double* parts, unsigned* arrivals, float* map_out) {
+    phases(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C, float* alpha_out,
+           double* parts, unsigned* arrivals, float* map_out) {
   constexpr int kWarps = kThreads / 32;
   __shared__ double warp_parts[kWarps][32 * R];
   __shared__ double part_here[32 * R];
@@ -376,7 +377,10 @@ Reference reference(int N, const std::vector<float>& A, const std::vector<float>
       for (int p = 0; p < kPlane; ++p) raw[p] += alpha * A[at + p];
     }
     double lo = INFINITY, hi = -INFINITY;
-    for (int p = 0; p < kPlane; ++p) raw[p] = std::max(raw[p], 0.0), lo = std::min(lo, raw[p]), hi = std::max(hi, raw[p]);
+    for (int p = 0; p < kPlane; ++p) {
+      raw[p] = std::max(raw[p], 0.0);
+      lo = std::min(lo, raw[p]), hi = std::max(hi, raw[p]);
+    }
     for (int p = 0; p < kPlane; ++p) r.normalised[size_t(n) * kPlane + p] = (raw[p] - lo) / (hi - lo + 1e-7);
   }
   return r;

@@ -5,9 +5,11 @@
 // backward pass to the target layer, the fused reduction, the upsampling (drawing the heatmaps and
 // overlays in the same launch, if asked) and the boxes (gcam/cam.h: localize) — is captured once and then
 // replayed with a single launch per batch, so that small batches are not bound by the cost of launching
-// hundreds of kernels one by one. Each run copies the batch (and the pictures to draw on) into the
-// graph's fixed buffers and brings back the logits, the classes, the boxes, the pictures drawn and, if
-// asked, the maps (N, H, W); nothing else crosses to the host.
+// hundreds of kernels one by one. With GraphMethods::guided the step also runs guided backprop down to
+// the input from the same seed, and the upsampling launch multiplies the map into it (Guided Grad-CAM):
+// explain's default methods in one replay. Each run copies the batch (and the pictures to draw on) into
+// the graph's fixed buffers and brings back the logits, the classes, the boxes, the pictures drawn and,
+// if asked, the maps (N, H, W) and the guided gradients (N, 3, H, W); nothing else crosses to the host.
 //
 //   model->to(Device::CUDA);
 //   cam::GradcamGraph graph(*model, /*batch=*/1, 224, 224);      // captures (after one warm-up step)
@@ -33,12 +35,19 @@ struct GraphPictures {
   float alpha = 0.5f;
 };
 
+// What the graph explains besides Grad-CAM: with guided, guided backprop (∂y^c/∂x under the guided ReLU
+// rule, the whole backward pass to the input, no weight gradient) and Guided Grad-CAM (guided ⊙ the
+// map), and their pictures when the graph draws.
+struct GraphMethods {
+  bool guided = false;
+};
+
 class GradcamGraph {
  public:
   // layer: a torchvision path; empty for the model's default target. The model must be on the GPU and
   // stay there, unchanged, while the graph lives (the graph reads its weights where they are).
   GradcamGraph(models::Model& model, int64_t batch, int64_t height, int64_t width, const std::string& layer = "",
-               GraphPictures pictures = {});
+               GraphPictures pictures = {}, GraphMethods methods = {});
   ~GradcamGraph();
   GradcamGraph(const GradcamGraph&) = delete;
   GradcamGraph& operator=(const GradcamGraph&) = delete;
@@ -49,21 +58,26 @@ class GradcamGraph {
     std::vector<int64_t> classes;  // the class each map explains
     std::vector<bool> all_zero;    // maps that were zero everywhere (then all zeros, never NaN)
     std::vector<Box> boxes;        // each map's box
+    Tensor guided;                 // (N, 3, H, W) guided backprop, host (GraphMethods::guided, if asked)
+    Tensor guided_gradcam;         // (N, 3, H, W) Guided Grad-CAM, host (likewise)
   };
   // input (N, 3, H, W) on either device; classes: empty for every image's top-1, else one per image
-  // (a negative entry: that image's top-1). maps_to_host = false leaves maps undefined.
-  Result run(const Tensor& input, const std::vector<int64_t>& classes = {}, bool maps_to_host = true);
-  // The same as a BatchExplanation, as cam::explain gives it for Grad-CAM alone with one target per
-  // image (α and the raw map are not brought back, nor the maps unless maps_to_host; the replay's whole
-  // time, forward pass included, is gradcam_ms), and with pictures each map's heatmap and overlay: drawn
-  // inside the graph when it was captured to draw in the pictures' colormap and alpha, else coloured on
-  // the device after the replay (one more launch).
+  // (a negative entry: that image's top-1). maps_to_host = false leaves maps undefined, and
+  // gradients_to_host = false the guided gradients.
+  Result run(const Tensor& input, const std::vector<int64_t>& classes = {}, bool maps_to_host = true,
+             bool gradients_to_host = true);
+  // The same as a BatchExplanation, as cam::explain gives it for Grad-CAM (and with GraphMethods::guided,
+  // guided backprop and Guided Grad-CAM) with one target per image: α and the raw map are not brought
+  // back, nor the maps unless maps_to_host, nor the guided gradients unless gradients_to_host; the
+  // replay's whole time, forward pass and guided backprop included, is gradcam_ms. With pictures: each
+  // map's heatmap and overlay, and the guided gradients' pictures, drawn inside the graph when it was
+  // captured to draw in the pictures' colormap and alpha, else made on the device after the replay.
   BatchExplanation explain(const Tensor& input, const std::vector<int64_t>& classes = {},
-                           const Pictures& pictures = {}, bool maps_to_host = true);
+                           const Pictures& pictures = {}, bool maps_to_host = true, bool gradients_to_host = true);
 
  private:
   void replay(const Tensor& input, const std::vector<int64_t>& classes, const Pictures* pictures);
-  Result collect(bool maps_to_host);
+  Result collect(bool maps_to_host, bool gradients_to_host);
   struct State;
   std::unique_ptr<State> state_;
 };

@@ -1,9 +1,10 @@
 // gradcam_graph.cpp — the Grad-CAM step captured as a CUDA graph (see gcam/gradcam_graph.h).
 //
-// The step is ordinary gcam code — the tape, the model's forward, a targeted backward query — run once
-// to warm up (cuDNN picks its algorithms, the allocator fills its cache: neither may happen inside a
-// capture) and once more under capture. Everything it queues must stay on the device: the seed is built
-// by a kernel from the logits, and the all-zero flags stay on the device until after the replay.
+// The step is ordinary gcam code — the tape, the model's forward, a targeted backward query (and, with
+// guided backprop, a second query down to the input under the guided rule) — run once to warm up (cuDNN
+// picks its algorithms, the allocator fills its cache: neither may happen inside a capture) and once more
+// under capture. Everything it queues must stay on the device: the seed is built by a kernel from the
+// logits, and the all-zero flags stay on the device until after the replay.
 #include "gcam/gradcam_graph.h"
 
 #include <chrono>
@@ -23,34 +24,49 @@ struct GradcamGraph::State {
   int64_t batch, height, width;
   std::string layer;
   GraphPictures style;
+  GraphMethods methods;
   Tensor input;                                // (N, 3, H, W), fixed: the graph reads it
   cuda::DeviceArray<uint8_t> pictures;         // (N, H, W, 3), fixed, when the graph draws
   cuda::DeviceArray<int32_t> wanted, chosen;   // (N) the classes asked for (−1: top-1), and those used
   // What the last queued step produced, on the device: logits, maps (N, H, W), flags (N), boxes (N, 4)
-  // (src/cuda/cam.h: localize), and when the graph draws the heatmaps and overlays (N, H, W, 3).
-  Tensor logits, maps, zero_flags;
+  // (src/cuda/cam.h: localize), with guided backprop its gradient and Guided Grad-CAM (N, 3, H, W), and
+  // when the graph draws the heatmaps and overlays and the two gradients' pictures (N, H, W, 3).
+  Tensor logits, maps, zero_flags, guided, guided_gradcam;
   cuda::DeviceArray<int32_t> boxes;
-  cuda::DeviceArray<uint8_t> heat, overlay;
+  cuda::DeviceArray<uint8_t> heat, overlay, guided_picture, guided_gradcam_picture;
   cuda::Graph graph;
 
   // Queues the whole step on the engine stream.
   void step() {
     Tape tape;
     tape.keep_taps_only({layer});
-    tape.record_from(layer);  // nothing before the target layer is kept: the backward stops there
+    // Grad-CAM alone keeps nothing before the target layer: its backward stops there.
+    if (!methods.guided) tape.record_from(layer);
     const Tensor x = tape.watch(input);
     const Tensor y = model.forward(x);                          // (N, classes)
     const Tensor A = tape.tapped(layer);                        // (N, K, h, w)
     const Tensor seed = cuda::one_hot_seed(y, wanted, chosen);  // d(y^c)/d(·) for each image's c
     const Tensor dA = tape.grad(y, seed, {A})[0];               // the short backward pass
+    if (methods.guided) {  // the whole backward pass, under the guided ReLU rule: (N, 3, H, W)
+      BackwardOptions backward;
+      backward.relu_rule = ReluRule::Guided;
+      guided = tape.grad(y, seed, {x}, backward)[0];
+    }
     cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, false, /*copy_flags=*/false);
-    cuda::Drawing what;  // one launch: the maps at the input size, and their pictures if drawn here
+    // One launch: the maps at the input size, Guided Grad-CAM, and the maps' pictures if drawn here.
+    cuda::Drawing what;
     what.height = height, what.width = width;
+    what.guided = methods.guided ? &guided : nullptr;
     what.heat = style.draw, what.pictures = style.draw ? &pictures : nullptr;
     what.colormap = style.colormap, what.alpha = style.alpha;
     cuda::Drawn drawn = cuda::draw(g.map, what);
     maps = drawn.map;
+    guided_gradcam = drawn.guided_gradcam;
     heat = std::move(drawn.heat), overlay = std::move(drawn.overlay);
+    if (style.draw && methods.guided) {
+      guided_picture = cuda::gradient_pictures(guided);
+      guided_gradcam_picture = cuda::gradient_pictures(guided_gradcam);
+    }
     boxes = cuda::localize(maps);  // each map's box
     logits = y.detach();
     zero_flags = g.zero_flags;
@@ -58,10 +74,10 @@ struct GradcamGraph::State {
 };
 
 GradcamGraph::GradcamGraph(models::Model& model, int64_t batch, int64_t height, int64_t width,
-                           const std::string& layer, GraphPictures pictures)
+                           const std::string& layer, GraphPictures pictures, GraphMethods methods)
     : state_(new State{model, batch, height, width, layer.empty() ? model.default_target_layer() : layer, pictures,
-                       Tensor(), {}, cuda::DeviceArray<int32_t>(batch), cuda::DeviceArray<int32_t>(batch), Tensor(),
-                       Tensor(), Tensor(), {}, {}, {}, {}}) {
+                       methods, Tensor(), {}, cuda::DeviceArray<int32_t>(batch), cuda::DeviceArray<int32_t>(batch),
+                       Tensor(), Tensor(), Tensor(), Tensor(), Tensor(), {}, {}, {}, {}, {}, {}}) {
   GCAM_CHECK(model.device() == Device::CUDA, "gradcam graph: the model must be on the GPU (model.to(Device::CUDA))");
   GCAM_CHECK(batch > 0 && height > 0 && width > 0, "gradcam graph: batch and input size must be positive");
   GCAM_CHECK(model.has_layer(state_->layer), "unknown layer '", state_->layer, "' for ", model.architecture());
@@ -107,45 +123,57 @@ void GradcamGraph::replay(const Tensor& input, const std::vector<int64_t>& class
   s.graph.replay();
 }
 
-GradcamGraph::Result GradcamGraph::collect(bool maps_to_host) {
+GradcamGraph::Result GradcamGraph::collect(bool maps_to_host, bool gradients_to_host) {
   State& s = *state_;
   Result r;
   r.logits = s.logits.to(Device::CPU);  // each copy waits for the replay
   if (maps_to_host) r.maps = s.maps.to(Device::CPU);
+  if (gradients_to_host && s.methods.guided) {
+    r.guided = s.guided.to(Device::CPU);
+    r.guided_gradcam = s.guided_gradcam.to(Device::CPU);
+  }
   r.boxes = cuda::boxes_to_host(s.boxes);
   for (int32_t c : s.chosen.copy_to_host()) r.classes.push_back(c);
   for (float f : s.zero_flags.to(Device::CPU).to_vector()) r.all_zero.push_back(f != 0.0f);
   return r;
 }
 
-GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<int64_t>& classes, bool maps_to_host) {
+GradcamGraph::Result GradcamGraph::run(const Tensor& input, const std::vector<int64_t>& classes, bool maps_to_host,
+                                       bool gradients_to_host) {
   replay(input, classes, nullptr);
-  return collect(maps_to_host);
+  return collect(maps_to_host, gradients_to_host);
 }
 
 BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<int64_t>& classes,
-                                       const Pictures& pictures, bool maps_to_host) {
+                                       const Pictures& pictures, bool maps_to_host, bool gradients_to_host) {
   const State& s = *state_;
   // Drawn inside the graph when it was captured to draw in this style; else coloured after the replay.
   const bool drawn_here = pictures.images && s.style.draw && pictures.colormap == s.style.colormap &&
                           pictures.alpha == s.style.alpha;
   const auto start = std::chrono::steady_clock::now();
   replay(input, classes, drawn_here ? &pictures : nullptr);
-  Result r = collect(maps_to_host);
+  Result r = collect(maps_to_host, gradients_to_host);
   BatchExplanation b;
   b.gradcam_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   b.logits = r.logits;
   b.probabilities = ops::softmax(r.logits);
-  const int64_t plane = s.height * s.width, num_classes = r.logits.size(1);
+  const int64_t num_classes = r.logits.size(1);
+  // Image n's part, shaped `shape`, of a batch tensor on the host.
+  auto slice = [&](const Tensor& batch, int64_t n, Shape shape) {
+    const int64_t count = shape.numel();
+    return Tensor::from_vector(shape, std::vector<float>(batch.data() + n * count, batch.data() + (n + 1) * count));
+  };
   b.images.resize(static_cast<size_t>(s.batch));
   for (int64_t n = 0; n < s.batch; ++n) {
     Explanation e;
     e.image = n;
     e.class_index = r.classes[n];
     e.score = r.logits.data()[n * num_classes + e.class_index];
-    if (maps_to_host)
-      e.map = Tensor::from_vector(Shape{s.height, s.width},
-                                  std::vector<float>(r.maps.data() + n * plane, r.maps.data() + (n + 1) * plane));
+    if (r.maps.defined()) e.map = slice(r.maps, n, Shape{s.height, s.width});
+    if (r.guided.defined()) {
+      e.guided = slice(r.guided, n, Shape{3, s.height, s.width});
+      e.guided_gradcam = slice(r.guided_gradcam, n, Shape{3, s.height, s.width});
+    }
     e.map_all_zero = r.all_zero[n];
     e.box = r.boxes[n];
     b.images[static_cast<size_t>(n)] = {std::move(e)};
@@ -153,13 +181,24 @@ BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<in
   if (pictures.images) {
     std::vector<Explanation*> explanations;
     for (auto& image : b.images) explanations.push_back(&image[0]);
+    auto bytes = [&](const cuda::DeviceArray<uint8_t>& made) {
+      return split_pictures(made.copy_to_host(), s.batch, s.height, s.width);
+    };
+    std::vector<image::Image> heat, overlay, guided, guided_gradcam;
     if (drawn_here) {
-      std::vector<image::Image> heat = split_pictures(s.heat.copy_to_host(), s.batch, s.height, s.width),
-                                overlay = split_pictures(s.overlay.copy_to_host(), s.batch, s.height, s.width);
-      for (int64_t n = 0; n < s.batch; ++n)
-        explanations[n]->heatmap = std::move(heat[n]), explanations[n]->overlay = std::move(overlay[n]);
-    } else {
-      colour_maps(s.maps, pictures, explanations);  // from the replay's maps, still on the device
+      heat = bytes(s.heat), overlay = bytes(s.overlay);
+      if (s.methods.guided) guided = bytes(s.guided_picture), guided_gradcam = bytes(s.guided_gradcam_picture);
+    } else {  // from the replay's tensors, still on the device
+      colour_maps(s.maps, pictures, explanations);
+      if (s.methods.guided) guided = gradient_pictures(s.guided), guided_gradcam = gradient_pictures(s.guided_gradcam);
+    }
+    for (int64_t n = 0; n < s.batch; ++n) {
+      Explanation& e = *explanations[n];
+      if (drawn_here) e.heatmap = std::move(heat[n]), e.overlay = std::move(overlay[n]);
+      if (s.methods.guided) {
+        e.guided_picture = std::move(guided[n]);
+        e.guided_gradcam_picture = std::move(guided_gradcam[n]);
+      }
     }
   }
   return b;

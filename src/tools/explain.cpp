@@ -296,10 +296,11 @@ int run(const Options& o) {
     b.decode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     return b;
   };
-  // Grad-CAM alone on the GPU, one class per image, no trace: each batch shape's whole step is captured
-  // once as a CUDA graph and replayed (gcam/gradcam_graph.h).
-  const bool use_graph = device == Device::CUDA && eo.gradcam && !eo.guided && !eo.counterfactual && !eo.deconvnet &&
-                         !o.trace && o.topk == 1;
+  // Grad-CAM on the GPU, alone or with guided backprop and Guided Grad-CAM (the default methods), one
+  // class per image, no trace: each batch shape's whole step is captured once as a CUDA graph and
+  // replayed (gcam/gradcam_graph.h).
+  const bool use_graph = device == Device::CUDA && eo.gradcam && !eo.counterfactual && !eo.deconvnet && !o.trace &&
+                         o.topk == 1;
   std::map<std::vector<int64_t>, std::unique_ptr<cam::GradcamGraph>> graphs;  // (N, H, W) → graph
   const std::launch prefetch = device == Device::CUDA ? std::launch::async : std::launch::deferred;
   std::future<DecodedBatch> next = std::async(prefetch, decode, size_t{0});
@@ -326,12 +327,13 @@ int run(const Options& o) {
     pictures.images = &batch.views;
     if (use_graph) {
       std::unique_ptr<cam::GradcamGraph>& graph = graphs[{input.size(0), input.size(2), input.size(3)}];
-      if (!graph)  // drawing the heatmaps and overlays inside the graph, in the launch that upsamples the maps
+      if (!graph)  // drawing every picture inside the graph (the maps' in the launch that upsamples them)
         graph = std::make_unique<cam::GradcamGraph>(*model, input.size(0), input.size(2), input.size(3), layer,
-                                                    cam::GraphPictures{true, out.colormap, out.alpha});
+                                                    cam::GraphPictures{true, out.colormap, out.alpha},
+                                                    cam::GraphMethods{eo.guided});
       std::vector<int64_t> classes;
       for (const auto& t : targets) classes.push_back(t[0]);  // a class, or −1: the top-1
-      result = graph->explain(input, classes, pictures, o.maps);
+      result = graph->explain(input, classes, pictures, o.maps, /*gradients_to_host=*/false);
     } else {
       cam::ExplainOptions options = eo;
       options.pictures = pictures;
