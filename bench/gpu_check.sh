@@ -201,13 +201,15 @@ elif enough 90 "profile"; then
   pack
 fi
 
-echo "== the reduction experiment (bench/experiments/reduction_phases.cu: phases and variants, resnet50 layer4)"
+echo "== the reduction experiment (bench/experiments/reduction_phases.cu: phases and variants, resnet50 layer4 and vgg16 features.29)"
 if skip experiment; then :
 elif [ ! -x gpu-bundle/bin/reduction_phases ]; then note "experiment: not in the bundle (bench/gpu_bundle.sh builds it)"
 elif enough 60 "experiment"; then
   if timeout "$(budget 90)" gpu-bundle/bin/reduction_phases >"$LOG/reduction_phases.txt" 2>&1; then
-    # Batch 16 at the kernel's cut (128 channels per block): the line the issue's goal turns on.
-    note "experiment, batch 16, 128 channels per block: $(grep -A1 '^batch 16, 128' "$LOG/reduction_phases.txt" | sed 's/^batch 16, 128 channels per block (16 blocks per image), //' | tr '\n' ' ')"
+    # Batch 16 at the kernel's cuts (128 and 64 channels per block): the lines the issue's goal turns on.
+    for cut in "resnet50.layer4 batch 16, 128" "vgg16.features.29 batch 16,  64"; do
+      note "experiment, $cut channels per block: $(grep -F "$cut channels" "$LOG/reduction_phases.txt" | sed 's/^.*per image), //' | tr '\n' ' ')"
+    done
   else
     note "experiment: FAILED (exit $?; see reduction_phases.txt)"; tail -5 "$LOG/reduction_phases.txt"
   fi
@@ -216,8 +218,8 @@ elif enough 60 "experiment"; then
 fi
 
 echo "== explain throughput: 512 held-out canvases, batch 64, CPU (all cores) and GPU; resnet50 on the GPU"
-# Whole runs, decoding and every file included: Grad-CAM alone (on the GPU the CUDA-graph path) and the
-# default methods (Grad-CAM, guided backprop, Guided Grad-CAM). Canvases from bench/gpu_bundle.sh.
+# Whole runs, decoding and every file included: Grad-CAM alone and the default methods (Grad-CAM, guided
+# backprop, Guided Grad-CAM), on the GPU each as a replayed CUDA graph. Canvases from bench/gpu_bundle.sh.
 if skip throughput; then :
 elif [ -d gpu-bundle/canvases ]; then
   for methods in gradcam gradcam,guided,guided-gradcam; do

@@ -1,8 +1,8 @@
 // reduction_phases.cu — where the fused Grad-CAM reduction's time goes (an experiment, not part of
 // the build): the streamed kernel of kernels/gradcam.cu cut short after each phase, and variants of it,
 // timed as bench_cuda times it (20 launches in one CUDA graph over inputs rotated through 256 MB, GPU
-// events around a replay, the median of 50 replays over 20). ResNet-50's layer4 (K = 2048, 7×7), batch
-// 1, 16, 64, random inputs.
+// events around a replay, the median of 50 replays over 20). ResNet-50's layer4 (K = 2048, 7×7) and,
+// since the thirteenth session, VGG-16's features.29 (K = 512, 14×14); batch 1, 16, 64, random inputs.
 //
 //   nvcc -O3 -std=c++17 -arch=sm_90 bench/experiments/reduction_phases.cu -o /tmp/reduction_phases
 //
@@ -11,14 +11,14 @@
 //   Parts     loads, α and the warps' sums, each block's part written
 //   HandOff   and the arrival hand-off (fence, atomic)
 //   Sum       and the last block's sum of the parts (its ReLU'd raw map)
-//   Whole     and the normalisation: the whole kernel; also timed with 16 or 4 channels per warp in
-//             flight instead of 8, and with 512 threads
+//   Whole     and the normalisation: the whole kernel; also timed with twice and half the channels per
+//             warp in flight (16 and 4 on ResNet-50, 8 and 2 on VGG-16), and with 512 threads
 //   Cluster   the whole kernel (raw map) with a cluster of the image's blocks handing the parts over
 //             through distributed shared memory instead of global memory and a counter
 // Added in the twelfth and thirteenth sessions without a GPU, not yet run:
-//   AFirst    the whole kernel (at most 128 channels per block) with the block's A loaded into
-//             registers first, then cudaGridDependencySynchronize() before ∂y/∂A, the scratch and the
-//             counters, and
+//   AFirst    the whole kernel (at most two passes of the warps' loop per block: 128 channels on
+//             ResNet-50, 64 on VGG-16) with the block's A loaded into registers first, then
+//             cudaGridDependencySynchronize() before ∂y/∂A, the scratch and the counters, and
 //             cudaTriggerProgrammaticLaunchCompletion() once the loads are done. Launched plainly it
 //             only reorders the loads. Launched with programmatic dependent launch (PDL), the next
 //             launch's blocks may start and read their A while this launch hands its parts over. A is
@@ -33,7 +33,7 @@
 //             (cuda::atomic_ref) instead of a full fence on each side of a relaxed atomic
 //   Bulk      the whole kernel with each block's run of ∂y/∂A and A copied into shared memory by bulk
 //             copies (cp.async.bulk via cuda::device::memcpy_async_tx), every copy issued at the start by
-//             one thread, in chunks of one pass of the warps' loop (64 channels), each chunk's bytes
+//             one thread, in chunks of one pass of the warps' loop (64 or 32 channels), each chunk's bytes
 //             counted by its own mbarrier; the same warps' loop then reads shared memory, each pass
 //             waiting only for its own chunk
 // Before the timings, every mode that makes a map is run once and compared with a double-precision
@@ -68,13 +68,16 @@ namespace cg = cooperative_groups;
 
 enum Mode { Empty, Parts, HandOff, Sum, Whole, Cluster, AFirst, ReadOnly, ReadVec, AcqRel, Bulk };
 
-constexpr int R = 2;  // pixels per lane: 7×7 = 49 ≤ 64
-constexpr int kK = 2048, kPlane = 49;
+// A target layer: K channels of side × side pixels.
+struct Layer {
+  const char* name;
+  int K, side;
+  int plane() const { return side * side; }
+};
 
-// The bytes of one block's run of one tensor, for the Bulk mode's shared memory.
-constexpr size_t run_bytes(int C) { return size_t(C) * kPlane * sizeof(float); }
-
-template <int Mode, int U = 8, int kThreads = 256>
+// R: pixels per lane (R·32 ≥ the plane: 2 for 7×7, 7 for 14×14); U: channels per warp in flight, as
+// kernels/gradcam.cu chooses them (8 for R ≤ 2, else 4).
+template <int Mode, int R, int U = (R <= 2 ? 8 : 4), int kThreads = 256>
 __global__ void __launch_bounds__(kThreads)
     phases(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C, float* alpha_out,
            double* parts, unsigned* arrivals, float* map_out) {
@@ -167,7 +170,11 @@ __global__ void __launch_bounds__(kThreads)
         }
       float sums[U];
 #pragma unroll
-      for (int u = 0; u < U; ++u) sums[u] = g[u][0] + g[u][1];
+      for (int u = 0; u < U; ++u) {
+        sums[u] = 0.0f;
+#pragma unroll
+        for (int j = 0; j < R; ++j) sums[u] += g[u][j];
+      }
       const float alpha = gcam::cuda::warp_sums<U>(sums) / static_cast<float>(plane);
       const int c_alpha = c0 + (lane / (32 / U)) * kWarps;
       if (lane % (32 / U) == 0 && c_alpha < c_here) alpha_out[n * K + k0 + c_alpha] = alpha;
@@ -205,7 +212,11 @@ __global__ void __launch_bounds__(kThreads)
     }
     float sums[U];
 #pragma unroll
-    for (int u = 0; u < U; ++u) sums[u] = g[u][0] + g[u][1];
+    for (int u = 0; u < U; ++u) {
+      sums[u] = 0.0f;
+#pragma unroll
+      for (int j = 0; j < R; ++j) sums[u] += g[u][j];
+    }
     const float alpha = gcam::cuda::warp_sums<U>(sums) / static_cast<float>(plane);
     const int c_alpha = c0 + (lane / (32 / U)) * kWarps;
     if (lane % (32 / U) == 0 && c_alpha < c_here) alpha_out[n * K + k0 + c_alpha] = alpha;
@@ -289,25 +300,27 @@ struct Buffers {
   unsigned* arrivals;
 };
 
-// One launch of mode Mode on batch N, C channels per block, into stream s.
-template <int Mode, int U = 8, int kThreads = 256>
-void launch(int N, int C, const float* A, const float* dA, const Buffers& o, cudaStream_t s, bool pdl = false) {
-  const int B = (kK + C - 1) / C;
-  // ReadVec and Bulk need every run and chunk to start on a 16-byte boundary: whole chunks of U·warps
-  // channels (U·warps·49 floats, a multiple of 4), at most 4 of them for Bulk.
+// One launch of mode Mode on layer L, batch N, C channels per block, into stream s.
+template <int Mode, int R, int U = (R <= 2 ? 8 : 4), int kThreads = 256>
+void launch(const Layer& L, int N, int C, const float* A, const float* dA, const Buffers& o, cudaStream_t s,
+            bool pdl = false) {
+  const int B = (L.K + C - 1) / C;
+  // AFirst holds two passes of the warps' loop in registers. ReadVec and Bulk need every run and chunk
+  // to start on a 16-byte boundary: whole chunks of U·warps channels (a multiple of 4), at most 4 of
+  // them for Bulk.
   const int chunk = U * (kThreads / 32);
   if (Mode == AFirst && C > 2 * chunk) {
     std::printf("%d channels per block: A first holds at most %d\n", C, 2 * chunk);
     std::exit(1);
   }
-  if ((Mode == ReadVec || Mode == Bulk) && (C % chunk != 0 || kK % C != 0 || (Mode == Bulk && C > 4 * chunk))) {
+  if ((Mode == ReadVec || Mode == Bulk) && (C % chunk != 0 || L.K % C != 0 || (Mode == Bulk && C > 4 * chunk))) {
     std::printf("%d channels per block: not whole chunks of %d channels on 16-byte boundaries\n", C, chunk);
     std::exit(1);
   }
   cudaLaunchConfig_t config = {};
   config.gridDim = Mode == Cluster ? dim3(N * B) : dim3(B, N);
   config.blockDim = dim3(kThreads);
-  config.dynamicSmemBytes = Mode == Bulk ? 2 * run_bytes(C) : 0;
+  config.dynamicSmemBytes = Mode == Bulk ? 2 * size_t(C) * L.plane() * sizeof(float) : 0;
   config.stream = s;
   cudaLaunchAttribute attr[1];
   config.attrs = attr;
@@ -322,8 +335,8 @@ void launch(int N, int C, const float* A, const float* dA, const Buffers& o, cud
     attr[0].val.programmaticStreamSerializationAllowed = 1;
     config.numAttrs = 1;
   }
-  CHECK(cudaLaunchKernelEx(&config, phases<Mode, U, kThreads>, A, dA, kK, kPlane, C, o.alpha, o.parts, o.arrivals,
-                           o.map));
+  CHECK(cudaLaunchKernelEx(&config, phases<Mode, R, U, kThreads>, A, dA, L.K, L.plane(), C, o.alpha, o.parts,
+                           o.arrivals, o.map));
 }
 
 // The median over 50 replays of a graph of 20 launches, µs per launch (GPU events around each replay).
@@ -349,12 +362,13 @@ float median_launch_us(cudaGraph_t graph, cudaStream_t s) {
   return times[times.size() / 2];
 }
 
-template <int Mode, int U = 8, int kThreads = 256>
-float time_mode(int N, int C, const std::vector<float*>& As, const std::vector<float*>& dAs, const Buffers& o,
-                cudaStream_t s, bool pdl = false) {
+template <int Mode, int R, int U = (R <= 2 ? 8 : 4), int kThreads = 256>
+float time_mode(const Layer& L, int N, int C, const std::vector<float*>& As, const std::vector<float*>& dAs,
+                const Buffers& o, cudaStream_t s, bool pdl = false) {
   cudaGraph_t graph;
   CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-  for (int i = 0; i < 20; ++i) launch<Mode, U, kThreads>(N, C, As[i % As.size()], dAs[i % dAs.size()], o, s, pdl);
+  for (int i = 0; i < 20; ++i)
+    launch<Mode, R, U, kThreads>(L, N, C, As[i % As.size()], dAs[i % dAs.size()], o, s, pdl);
   CHECK(cudaStreamEndCapture(s, &graph));
   return median_launch_us(graph, s);
 }
@@ -365,35 +379,37 @@ struct Reference {
   std::vector<double> raw, normalised;
 };
 
-Reference reference(int N, const std::vector<float>& A, const std::vector<float>& dA) {
-  Reference r{std::vector<double>(size_t(N) * kPlane), std::vector<double>(size_t(N) * kPlane)};
+Reference reference(const Layer& L, int N, const std::vector<float>& A, const std::vector<float>& dA) {
+  const int P = L.plane();
+  Reference r{std::vector<double>(size_t(N) * P), std::vector<double>(size_t(N) * P)};
   for (int n = 0; n < N; ++n) {
-    double* raw = r.raw.data() + size_t(n) * kPlane;
-    for (int k = 0; k < kK; ++k) {
-      const size_t at = (size_t(n) * kK + k) * kPlane;
+    double* raw = r.raw.data() + size_t(n) * P;
+    for (int k = 0; k < L.K; ++k) {
+      const size_t at = (size_t(n) * L.K + k) * P;
       double alpha = 0.0;
-      for (int p = 0; p < kPlane; ++p) alpha += dA[at + p];
-      alpha /= kPlane;
-      for (int p = 0; p < kPlane; ++p) raw[p] += alpha * A[at + p];
+      for (int p = 0; p < P; ++p) alpha += dA[at + p];
+      alpha /= P;
+      for (int p = 0; p < P; ++p) raw[p] += alpha * A[at + p];
     }
     double lo = INFINITY, hi = -INFINITY;
-    for (int p = 0; p < kPlane; ++p) {
+    for (int p = 0; p < P; ++p) {
       raw[p] = std::max(raw[p], 0.0);
       lo = std::min(lo, raw[p]), hi = std::max(hi, raw[p]);
     }
-    for (int p = 0; p < kPlane; ++p) r.normalised[size_t(n) * kPlane + p] = (raw[p] - lo) / (hi - lo + 1e-7);
+    for (int p = 0; p < P; ++p) r.normalised[size_t(n) * P + p] = (raw[p] - lo) / (hi - lo + 1e-7);
   }
   return r;
 }
 
 // One launch of the mode on (A, dA), then the largest |map − reference| (of the raw maps, relative to
 // their largest value, where the mode stops before the normalisation).
-template <int Mode, int U = 8, int kThreads = 256>
-double error_of(int N, int C, const float* A, const float* dA, const Buffers& o, cudaStream_t s,
+template <int Mode, int R>
+double error_of(const Layer& L, int N, int C, const float* A, const float* dA, const Buffers& o, cudaStream_t s,
                 const Reference& ref, bool raw) {
-  CHECK(cudaMemsetAsync(o.map, 0xff, size_t(N) * kPlane * sizeof(float), s));  // NaN: a pixel left unwritten shows
-  launch<Mode, U, kThreads>(N, C, A, dA, o, s);
-  std::vector<float> map(size_t(N) * kPlane);
+  const size_t pixels = size_t(N) * L.plane();
+  CHECK(cudaMemsetAsync(o.map, 0xff, pixels * sizeof(float), s));  // NaN: a pixel left unwritten shows
+  launch<Mode, R>(L, N, C, A, dA, o, s);
+  std::vector<float> map(pixels);
   CHECK(cudaMemcpyAsync(map.data(), o.map, map.size() * sizeof(float), cudaMemcpyDeviceToHost, s));
   CHECK(cudaStreamSynchronize(s));
   const std::vector<double>& want = raw ? ref.raw : ref.normalised;
@@ -406,22 +422,25 @@ double error_of(int N, int C, const float* A, const float* dA, const Buffers& o,
   return worst;
 }
 
-int main() {
-  CHECK(cudaFuncSetAttribute(phases<Cluster, 8, 256>, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));  // 16 blocks
-  CHECK(cudaFuncSetAttribute(phases<Bulk, 8, 256>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             static_cast<int>(2 * run_bytes(256))));
-  cudaStream_t s;
-  CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  std::srand(7);
+// Every mode and variant on layer L at batch 1, 16 and 64, for three cuts of the channels into blocks
+// (the kernel's cuts: 128 and 256 channels per block on ResNet-50's layer4, 64 and 128 on VGG-16's
+// features.29). R: the layer's pixels per lane.
+template <int R>
+void run_layer(const Layer& L, const std::vector<int>& cuts, cudaStream_t s) {
+  constexpr int U = R <= 2 ? 8 : 4;  // the kernel's channels per warp in flight
+  CHECK(cudaFuncSetAttribute(phases<Cluster, R>, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));  // 16 blocks
+  CHECK(cudaFuncSetAttribute(phases<Bulk, R>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             static_cast<int>(2 * 4 * U * 8 * L.plane() * sizeof(float))));  // 4 chunks of each
+  const int fewest = *std::min_element(cuts.begin(), cuts.end());
   for (int N : {1, 16, 64}) {
-    const size_t floats = size_t(N) * kK * kPlane;
+    const size_t floats = size_t(N) * L.K * L.plane();
     // Activations in [0, 1) (after a ReLU), gradients in [−0.5, 0.5) with a slight lean, so that maps differ.
     std::vector<float> A(floats), dA(floats);
     for (size_t i = 0; i < floats; ++i) {
       A[i] = static_cast<float>(std::rand()) / RAND_MAX;
       dA[i] = static_cast<float>(std::rand()) / RAND_MAX - 0.49f;
     }
-    const Reference ref = reference(N, A, dA);
+    const Reference ref = reference(L, N, A, dA);
     const int copies = std::max<int>(1, std::min<int>(20, int(256e6 / (2 * floats * 4.0)) + 1));
     std::vector<float*> As(copies), dAs(copies);
     for (int i = 0; i < copies; ++i) {
@@ -431,39 +450,40 @@ int main() {
       CHECK(cudaMemcpy(dAs[i], dA.data(), floats * 4, cudaMemcpyHostToDevice));
     }
     Buffers o;
-    CHECK(cudaMalloc(&o.alpha, size_t(N) * kK * 4));
-    CHECK(cudaMalloc(&o.map, size_t(N) * kPlane * 4));
-    CHECK(cudaMalloc(&o.parts, size_t(N) * 64 * kPlane * 8));
+    CHECK(cudaMalloc(&o.alpha, size_t(N) * L.K * 4));
+    CHECK(cudaMalloc(&o.map, size_t(N) * L.plane() * 4));
+    CHECK(cudaMalloc(&o.parts, size_t(N) * (L.K / fewest) * L.plane() * 8));
     CHECK(cudaMalloc(&o.arrivals, size_t(N) * 4));
     CHECK(cudaMemset(o.arrivals, 0, size_t(N) * 4));
-    for (int C : {64, 128, 256}) {
+    for (int C : cuts) {
       const float *a0 = As[0], *d0 = dAs[0];
-      std::printf("batch %2d, %3d channels per block (%2d blocks per image), largest |map − reference|:", N, C,
-                  kK / C);
-      std::printf(" whole %.1e", error_of<Whole>(N, C, a0, d0, o, s, ref, false));
-      std::printf("  sum (raw) %.1e", error_of<Sum>(N, C, a0, d0, o, s, ref, true));
-      if (kK / C <= 16) std::printf("  cluster (raw) %.1e", error_of<Cluster>(N, C, a0, d0, o, s, ref, true));
-      if (C <= 128) std::printf("  A first %.1e", error_of<AFirst>(N, C, a0, d0, o, s, ref, false));
-      std::printf("  acq_rel %.1e", error_of<AcqRel>(N, C, a0, d0, o, s, ref, false));
-      std::printf("  bulk %.1e\n", error_of<Bulk>(N, C, a0, d0, o, s, ref, false));
-      std::printf("batch %2d, %3d channels per block (%2d blocks per image), µs:", N, C, kK / C);
-      std::printf(" empty %.2f", time_mode<Empty>(N, C, As, dAs, o, s));
-      std::printf("  +loads,parts %.2f", time_mode<Parts>(N, C, As, dAs, o, s));
-      std::printf("  +hand-off %.2f", time_mode<HandOff>(N, C, As, dAs, o, s));
-      std::printf("  +sum %.2f", time_mode<Sum>(N, C, As, dAs, o, s));
-      std::printf("  +normalise %.2f", time_mode<Whole>(N, C, As, dAs, o, s));
-      std::printf("  | whole kernel, U=16: %.2f", time_mode<Whole, 16>(N, C, As, dAs, o, s));
-      std::printf("  U=4: %.2f", time_mode<Whole, 4>(N, C, As, dAs, o, s));
-      std::printf("  512 threads: %.2f", time_mode<Whole, 8, 512>(N, C, As, dAs, o, s));
-      if (kK / C <= 16) std::printf("  cluster hand-off %.2f", time_mode<Cluster>(N, C, As, dAs, o, s));
-      if (C <= 128) {
-        std::printf("  | A first %.2f", time_mode<AFirst>(N, C, As, dAs, o, s));
-        std::printf("  A first, PDL %.2f", time_mode<AFirst>(N, C, As, dAs, o, s, true));
+      const int B = L.K / C;
+      std::printf("%s batch %2d, %3d channels per block (%2d blocks per image), largest |map − reference|:", L.name, N,
+                  C, B);
+      std::printf(" whole %.1e", error_of<Whole, R>(L, N, C, a0, d0, o, s, ref, false));
+      std::printf("  sum (raw) %.1e", error_of<Sum, R>(L, N, C, a0, d0, o, s, ref, true));
+      if (B <= 16) std::printf("  cluster (raw) %.1e", error_of<Cluster, R>(L, N, C, a0, d0, o, s, ref, true));
+      if (C <= 2 * U * 8) std::printf("  A first %.1e", error_of<AFirst, R>(L, N, C, a0, d0, o, s, ref, false));
+      std::printf("  acq_rel %.1e", error_of<AcqRel, R>(L, N, C, a0, d0, o, s, ref, false));
+      std::printf("  bulk %.1e\n", error_of<Bulk, R>(L, N, C, a0, d0, o, s, ref, false));
+      std::printf("%s batch %2d, %3d channels per block (%2d blocks per image), µs:", L.name, N, C, B);
+      std::printf(" empty %.2f", time_mode<Empty, R>(L, N, C, As, dAs, o, s));
+      std::printf("  +loads,parts %.2f", time_mode<Parts, R>(L, N, C, As, dAs, o, s));
+      std::printf("  +hand-off %.2f", time_mode<HandOff, R>(L, N, C, As, dAs, o, s));
+      std::printf("  +sum %.2f", time_mode<Sum, R>(L, N, C, As, dAs, o, s));
+      std::printf("  +normalise %.2f", time_mode<Whole, R>(L, N, C, As, dAs, o, s));
+      std::printf("  | whole kernel, U=%d: %.2f", 2 * U, time_mode<Whole, R, 2 * U>(L, N, C, As, dAs, o, s));
+      std::printf("  U=%d: %.2f", U / 2, time_mode<Whole, R, U / 2>(L, N, C, As, dAs, o, s));
+      std::printf("  512 threads: %.2f", time_mode<Whole, R, U, 512>(L, N, C, As, dAs, o, s));
+      if (B <= 16) std::printf("  cluster hand-off %.2f", time_mode<Cluster, R>(L, N, C, As, dAs, o, s));
+      if (C <= 2 * U * 8) {
+        std::printf("  | A first %.2f", time_mode<AFirst, R>(L, N, C, As, dAs, o, s));
+        std::printf("  A first, PDL %.2f", time_mode<AFirst, R>(L, N, C, As, dAs, o, s, true));
       }
-      std::printf("  | loads alone %.2f", time_mode<ReadOnly>(N, C, As, dAs, o, s));
-      std::printf("  float4 runs alone %.2f", time_mode<ReadVec>(N, C, As, dAs, o, s));
-      std::printf("  | acq_rel hand-off %.2f", time_mode<AcqRel>(N, C, As, dAs, o, s));
-      std::printf("  bulk copies %.2f", time_mode<Bulk>(N, C, As, dAs, o, s));
+      std::printf("  | loads alone %.2f", time_mode<ReadOnly, R>(L, N, C, As, dAs, o, s));
+      std::printf("  float4 runs alone %.2f", time_mode<ReadVec, R>(L, N, C, As, dAs, o, s));
+      std::printf("  | acq_rel hand-off %.2f", time_mode<AcqRel, R>(L, N, C, As, dAs, o, s));
+      std::printf("  bulk copies %.2f", time_mode<Bulk, R>(L, N, C, As, dAs, o, s));
       std::printf("\n");
     }
     // A device-to-device copy of the same bytes, the same way (the floor's stand-in).
@@ -474,7 +494,7 @@ int main() {
       CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
       for (int i = 0; i < 20; ++i) CHECK(cudaMemcpyAsync(dst, As[i % copies], floats * 4, cudaMemcpyDeviceToDevice, s));
       CHECK(cudaStreamEndCapture(s, &graph));
-      std::printf("batch %2d: a copy of A alone (half the bytes), µs: %.2f\n", N, median_launch_us(graph, s));
+      std::printf("%s batch %2d: a copy of A alone (half the bytes), µs: %.2f\n", L.name, N, median_launch_us(graph, s));
       CHECK(cudaFree(dst));
     }
     for (int i = 0; i < copies; ++i) {
@@ -485,4 +505,12 @@ int main() {
                     static_cast<void*>(o.arrivals)})
       CHECK(cudaFree(p));
   }
+}
+
+int main() {
+  cudaStream_t s;
+  CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  std::srand(7);
+  run_layer<2>(Layer{"resnet50.layer4", 2048, 7}, {64, 128, 256}, s);
+  run_layer<7>(Layer{"vgg16.features.29", 512, 14}, {32, 64, 128}, s);
 }
