@@ -17,6 +17,7 @@ warm-up. Prints one table, last.
 missing or failed shows as "n/a" in its row (bench_cuda's error lines are printed above the table).
 """
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -192,40 +193,57 @@ def main():
 
     def find(prefix):  # a benchmark by its name up to the batch (bench_cuda's min_time is its own business)
         return next((b for name, b in gcam.items() if name.startswith(prefix + "/")), None)
+    # PyTorch is timed only for the rows gcam has (GCAM_GPU_BENCH_FILTER may have left some out), and each
+    # PyTorch measurement once: keyed by what it runs and whether TF32 is on.
+    @functools.lru_cache(maxsize=None)
+    def torch_ms(arch, batch, method, tf32):
+        return torch_explain_ms(arch, batch, method)
+
     rows = []
+    left_out = 0
+
+    def add(what, name, batch, gcam_prefix, theirs, plain=None):
+        """A row when bench_cuda measured gcam's side; theirs and plain are called only then."""
+        nonlocal left_out
+        ours = find(gcam_prefix)
+        if ours is None:
+            left_out += 1
+            return
+        rows.append((what, name, batch, ms(ours), theirs(), plain() if plain else None))
+
+    conv_ms = {}  # (layer name, batch) → PyTorch's (forward, backward-data) ms
+
     for layer in layers_from_header():
         for batch in (1, 8):
-            fwd, bwd = torch_conv_ms(layer, batch)
-            for pass_name, theirs in (("forward", fwd), ("backward_data", bwd)):
-                ours = ms(find(f"cuda_conv_{pass_name}/{layer[0]}/batch:{batch}"))
-                rows.append(("conv " + pass_name.replace("_", "-"), layer[0], batch, ours, theirs, None))
+            for index, pass_name in enumerate(("forward", "backward_data")):
+                def theirs():
+                    if (layer[0], batch) not in conv_ms:
+                        conv_ms[(layer[0], batch)] = torch_conv_ms(layer, batch)
+                    return conv_ms[(layer[0], batch)][index]
+                add("conv " + pass_name.replace("_", "-"), layer[0], batch,
+                    f"cuda_conv_{pass_name}/{layer[0]}/batch:{batch}", theirs)
     for arch in ("resnet50", "vgg16"):
         for batch in (1, 16, 64):
-            plain = torch_explain_ms(arch, batch, "forward")
+            plain = lambda: torch_ms(arch, batch, "forward", False)  # noqa: E731
             for method in ("gradcam", "gradcam+guided"):
-                theirs = torch_explain_ms(arch, batch, method)
-                ours = ms(find(f"cuda_explain/{arch}/{method}/batch:{batch}"))
-                rows.append(("explain " + method, arch, batch, ours, theirs, plain))
+                theirs = lambda: torch_ms(arch, batch, method, False)  # noqa: E731
+                add("explain " + method, arch, batch, f"cuda_explain/{arch}/{method}/batch:{batch}", theirs, plain)
                 if method == "gradcam":
-                    graphed = ms(find(f"cuda_gradcam_graph/{arch}/batch:{batch}"))
-                    rows.append(("gradcam graph", arch, batch, graphed, theirs, plain))
+                    add("gradcam graph", arch, batch, f"cuda_gradcam_graph/{arch}/batch:{batch}", theirs, plain)
                 else:
                     if batch in (1, 64):  # the maps and gradients left on the device, as `explain` asks
-                        kept = ms(find(f"cuda_explain_kept_on_device/{arch}/{method}/batch:{batch}"))
-                        rows.append(("explain +guided, kept", arch, batch, kept, theirs, plain))
+                        add("explain +guided, kept", arch, batch,
+                            f"cuda_explain_kept_on_device/{arch}/{method}/batch:{batch}", theirs, plain)
                     # Grad-CAM, guided backprop and Guided Grad-CAM in one replayed graph, all three brought back
-                    graphed = ms(find(f"cuda_gradcam_graph_guided/{arch}/batch:{batch}"))
-                    rows.append(("graph +guided", arch, batch, graphed, theirs, plain))
+                    add("graph +guided", arch, batch, f"cuda_gradcam_graph_guided/{arch}/batch:{batch}", theirs, plain)
     # TF32 against TF32: the Grad-CAM graph captured with TF32 allowed, PyTorch with cuDNN's and
     # matmul's TF32 switched on.
     torch.backends.cudnn.allow_tf32 = True
     torch.backends.cuda.matmul.allow_tf32 = True
     for arch in ("resnet50", "vgg16"):
         for batch in (1, 16, 64):
-            plain = torch_explain_ms(arch, batch, "forward")
-            theirs = torch_explain_ms(arch, batch, "gradcam")
-            graphed = ms(find(f"cuda_gradcam_graph_tf32/{arch}/batch:{batch}"))
-            rows.append(("gradcam graph, TF32", arch, batch, graphed, theirs, plain))
+            add("gradcam graph, TF32", arch, batch, f"cuda_gradcam_graph_tf32/{arch}/batch:{batch}",
+                lambda: torch_ms(arch, batch, "gradcam", True), lambda: torch_ms(arch, batch, "forward", True))
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     copy = gcam.get("BM_DeviceCopy/real_time")
@@ -247,6 +265,8 @@ def main():
               f" {'torch fwd':>9s} {'fwd/gcam':>8s}")
     print(header)
     print("-" * len(header))
+    if left_out:
+        print(f"({left_out} rows left out: bench_cuda did not measure gcam's side)")
     for what, name, batch, ours, theirs, plain in rows:
         extra = f" {plain:9.3f} {plain / ours:8.2f}" if plain else ""
         print(f"{what:24s} {name:26s} {batch:5d} {ours:9.3f} {theirs:9.3f} {theirs / ours:10.2f}{extra}")

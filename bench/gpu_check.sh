@@ -32,7 +32,9 @@ pack() { [ -n "${OUT:-}" ] && tar czf "$OUT/gpu-check-logs.tgz" --exclude='*.png
 DEADLINE=${GCAM_GPU_DEADLINE:-420}
 budget() { local left=$((DEADLINE - SECONDS - 5)); [ "$left" -lt "$1" ] && echo "$left" || echo "$1"; }
 # GCAM_GPU_SKIP="memcheck throughput ...": steps to leave out (tests explain memcheck benchmarks profile
-# experiment throughput). GCAM_GPU_BENCH_FILTER: a Google Benchmark regex for bench_cuda's rows.
+# experiment throughput). GCAM_GPU_BENCH_FILTER: a Google Benchmark regex for bench_cuda's rows, or
+# "issue6": the rows of issue 6's table (the device copy, the fused kernels, the graphs, cam::explain),
+# without the per-layer convolution rows.
 skip() { case " ${GCAM_GPU_SKIP:-} " in *" $1 "*) note "$1: left out (GCAM_GPU_SKIP)"; return 0 ;; esac; return 1; }
 enough() { [ $((DEADLINE - SECONDS)) -ge "$1" ] || { note "$2: skipped (the deadline is near)"; false; }; }
 
@@ -171,6 +173,8 @@ echo "== benchmarks (gcam and PyTorch, same GPU)"
 # whatever gcam rows exist (a benchmark that failed shows as such instead of losing the table).
 if ! skip benchmarks && enough 60 "benchmarks"; then
   # GCAM_GPU_BENCH_FILTER: a Google Benchmark regex, to time only some rows in a short lease.
+  [ "${GCAM_GPU_BENCH_FILTER:-}" = issue6 ] &&
+    GCAM_GPU_BENCH_FILTER='BM_DeviceCopy|cuda_fused_|cuda_copy_|cuda_localize|cuda_gradient_pictures|cuda_gradcam_graph|cuda_explain'
   timeout "$(budget 260)" "$BIN/bench_cuda" ${GCAM_GPU_BENCH_FILTER:+--benchmark_filter="$GCAM_GPU_BENCH_FILTER"} --benchmark_out="$LOG/bench_cuda.json" --benchmark_out_format=json \
     >"$LOG/bench_cuda.txt" 2>&1 || note "bench_cuda: exit $? (see bench_cuda.txt)"
   pack
