@@ -14,7 +14,8 @@ warm-up. Prints one table, last.
   python3 bench/compare_gpu.py [--build build | --gcam-json FILE] [--json-out FILE]
 
 --gcam-json reads bench_cuda's --benchmark_out file instead of running it. A gcam benchmark that is
-missing or failed shows as "n/a" in its row (bench_cuda's error lines are printed above the table).
+missing or failed leaves its row out, PyTorch's side untimed (the table says how many rows; bench_cuda's
+error lines are printed above it).
 """
 import argparse
 import functools
