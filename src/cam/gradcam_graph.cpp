@@ -87,6 +87,9 @@ GradcamGraph::GradcamGraph(models::Model& model, int64_t batch, int64_t height, 
   s.wanted = cuda::DeviceArray<int32_t>::copy_from_host(std::vector<int32_t>(static_cast<size_t>(batch), -1));
   s.step();  // warm-up, outside the capture
   cuda::synchronize();
+  // The warm-up's blocks, free again, go back to the driver: the capture allocates its own pool, so
+  // keeping them would hold the step's memory twice (with guided backprop: every saved activation).
+  cuda_release_cached_memory();
   s.graph.begin_capture();
   try {
     s.step();
