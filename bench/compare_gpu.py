@@ -200,6 +200,8 @@ def main():
     def torch_ms(arch, batch, method, tf32):
         return torch_explain_ms(arch, batch, method)
 
+    conv_ms = functools.lru_cache(maxsize=None)(torch_conv_ms)  # (layer, batch) → (forward, backward-data) ms
+
     rows = []
     left_out = 0
 
@@ -212,17 +214,11 @@ def main():
             return
         rows.append((what, name, batch, ms(ours), theirs(), plain() if plain else None))
 
-    conv_ms = {}  # (layer name, batch) → PyTorch's (forward, backward-data) ms
-
     for layer in layers_from_header():
         for batch in (1, 8):
             for index, pass_name in enumerate(("forward", "backward_data")):
-                def theirs():
-                    if (layer[0], batch) not in conv_ms:
-                        conv_ms[(layer[0], batch)] = torch_conv_ms(layer, batch)
-                    return conv_ms[(layer[0], batch)][index]
                 add("conv " + pass_name.replace("_", "-"), layer[0], batch,
-                    f"cuda_conv_{pass_name}/{layer[0]}/batch:{batch}", theirs)
+                    f"cuda_conv_{pass_name}/{layer[0]}/batch:{batch}", lambda: conv_ms(layer, batch)[index])
     for arch in ("resnet50", "vgg16"):
         for batch in (1, 16, 64):
             plain = lambda: torch_ms(arch, batch, "forward", False)  # noqa: E731

@@ -76,6 +76,31 @@ struct Layer {
   int plane() const { return side * side; }
 };
 
+// One pass of a warp over its U channels c0 + u·warps, loaded as g (∂y/∂A) and a (A), R pixels per
+// lane: α of each channel (the lane's values, then warp_sums.h's butterfly), written to alpha_out, and
+// acc_j += α_u · a[u][j] (the streamed kernel's steps 2 and 3 in kernels/gradcam.cu).
+template <int U, int R, int kWarps>
+__device__ void weigh_pass(const float (&g)[U][R], const float (&a)[U][R], int c0, int c_here, int plane,
+                           float* alpha_out, double (&acc)[R]) {
+  const int lane = threadIdx.x % 32;
+  float sums[U];
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    sums[u] = 0.0f;
+#pragma unroll
+    for (int j = 0; j < R; ++j) sums[u] += g[u][j];
+  }
+  const float alpha = gcam::cuda::warp_sums<U>(sums) / static_cast<float>(plane);
+  const int c_alpha = c0 + (lane / (32 / U)) * kWarps;
+  if (lane % (32 / U) == 0 && c_alpha < c_here) alpha_out[c_alpha] = alpha;
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    const double weight = __shfl_sync(0xffffffffu, alpha, gcam::cuda::lane_of_sum<U>(u));
+#pragma unroll
+    for (int j = 0; j < R; ++j) acc[j] += weight * a[u][j];
+  }
+}
+
 // R: pixels per lane (R·32 ≥ the plane: 2 for 7×7, 7 for 14×14); U: channels per warp in flight, as
 // kernels/gradcam.cu chooses them (8 for R ≤ 2, else 4).
 template <int Mode, int R, int U = (R <= 2 ? 8 : 4), int kThreads = 256>
@@ -169,22 +194,7 @@ __global__ void __launch_bounds__(kThreads)
           const int c = c0 + u * kWarps, p = lane + 32 * j;
           g[u][j] = c < c_here && p < plane ? grad[c * plane + p] : 0.0f;
         }
-      float sums[U];
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        sums[u] = 0.0f;
-#pragma unroll
-        for (int j = 0; j < R; ++j) sums[u] += g[u][j];
-      }
-      const float alpha = gcam::cuda::warp_sums<U>(sums) / static_cast<float>(plane);
-      const int c_alpha = c0 + (lane / (32 / U)) * kWarps;
-      if (lane % (32 / U) == 0 && c_alpha < c_here) alpha_out[n * K + k0 + c_alpha] = alpha;
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const double weight = __shfl_sync(0xffffffffu, alpha, gcam::cuda::lane_of_sum<U>(u));
-#pragma unroll
-        for (int j = 0; j < R; ++j) acc[j] += weight * a_all[it][u][j];
-      }
+      weigh_pass<U, R, kWarps>(g, a_all[it], c0, c_here, plane, alpha_out + n * K + k0, acc);
     }
     cudaTriggerProgrammaticLaunchCompletion();  // the next launch may start reading its A
   }
@@ -211,22 +221,7 @@ __global__ void __launch_bounds__(kThreads)
         for (int j = 0; j < R; ++j) read_sum += g[u][j] + a[u][j];
       continue;
     }
-    float sums[U];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      sums[u] = 0.0f;
-#pragma unroll
-      for (int j = 0; j < R; ++j) sums[u] += g[u][j];
-    }
-    const float alpha = gcam::cuda::warp_sums<U>(sums) / static_cast<float>(plane);
-    const int c_alpha = c0 + (lane / (32 / U)) * kWarps;
-    if (lane % (32 / U) == 0 && c_alpha < c_here) alpha_out[n * K + k0 + c_alpha] = alpha;
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const double weight = __shfl_sync(0xffffffffu, alpha, gcam::cuda::lane_of_sum<U>(u));
-#pragma unroll
-      for (int j = 0; j < R; ++j) acc[j] += weight * a[u][j];
-    }
+    weigh_pass<U, R, kWarps>(g, a, c0, c_here, plane, alpha_out + n * K + k0, acc);
   }
   if constexpr (Mode == ReadOnly) {
     if (read_sum == 0.123f) map_out[n * plane] = read_sum;  // never in practice; keeps every load

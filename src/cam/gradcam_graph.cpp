@@ -161,22 +161,15 @@ BatchExplanation GradcamGraph::explain(const Tensor& input, const std::vector<in
   b.logits = r.logits;
   b.probabilities = ops::softmax(r.logits);
   const int64_t num_classes = r.logits.size(1);
-  // Image n's part, shaped `shape`, of a batch tensor on the host.
-  auto slice = [&](const Tensor& batch, int64_t n, Shape shape) {
-    const int64_t count = shape.numel();
-    return Tensor::from_vector(shape, std::vector<float>(batch.data() + n * count, batch.data() + (n + 1) * count));
-  };
   b.images.resize(static_cast<size_t>(s.batch));
   for (int64_t n = 0; n < s.batch; ++n) {
     Explanation e;
     e.image = n;
     e.class_index = r.classes[n];
     e.score = r.logits.data()[n * num_classes + e.class_index];
-    if (r.maps.defined()) e.map = slice(r.maps, n, Shape{s.height, s.width});
-    if (r.guided.defined()) {
-      e.guided = slice(r.guided, n, Shape{3, s.height, s.width});
-      e.guided_gradcam = slice(r.guided_gradcam, n, Shape{3, s.height, s.width});
-    }
+    // Views of the batch's host copies, as cam::explain gives its per-image tensors.
+    if (r.maps.defined()) e.map = r.maps.select(n);
+    if (r.guided.defined()) e.guided = r.guided.select(n), e.guided_gradcam = r.guided_gradcam.select(n);
     e.map_all_zero = r.all_zero[n];
     e.box = r.boxes[n];
     b.images[static_cast<size_t>(n)] = {std::move(e)};
