@@ -95,7 +95,8 @@ void time_graph_replays(benchmark::State& state, int copies, double bytes_moved,
 // The Grad-CAM reduction at the target layers' shapes: it reads A and ∂y/∂A, 2·N·K·h·w floats (its
 // outputs, N·K + 2·N·h·w floats, are under 2% of that). `how` picks the kernel and its cut of the
 // channels into blocks (cuda/cam.h): the default (the streamed kernel at these shapes), each kernel on
-// its own cut, and the streamed kernel with fewer or more channels per block than its own.
+// its own cut (the clustered one where the GPU has clusters, else what it falls back to), and the
+// streamed kernel with fewer or more channels per block than its own.
 void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels, int64_t size,
                        gcam::cuda::ReductionOptions how) {
   if (skip_without_gpu(state)) return;
@@ -359,6 +360,7 @@ int register_benchmarks() {
       for (const auto& [cut, how] : std::vector<std::pair<std::string, gcam::cuda::ReductionOptions>>{
                {"", {}},
                {":sliced", {gcam::cuda::Reduction::Sliced, 0}},
+               {":clustered", {gcam::cuda::Reduction::Clustered, 0}},
                {":streamed-32-channels-per-block", {gcam::cuda::Reduction::Streamed, 32}},
                {":streamed-64-channels-per-block", {gcam::cuda::Reduction::Streamed, 64}},
                {":streamed-128-channels-per-block", {gcam::cuda::Reduction::Streamed, 128}},

@@ -170,11 +170,18 @@ def print_goals(rows, fused):
             layer = name[len('reduction '):]
             beside = f" (a plain copy of the same bytes: {copies[(layer, batch)]:.2f}×)" if (layer, batch) in copies else ""
             lines.append((f"fused reduction within 2× of its floor, {layer} batch {batch}{beside}", ratio, ratio <= 2))
+    # The other kernels at their own cuts, beside the default's goal lines: what switching would give.
+    others = [(name[len('reduction '):], batch, measured / floor) for name, batch, measured, floor in sorted(fused)
+              if name.startswith("reduction ") and name.endswith((":sliced", ":clustered")) and batch >= 16]
     if lines:
         print()
         print("issue 6's goals (the Grad-CAM graph on resnet50: PyTorch's time over gcam's; the reduction: its time over its floor)")
         for text, value, met in lines:
             print(f"  {'met    ' if met else 'NOT met'}  {value:6.2f}  {text}")
+    if others:
+        print("  the other reduction kernels (not the default), time over floor:")
+        for name, batch, ratio in others:
+            print(f"  {'within 2×' if ratio <= 2 else 'over 2×  '}  {ratio:6.2f}  {name} batch {batch}")
 
 
 def main():

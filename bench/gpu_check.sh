@@ -195,10 +195,10 @@ NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null || true)
 if skip profile; then :
 elif [ -z "$NCU" ]; then note "profile: ncu not found"
 elif enough 90 "profile"; then
-  for kernel in gradcam_streamed gradcam_sliced; do
+  for kernel in gradcam_streamed gradcam_sliced gradcam_clustered; do
     timeout "$(budget 60)" "$NCU" --kernel-name "regex:$kernel" --launch-skip 1 --launch-count 3 --print-details all \
       --section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
-      "$BIN/bench_cuda" --benchmark_filter='cuda_fused_reduction/resnet50.layer4(:sliced)?/batch:16/' \
+      "$BIN/bench_cuda" --benchmark_filter='cuda_fused_reduction/resnet50.layer4(:sliced|:clustered)?/batch:16/' \
       >"$LOG/ncu_$kernel.txt" 2>&1 || true
     note "profile $kernel: $(grep -E '^ *Duration' "$LOG/ncu_$kernel.txt" | awk '{print $(NF)" "$(NF-1)}' | tr '\n' ' ' | head -c 120)(ncu_$kernel.txt)"
   done

@@ -36,12 +36,16 @@
 // 7.2; the last block's sum and normalisation 8.0. A cluster of the image's 16 blocks handing the parts
 // over through distributed shared memory instead took 7.6 (and 21.1 at batch 64, against 19.0).
 //
-// Every sum runs in a fixed order, so a run gives the same bits each time (the two kernels add in
+// A third kernel, gradcam_clustered.cu, is the streamed one with the hand-off done inside a thread-block
+// cluster (Reduction::Clustered; written to close the batch-16 gap above, not yet timed).
+//
+// Every sum runs in a fixed order, so a run gives the same bits each time (the kernels add in
 // different orders, so they agree to rounding, not to the bit).
 #include "../src/cuda/cam.h"
 #include "gcam/cam.h"
+#include "gradcam_clustered.h"
+#include "gradcam_pass.h"
 #include "launch.h"
-#include "warp_sums.h"
 
 namespace gcam::cuda {
 
@@ -193,17 +197,10 @@ __global__ void __launch_bounds__(kSliceThreads)
   normalize_image(raw, plane, map_out + n * plane, zero_out + n);
 }
 
-// The streamed kernel (any GPU; planes of at most 32·kStreamRuns pixels): no staging. B blocks per
-// image, block b holding channels [b·C, (b+1)·C); warp w of the block takes channels w, w + W, w + 2W, …
-// of them (W warps), U at a time, and lane l holds pixels p = l + 32j (j < R, R·32 ≥ h·w):
-//   1. load    the lane's R values of ∂y/∂A and of A for each of the U channels into registers:
-//              2·U·R loads in flight per lane before any arithmetic waits on them (U = 8 for planes of
-//              up to 64 pixels, 4 above)
-//   2. α_k   = (1/hw) Σ_p ∂y/∂A[n,k,p]: the lane's R values, then the U channels' sums over the 32
-//              lanes all at once (warp_sums.h: 9 shuffles for U = 8, not 40), in float
-//   3. acc_j += α_k A[n,k,l+32j]  in the lane's registers (double), α_k fetched from the lane that holds
-//              it: the warp's share of the weighted sum
-//   4. the block's part: the W warps' shares added in warp order, into global scratch (double)
+// The streamed kernel (any GPU; planes of at most 32·kMaxRuns pixels): no staging. B blocks per
+// image, block b holding channels [b·C, (b+1)·C), its warps streaming them through registers
+// (gradcam_pass.h, steps 1–4: U = 8 channels per warp in flight for planes of up to 64 pixels, 4 above),
+// the block's part into global scratch (double); then
 //   5. the last block of image n to arrive (arrived_last) adds the B parts in block order, thread p
 //      holding pixel p (h·w ≤ blockDim): L_p = ReLU(Σ_b part_b[p]), then the min-max normalisation
 //      with both extremes from one block reduction.
@@ -211,73 +208,21 @@ __global__ void __launch_bounds__(kSliceThreads)
 // kernel above waits for its whole stage and then walks long dependent chains in few threads.
 constexpr int kStreamThreads = 256;
 constexpr int kStreamWarps = kStreamThreads / 32;
-constexpr int kStreamRuns = 7;  // pixels per lane at most: planes up to 224 (VGG-16's 14×14 = 196)
-// U: the channels a warp has in flight at once, for R pixels per lane.
-__host__ __device__ constexpr int stream_unroll(int R) { return R <= 2 ? 8 : 4; }
 
 template <int R>
 __global__ void __launch_bounds__(kStreamThreads)
     gradcam_streamed(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C, float sign,
                      float* alpha_out, double* parts, unsigned* arrivals, float* raw_out, float* map_out,
                      float* zero_out) {
-  constexpr int U = stream_unroll(R);
   __shared__ double warp_parts[kStreamWarps][32 * R];
   __shared__ double group_sums[kStreamThreads];
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, b = blockIdx.x, B = gridDim.x;
+  const int b = blockIdx.x, B = gridDim.x;
   const int64_t n = blockIdx.y;
-  const int k0 = b * C, c_here = min(C, K - k0);  // channels [k0, k0 + c_here)
-  const float* grad = dA + (n * K + k0) * plane;
-  const float* act = A + (n * K + k0) * plane;
 
-  double acc[R];
-#pragma unroll
-  for (int j = 0; j < R; ++j) acc[j] = 0.0;
-  for (int c0 = warp; c0 < c_here; c0 += U * kStreamWarps) {
-    // 1. load
-    float g[U][R], a[U][R];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int c = c0 + u * kStreamWarps;
-#pragma unroll
-      for (int j = 0; j < R; ++j) {
-        const int p = lane + 32 * j;
-        const bool inside = c < c_here && p < plane;
-        g[u][j] = inside ? grad[c * plane + p] : 0.0f;
-        a[u][j] = inside ? act[c * plane + p] : 0.0f;
-      }
-    }
-    // 2. α for the U channels at once (warp_sums.h): lane l ends with channel u_l = l / (32/U)'s sum
-    float sums[U];
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      sums[u] = 0.0f;
-#pragma unroll
-      for (int j = 0; j < R; ++j) sums[u] += g[u][j];
-    }
-    const float alpha = warp_sums<U>(sums) / static_cast<float>(plane);
-    const int c_alpha = c0 + (lane / (32 / U)) * kStreamWarps;
-    if (lane % (32 / U) == 0 && c_alpha < c_here) alpha_out[n * K + k0 + c_alpha] = alpha;
-    // 3.
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      // (a channel past c_here has loaded zeros: adds nothing)
-      const double weight = sign * __shfl_sync(0xffffffffu, alpha, lane_of_sum<U>(u));
-#pragma unroll
-      for (int j = 0; j < R; ++j) acc[j] += weight * a[u][j];
-    }
-  }
-
-  // 4. the block's part
-#pragma unroll
-  for (int j = 0; j < R; ++j) warp_parts[warp][lane + 32 * j] = acc[j];
-  __syncthreads();
+  // 1–4. the block's part
+  const double mine = block_share<R>(A, dA, K, plane, C, b, n, kStreamWarps, sign, alpha_out, warp_parts);
   double* part = parts + (n * B + b) * plane;
-  if (threadIdx.x < plane) {
-    double s = 0.0;
-#pragma unroll
-    for (int w = 0; w < kStreamWarps; ++w) s += warp_parts[w][threadIdx.x];
-    part[threadIdx.x] = s;
-  }
+  if (threadIdx.x < plane) part[threadIdx.x] = mine;
 
   // 5. the last block of image n to arrive finishes its map
   if (!arrived_last(arrivals, n, B)) return;
@@ -288,13 +233,8 @@ __global__ void __launch_bounds__(kStreamThreads)
       [&](int64_t p, double total) {
         raw_out[n * plane + p] = relu_map[p] = total > 0.0 ? static_cast<float>(total) : 0.0f;  // ReLU
       });
-  const bool holds = threadIdx.x < plane;
-  const float mine = holds ? relu_map[threadIdx.x] : 0.0f;  // L_p of pixel p = threadIdx.x
-  const float2 range = block_min_max(holds ? mine : INFINITY, holds ? mine : -INFINITY);
-  const bool zero = range.x == 0.0f && range.y == 0.0f;
-  if (threadIdx.x == 0) zero_out[n] = zero ? 1.0f : 0.0f;
-  if (holds)
-    map_out[n * plane + threadIdx.x] = zero ? 0.0f : (mine - range.x) / (range.y - range.x + cam::kNormalizeEps);
+  const bool holds = threadIdx.x < plane;  // L_p of pixel p = threadIdx.x
+  normalize_held(holds ? relu_map[threadIdx.x] : 0.0f, holds, map_out + n * plane, zero_out + n);
 }
 
 // Block n: the top-1 class of row n (first of equal maxima) unless a class is given, then the one-hot row.
@@ -390,7 +330,7 @@ int64_t streamed_channels_per_block(int64_t N, int64_t K, int runs, int64_t chan
 }
 
 bool streamed_fits(int64_t K, int64_t plane) {
-  return plane <= 32 * kStreamRuns && K * plane <= int64_t{1} << 30;  // int indices within an image
+  return plane <= 32 * kMaxRuns && K * plane <= int64_t{1} << 30;  // int indices within an image
 }
 
 template <int R>
@@ -407,18 +347,10 @@ void launch_streamed_runs(const Tensor& A, const Tensor& dA, float sign, int64_t
 void launch_streamed(const Tensor& A, const Tensor& dA, bool counterfactual, int64_t channels_per_block,
                      GradcamMaps& r) {
   const int64_t N = A.size(0), K = A.size(1), runs = (A.size(2) * A.size(3) + 31) / 32;
-  const int64_t C = streamed_channels_per_block(N, K, static_cast<int>(std::min<int64_t>(runs, kStreamRuns)),
+  const int64_t C = streamed_channels_per_block(N, K, static_cast<int>(std::min<int64_t>(runs, kMaxRuns)),
                                                 channels_per_block);
   const float sign = counterfactual ? -1.0f : 1.0f;
-  switch (runs) {  // R: the lane's pixels, a compile-time count so that they stay in registers
-    case 1: return launch_streamed_runs<1>(A, dA, sign, C, r);
-    case 2: return launch_streamed_runs<2>(A, dA, sign, C, r);
-    case 3: return launch_streamed_runs<3>(A, dA, sign, C, r);
-    case 4: return launch_streamed_runs<4>(A, dA, sign, C, r);
-    case 5: return launch_streamed_runs<5>(A, dA, sign, C, r);
-    case 6: return launch_streamed_runs<6>(A, dA, sign, C, r);
-    default: return launch_streamed_runs<kStreamRuns>(A, dA, sign, C, r);
-  }
+  with_runs(runs, [&](auto R) { launch_streamed_runs<decltype(R)::value>(A, dA, sign, C, r); });
 }
 
 }  // namespace
@@ -426,10 +358,13 @@ void launch_streamed(const Tensor& A, const Tensor& dA, bool counterfactual, int
 Reduction gradcam_reduction_for(const Shape& activations, ReductionOptions how) {
   GCAM_CHECK(activations.ndim() == 4, "gradcam: activations must be (N, K, h, w), got ", activations.str());
   const int64_t K = activations[1], plane = activations[2] * activations[3];
+  const Reduction streamed_or_sliced = streamed_fits(K, plane) ? Reduction::Streamed : Reduction::Sliced;
   switch (how.kernel) {
     case Reduction::Auto:
-    case Reduction::Streamed: return streamed_fits(K, plane) ? Reduction::Streamed : Reduction::Sliced;
+    case Reduction::Streamed: return streamed_or_sliced;
     case Reduction::Sliced: return Reduction::Sliced;
+    case Reduction::Clustered:
+      return clustered_cut(K, plane, how.channels_per_block) ? Reduction::Clustered : streamed_or_sliced;
   }
   return Reduction::Sliced;
 }
@@ -441,10 +376,13 @@ GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, boo
                 device_empty(Shape{N}), {}};
   if (N == 0) return r;
   GCAM_CHECK(K > 0 && h * w > 0, "gradcam: empty feature maps ", activations.shape().str());
-  if (gradcam_reduction_for(activations.shape(), how) == Reduction::Streamed)
-    launch_streamed(activations, gradients, counterfactual, how.channels_per_block, r);
-  else
-    launch_sliced(activations, gradients, counterfactual, how.channels_per_block, r);
+  switch (gradcam_reduction_for(activations.shape(), how)) {
+    case Reduction::Clustered:
+      launch_clustered(activations, gradients, counterfactual, *clustered_cut(K, h * w, how.channels_per_block), r);
+      break;
+    case Reduction::Streamed: launch_streamed(activations, gradients, counterfactual, how.channels_per_block, r); break;
+    default: launch_sliced(activations, gradients, counterfactual, how.channels_per_block, r);
+  }
   if (copy_flags)
     for (float flag : r.zero_flags.to(Device::CPU).to_vector()) r.all_zero.push_back(flag != 0.0f);
   return r;

@@ -187,6 +187,17 @@ bool debug_sync() {
 
 void synchronize() { GCAM_CUDA_CHECK(cudaStreamSynchronize(stream())); }
 
+int compute_capability() {
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    cudaGetLastError();  // no device: not an error here
+    return 0;
+  }
+  return 10 * major + minor;
+}
+
 void debug_wait() {
   cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
   GCAM_CUDA_CHECK(cudaStreamIsCapturing(stream(), &capturing));

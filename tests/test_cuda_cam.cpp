@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cuda/cam.h"  // internal: the kernels under test
+#include "cuda/runtime.h"
 #include "gcam/cam.h"
 #include "gcam/colormap.h"
 #include "gcam/error.h"
@@ -58,6 +59,7 @@ const char* name(cuda::Reduction kernel) {
     case cuda::Reduction::Auto: return "auto";
     case cuda::Reduction::Streamed: return "streamed";
     case cuda::Reduction::Sliced: return "sliced";
+    case cuda::Reduction::Clustered: return "clustered";
   }
   return "?";
 }
@@ -70,7 +72,8 @@ std::string described(const Shape& s, cuda::ReductionOptions how) {
 
 // Every kernel and every cut of the channels into blocks gives the CPU's maps: each kernel's own cut,
 // one channel per block, 3 per block (a last block that is partly empty) and all K in one block per
-// image. The shapes: ResNet-50's and VGG-16's target layers, odd sizes, a 224-pixel plane (the streamed
+// image (for the clustered kernel: clusters of 1 to 8 blocks, and warps that make 8 passes over a
+// block's channels; the cuts that need more than 8 blocks run the streamed kernel, as the trace says). The shapes: ResNet-50's and VGG-16's target layers, odd sizes, a 224-pixel plane (the streamed
 // kernel's largest: 7 pixels per lane) and planes beyond it (the sliced kernel then; 70×70 is also
 // beyond the sliced kernel's shared-memory stage, so it reads global memory by the same code).
 TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
@@ -87,7 +90,8 @@ TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
       const Tensor raw = expected.clone();
       std::vector<bool> zero;
       cam::normalize_maps(expected, &zero);
-      for (cuda::Reduction kernel : {cuda::Reduction::Auto, cuda::Reduction::Streamed, cuda::Reduction::Sliced})
+      for (cuda::Reduction kernel :
+           {cuda::Reduction::Auto, cuda::Reduction::Streamed, cuda::Reduction::Sliced, cuda::Reduction::Clustered})
         for (int64_t cut : {int64_t{0}, int64_t{1}, int64_t{3}, shapes[i][1]}) {
           const cuda::ReductionOptions how{kernel, cut};
           SCOPED_TRACE(described(shapes[i], how) + (counterfactual ? ", counterfactual" : ""));
@@ -107,7 +111,7 @@ TEST(CudaCam, FusedReductionIsDeterministic) {
   REQUIRE_GPU();
   const Shape s{16, 2048, 7, 7};
   const Tensor A = activations(s, 60).to(Device::CUDA), dA = random_normal(s, 61, 0.01f).to(Device::CUDA);
-  for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced}) {
+  for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced, cuda::Reduction::Clustered}) {
     SCOPED_TRACE(described(s, {kernel, 0}));
     const cuda::GradcamMaps first = cuda::gradcam_maps(A, dA, false, true, {kernel, 0}),
                             second = cuda::gradcam_maps(A, dA, false, true, {kernel, 0});
@@ -121,7 +125,7 @@ TEST(CudaCam, AllZeroMapsAreZerosAndFlaggedNeverNan) {
   // Image 0: gradients all negative on positive activations → ReLU(Σ α A) = 0 everywhere.
   // Image 1: an ordinary map. The counterfactual swaps which one is empty. Each kernel.
   for (int64_t size : {5, 6})
-    for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced}) {
+    for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced, cuda::Reduction::Clustered}) {
       const Shape s{2, 16, size, size};
       const int64_t plane = size * size, per_image = 16 * plane;
       SCOPED_TRACE(described(s, {kernel, 0}));
@@ -144,7 +148,9 @@ TEST(CudaCam, AllZeroMapsAreZerosAndFlaggedNeverNan) {
 }
 
 // Which kernel a shape takes: by default the streamed one up to 224 pixels a plane, the sliced one
-// beyond, also when the streamed one is asked for; the sliced one whenever it is asked for.
+// beyond, also when the streamed one is asked for; the sliced one whenever it is asked for; the
+// clustered one when asked for, on a GPU with clusters, up to 224 pixels and 8 blocks per image, else
+// what the default takes.
 TEST(CudaCam, EachKernelTakesOnlyTheShapesItFits) {
   REQUIRE_GPU();
   using cuda::Reduction;
@@ -156,6 +162,18 @@ TEST(CudaCam, EachKernelTakesOnlyTheShapesItFits) {
   EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 9, 15, 15}, {Reduction::Streamed, 0}), Reduction::Sliced);
   EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 64, 7, 7}, {Reduction::Sliced, 0}), Reduction::Sliced);
   EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 64, 7, 7}, {Reduction::Streamed, 3}), Reduction::Streamed);
+  // Clustered: 2048 channels in 8 blocks of 256 (or 255: 9 blocks, too many).
+  const Shape layer4{16, 2048, 7, 7};
+  // Hopper and later have clusters (a build for older GPUs alone would not hold the kernel's code: then
+  // this fails, on purpose, rather than let every clustered check below test the streamed kernel).
+  const bool clusters = cuda::clusters_supported();
+  EXPECT_EQ(clusters, cuda::compute_capability() >= 90) << "compute capability " << cuda::compute_capability();
+  const Reduction clustered = clusters ? Reduction::Clustered : Reduction::Streamed;
+  EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::Clustered, 0}), clustered);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{16, 512, 14, 14}, {Reduction::Clustered, 0}), clustered);
+  EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::Clustered, 256}), clustered);
+  EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::Clustered, 255}), Reduction::Streamed);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 9, 15, 15}, {Reduction::Clustered, 0}), Reduction::Sliced);
 }
 
 // One draw launch makes what the CPU makes in four steps: the upsampled map, Guided Grad-CAM's product,

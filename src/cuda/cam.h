@@ -34,11 +34,14 @@ struct GradcamMaps {
 //              through registers
 //   Sliced     any shape: blocks of channels staged in shared memory (or read from global memory for
 //              large planes)
-// Both hand the blocks' parts of an image over through global memory. Auto takes Streamed where it
-// fits and Sliced elsewhere; Streamed asked for where it does not fit falls back to Sliced.
+//   Clustered  as Streamed, each image's blocks (at most 8) one thread-block cluster that hands the
+//              parts over through distributed shared memory (Hopper and later; gradcam_clustered.cu)
+// The first two hand the blocks' parts of an image over through global memory. Auto takes Streamed where
+// it fits and Sliced elsewhere; Streamed asked for where it does not fit falls back to Sliced, and
+// Clustered to what Auto takes (planes over 224 pixels, more than 8 blocks per image, no clusters).
 // channels_per_block > 0 forces that cut of the channels into blocks, 0 leaves each kernel its own.
 // Tests and benchmarks compare the kernels and cuts.
-enum class Reduction { Auto, Streamed, Sliced };
+enum class Reduction { Auto, Streamed, Sliced, Clustered };
 struct ReductionOptions {
   Reduction kernel = Reduction::Auto;
   int64_t channels_per_block = 0;
@@ -48,6 +51,9 @@ GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, boo
                          bool copy_flags = true, ReductionOptions how = {});
 // The kernel gradcam_maps runs for activations of this shape (N, K, h, w): never Auto.
 Reduction gradcam_reduction_for(const Shape& activations, ReductionOptions how = {});
+// Whether Reduction::Clustered can run here: a GPU with thread-block clusters (compute capability 9.0
+// and later) and a build that holds the kernel's Hopper code.
+bool clusters_supported();
 
 // The backward seed for each image's class, on the device: seed (N, classes) one-hot at class[n], or at
 // the top-1 logit (first of equal maxima, like the CPU) where class[n] < 0; the class used goes to chosen[n].

@@ -18,6 +18,8 @@ Reduction gradcam_reduction_for(const Shape&, ReductionOptions) { no_cuda(); }
 Tensor one_hot_seed(const Tensor&, const DeviceArray<int32_t>&, DeviceArray<int32_t>&) { no_cuda(); }
 
 void synchronize() {}
+int compute_capability() { return 0; }
+bool clusters_supported() { return false; }
 Graph::~Graph() {}
 void Graph::begin_capture() { no_cuda(); }
 void Graph::end_capture() { no_cuda(); }

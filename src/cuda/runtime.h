@@ -33,6 +33,8 @@ bool debug_sync();
 void debug_wait();
 // Waits for everything queued on the stream.
 void synchronize();
+// The current device's compute capability as major·10 + minor (90 for Hopper), 0 without a device.
+int compute_capability();
 
 // The caching allocator. Sizes are rounded up (512 B steps below 1 MiB, 2 MiB steps above); a freed
 // block goes back to a free list and serves a later request that fits in it and needs at least half of

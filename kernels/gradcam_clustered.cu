@@ -1,0 +1,143 @@
+// gradcam_clustered.cu — Grad-CAM's reduction with each image's blocks in one thread-block cluster
+// (Hopper and later), handing their parts over through distributed shared memory instead of global
+// memory and an arrival counter (formulas in gcam/cam.h; the streamed kernel in gradcam.cu is the same
+// up to the hand-off).
+//
+// Why: at batch 16 the streamed kernel's hand-off is on the critical path of every image. Its last
+// block must see the other blocks' parts, and that costs a write of each part to global memory, a fence,
+// an atomic, a second fence and a read of the parts back (on an H200, cut short after each phase: about
+// 1 µs for the fence and the count, 0.8 for the last block's sum and normalisation, against a floor of
+// 3.1 µs for the whole reduction; bench/experiments/reduction_phases.cu). Here the B ≤ 8 blocks of
+// image n form one cluster, so they are on the GPU together:
+//   0. every thread arrives at the cluster barrier as it starts (the rule for distributed shared memory:
+//      no block writes into another's before that one has started)
+//   1–4. gradcam_pass.h's steps: each block's channels streamed through its warps' registers, α written,
+//      the block's part of Σ_k α_k A_k summed over its warps. The cut: as few channels per block as
+//      spreads K over 8 blocks, and as many warps as take them in one pass (up to 1024 threads for
+//      planes of ≤ 128 pixels, 512 above: register room); all of a block's loads are in flight at once
+//   5. each block waits on the barrier of step 0 (long passed: its blocks started together), writes its
+//      part into slot b of block 0's shared memory, and arrives at the cluster barrier again (release)
+//   6. block 0 waits there (acquire), adds the B slots in block order, thread p holding pixel p:
+//      L_p = ReLU(Σ_b part_b[p]), and normalises: (L − min)/(max − min + ε), or all zeros (flagged)
+//      when max = min = 0. The other blocks wait too before they exit, so that none leaves while the
+//      cluster's barrier still counts it.
+// The sums run in a fixed order (warps, then blocks), so a run gives the same bits each time.
+#include <cooperative_groups.h>
+
+#include "../src/cuda/cam.h"
+#include "gradcam_clustered.h"
+#include "gradcam_pass.h"
+#include "launch.h"
+
+namespace gcam::cuda {
+
+namespace {
+
+namespace cg = cooperative_groups;
+
+constexpr int kMaxClusterBlocks = 8;  // the portable cluster size
+
+// The most threads a block may have for R pixels per lane: 1024 while the kernel fits 64 registers a
+// thread (65536 / 1024), 512 above (R ≥ 5 needs 80–98).
+__host__ __device__ constexpr int cluster_threads_max(int R) { return R <= 4 ? 1024 : 512; }
+
+template <int R>
+__global__ void __launch_bounds__(cluster_threads_max(R), 1)
+    gradcam_clustered(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C, float sign,
+                      float* alpha_out, float* raw_out, float* map_out, float* zero_out) {
+  constexpr int kMaxWarps = cluster_threads_max(R) / 32;
+  __shared__ double warp_parts[kMaxWarps][32 * R];
+  __shared__ double slots[kMaxClusterBlocks][32 * R];  // block 0's: each block's part of the image
+#if __CUDA_ARCH__ >= 900
+  cg::cluster_group cluster = cg::this_cluster();
+  cluster.barrier_arrive();  // 0.
+  const int b = static_cast<int>(cluster.block_rank()), B = static_cast<int>(cluster.num_blocks());
+  const int64_t n = blockIdx.y;
+
+  // 1–4.
+  const double mine =
+      block_share<R>(A, dA, K, plane, C, b, n, static_cast<int>(blockDim.x / 32), sign, alpha_out, warp_parts);
+
+  // 5.
+  cluster.barrier_wait();
+  const bool holds = threadIdx.x < plane;
+  if (holds) cluster.map_shared_rank(&slots[0][0], 0)[b * 32 * R + threadIdx.x] = mine;
+  cluster.barrier_arrive();  // release: the slot written above is seen by whoever waits after this
+  cluster.barrier_wait();    // acquire
+  if (b != 0) return;
+
+  // 6.
+  double total = 0.0;
+  if (holds)
+    for (int q = 0; q < B; ++q) total += slots[q][threadIdx.x];
+  const float L = total > 0.0 ? static_cast<float>(total) : 0.0f;  // ReLU
+  if (holds) raw_out[n * plane + threadIdx.x] = L;
+  normalize_held(L, holds, map_out + n * plane, zero_out + n);
+#else
+  __trap();  // never launched: clusters_supported() is false for a binary without Hopper code
+#endif
+}
+
+template <int R>
+void launch_runs(const Tensor& A, const Tensor& dA, float sign, const ClusterCut& cut, GradcamMaps& r) {
+  const int64_t N = A.size(0), K = A.size(1), plane = A.size(2) * A.size(3);
+  GCAM_CHECK(N <= 65535, "gradcam: ", A.shape().str(), " is beyond the clustered kernel's grid");
+  cudaLaunchConfig_t config = {};
+  config.gridDim = dim3(static_cast<unsigned>(cut.blocks), static_cast<unsigned>(N));
+  config.blockDim = dim3(static_cast<unsigned>(cut.threads));
+  config.stream = stream();
+  cudaLaunchAttribute cluster[1];
+  cluster[0].id = cudaLaunchAttributeClusterDimension;
+  cluster[0].val.clusterDim.x = static_cast<unsigned>(cut.blocks);  // one image's blocks
+  cluster[0].val.clusterDim.y = 1;
+  cluster[0].val.clusterDim.z = 1;
+  config.attrs = cluster;
+  config.numAttrs = 1;
+  GCAM_CUDA_CHECK(cudaLaunchKernelEx(&config, gradcam_clustered<R>, A.data(), dA.data(), static_cast<int>(K),
+                                     static_cast<int>(plane), static_cast<int>(cut.channels), sign, r.alpha.data(),
+                                     r.raw.data(), r.map.data(), r.zero_flags.data()));
+  GCAM_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+bool clusters_supported() {
+  static const bool supported = [] {
+    int device = 0, launch = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&launch, cudaDevAttrClusterLaunch, device) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+    cudaFuncAttributes attributes{};
+    if (cudaFuncGetAttributes(&attributes, gradcam_clustered<1>) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+    return launch != 0 && attributes.binaryVersion >= 90;
+  }();
+  return supported;
+}
+
+std::optional<ClusterCut> clustered_cut(int64_t K, int64_t plane, int64_t channels_per_block) {
+  const int64_t runs = (plane + 31) / 32;
+  if (runs > kMaxRuns || K * plane > int64_t{1} << 30 || !clusters_supported()) return std::nullopt;
+  const int64_t C = channels_per_block > 0 ? std::min(channels_per_block, K)
+                                           : (K + kMaxClusterBlocks - 1) / kMaxClusterBlocks;
+  const int64_t B = (K + C - 1) / C;
+  if (B > kMaxClusterBlocks) return std::nullopt;
+  // One pass of the warps over the block's channels (U per warp), and at least one thread per pixel
+  // (block 0 finishes the map with thread p holding pixel p), in whole warps.
+  const int64_t U = stream_unroll(static_cast<int>(runs)), warps_for_channels = (C + U - 1) / U;
+  const int64_t threads = std::min<int64_t>(cluster_threads_max(static_cast<int>(runs)),
+                                            32 * std::max(warps_for_channels, runs));
+  return ClusterCut{C, B, threads};
+}
+
+void launch_clustered(const Tensor& A, const Tensor& dA, bool counterfactual, const ClusterCut& cut,
+                      GradcamMaps& r) {
+  const float sign = counterfactual ? -1.0f : 1.0f;
+  with_runs((A.size(2) * A.size(3) + 31) / 32, [&](auto R) { launch_runs<decltype(R)::value>(A, dA, sign, cut, r); });
+}
+
+}  // namespace gcam::cuda
