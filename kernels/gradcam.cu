@@ -369,6 +369,12 @@ Reduction gradcam_reduction_for(const Shape& activations, ReductionOptions how) 
   return Reduction::Sliced;
 }
 
+int64_t resident_clusters(const Shape& activations, ReductionOptions how) {
+  if (gradcam_reduction_for(activations, how) != Reduction::Clustered) return 0;
+  const int64_t plane = activations[2] * activations[3];
+  return resident_clusters(plane, *clustered_cut(activations[1], plane, how.channels_per_block));
+}
+
 GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual, bool copy_flags,
                          ReductionOptions how) {
   const int64_t N = activations.size(0), K = activations.size(1), h = activations.size(2), w = activations.size(3);

@@ -78,21 +78,27 @@ __global__ void __launch_bounds__(cluster_threads_max(R), 1)
 #endif
 }
 
-template <int R>
-void launch_runs(const Tensor& A, const Tensor& dA, float sign, const ClusterCut& cut, GradcamMaps& r) {
-  const int64_t N = A.size(0), K = A.size(1), plane = A.size(2) * A.size(3);
-  GCAM_CHECK(N <= 65535, "gradcam: ", A.shape().str(), " is beyond the clustered kernel's grid");
+// The launch of N images' clusters; attribute: the storage for its one launch attribute.
+cudaLaunchConfig_t launch_config(int64_t N, const ClusterCut& cut, cudaLaunchAttribute& attribute) {
   cudaLaunchConfig_t config = {};
   config.gridDim = dim3(static_cast<unsigned>(cut.blocks), static_cast<unsigned>(N));
   config.blockDim = dim3(static_cast<unsigned>(cut.threads));
   config.stream = stream();
-  cudaLaunchAttribute cluster[1];
-  cluster[0].id = cudaLaunchAttributeClusterDimension;
-  cluster[0].val.clusterDim.x = static_cast<unsigned>(cut.blocks);  // one image's blocks
-  cluster[0].val.clusterDim.y = 1;
-  cluster[0].val.clusterDim.z = 1;
-  config.attrs = cluster;
+  attribute.id = cudaLaunchAttributeClusterDimension;
+  attribute.val.clusterDim.x = static_cast<unsigned>(cut.blocks);  // one image's blocks
+  attribute.val.clusterDim.y = 1;
+  attribute.val.clusterDim.z = 1;
+  config.attrs = &attribute;
   config.numAttrs = 1;
+  return config;
+}
+
+template <int R>
+void launch_runs(const Tensor& A, const Tensor& dA, float sign, const ClusterCut& cut, GradcamMaps& r) {
+  const int64_t N = A.size(0), K = A.size(1), plane = A.size(2) * A.size(3);
+  GCAM_CHECK(N <= 65535, "gradcam: ", A.shape().str(), " is beyond the clustered kernel's grid");
+  cudaLaunchAttribute attribute;
+  const cudaLaunchConfig_t config = launch_config(N, cut, attribute);
   GCAM_CUDA_CHECK(cudaLaunchKernelEx(&config, gradcam_clustered<R>, A.data(), dA.data(), static_cast<int>(K),
                                      static_cast<int>(plane), static_cast<int>(cut.channels), sign, r.alpha.data(),
                                      r.raw.data(), r.map.data(), r.zero_flags.data()));
@@ -132,6 +138,16 @@ std::optional<ClusterCut> clustered_cut(int64_t K, int64_t plane, int64_t channe
   const int64_t threads = std::min<int64_t>(cluster_threads_max(static_cast<int>(runs)),
                                             32 * std::max(warps_for_channels, runs));
   return ClusterCut{C, B, threads};
+}
+
+int resident_clusters(int64_t plane, const ClusterCut& cut) {
+  int count = 0;
+  with_runs((plane + 31) / 32, [&](auto R) {
+    cudaLaunchAttribute attribute;
+    const cudaLaunchConfig_t config = launch_config(1, cut, attribute);
+    GCAM_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&count, gradcam_clustered<decltype(R)::value>, &config));
+  });
+  return count;
 }
 
 void launch_clustered(const Tensor& A, const Tensor& dA, bool counterfactual, const ClusterCut& cut,

@@ -21,6 +21,10 @@ struct ClusterCut {
 // device (or a build) without thread-block clusters.
 std::optional<ClusterCut> clustered_cut(int64_t K, int64_t plane, int64_t channels_per_block);
 
+// How many of these clusters the GPU holds at once (cudaOccupancyMaxActiveClusters): below the batch,
+// the images' clusters run in more than one wave.
+int resident_clusters(int64_t plane, const ClusterCut& cut);
+
 // Queues the kernel: r's α, raw maps, maps and zero flags from activations A and gradients dA (N, K, h, w).
 void launch_clustered(const Tensor& A, const Tensor& dA, bool counterfactual, const ClusterCut& cut, GradcamMaps& r);
 

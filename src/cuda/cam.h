@@ -54,6 +54,9 @@ Reduction gradcam_reduction_for(const Shape& activations, ReductionOptions how =
 // Whether Reduction::Clustered can run here: a GPU with thread-block clusters (compute capability 9.0
 // and later) and a build that holds the kernel's Hopper code.
 bool clusters_supported();
+// For activations of this shape, how many of the clustered kernel's clusters (one per image) the GPU
+// holds at once; 0 where gradcam_maps would run another kernel.
+int64_t resident_clusters(const Shape& activations, ReductionOptions how);
 
 // The backward seed for each image's class, on the device: seed (N, classes) one-hot at class[n], or at
 // the top-1 logit (first of equal maxima, like the CPU) where class[n] < 0; the class used goes to chosen[n].

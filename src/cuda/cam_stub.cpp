@@ -15,6 +15,7 @@ namespace {
 
 GradcamMaps gradcam_maps(const Tensor&, const Tensor&, bool, bool, ReductionOptions) { no_cuda(); }
 Reduction gradcam_reduction_for(const Shape&, ReductionOptions) { no_cuda(); }
+int64_t resident_clusters(const Shape&, ReductionOptions) { no_cuda(); }
 Tensor one_hot_seed(const Tensor&, const DeviceArray<int32_t>&, DeviceArray<int32_t>&) { no_cuda(); }
 
 void synchronize() {}
