@@ -152,7 +152,7 @@ elif [ -n "$SANITIZER" ]; then
   # A representative subset (memcheck slows every kernel): convolutions, pooling, batch norm, the
   # softmax/cross-entropy family, and the fused Grad-CAM kernels.
   for run in "test_cuda_ops CudaOps.Conv2dOverOptions:CudaOps.Conv2dByIm2colAndCublas:CudaOps.Pooling:CudaOps.BatchNorm*:CudaOps.AddSoftmax*" \
-             "test_cuda_cam CudaCam.*"; do
+             "test_cuda_cam CudaCam.*:CudaClustered.*"; do
     set -- $run
     enough 40 "memcheck $1" || continue
     # 90 s: CudaCam.* runs the box search (six launches per case, 3 rounds) and the drawing at 224×197 too.

@@ -70,14 +70,14 @@ std::string described(const Shape& s, cuda::ReductionOptions how) {
          " channels per block: ran " + name(cuda::gradcam_reduction_for(s, how));
 }
 
-// Every kernel and every cut of the channels into blocks gives the CPU's maps: each kernel's own cut,
-// one channel per block, 3 per block (a last block that is partly empty) and all K in one block per
-// image (for the clustered kernel: clusters of 1 to 8 blocks, and warps that make 8 passes over a
-// block's channels; the cuts that need more than 8 blocks run the streamed kernel, as the trace says). The shapes: ResNet-50's and VGG-16's target layers, odd sizes, a 224-pixel plane (the streamed
-// kernel's largest: 7 pixels per lane) and planes beyond it (the sliced kernel then; 70×70 is also
-// beyond the sliced kernel's shared-memory stage, so it reads global memory by the same code).
-TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
-  REQUIRE_GPU();
+// A kernel, with every cut of the channels into blocks, gives the CPU's maps: its own cut, one channel
+// per block, 3 per block (a last block that is partly empty) and all K in one block per image (for the
+// clustered kernel: clusters of 1 to 8 blocks, and warps that make 8 passes over a block's channels;
+// the cuts that need more than 8 blocks run the streamed kernel, as the trace says). The shapes:
+// ResNet-50's and VGG-16's target layers, odd sizes, a 224-pixel plane (the streamed kernel's largest:
+// 7 pixels per lane) and planes beyond it (the sliced kernel then; 70×70 is also beyond the sliced
+// kernel's shared-memory stage, so it reads global memory by the same code).
+void expect_reduction_equals_the_cpu(cuda::Reduction kernel) {
   const std::vector<Shape> shapes = {Shape{3, 2048, 7, 7}, Shape{2, 512, 14, 14}, Shape{2, 5, 3, 11},
                                      Shape{2, 9, 14, 16},  Shape{1, 8, 30, 30},   Shape{4, 64, 1, 1},
                                      Shape{2, 20, 70, 70}};
@@ -90,61 +90,73 @@ TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
       const Tensor raw = expected.clone();
       std::vector<bool> zero;
       cam::normalize_maps(expected, &zero);
-      for (cuda::Reduction kernel :
-           {cuda::Reduction::Auto, cuda::Reduction::Streamed, cuda::Reduction::Sliced, cuda::Reduction::Clustered})
-        for (int64_t cut : {int64_t{0}, int64_t{1}, int64_t{3}, shapes[i][1]}) {
-          const cuda::ReductionOptions how{kernel, cut};
-          SCOPED_TRACE(described(shapes[i], how) + (counterfactual ? ", counterfactual" : ""));
-          const cuda::GradcamMaps g = cuda::gradcam_maps(A_gpu, dA_gpu, counterfactual, true, how);
-          EXPECT_TRUE(test::near_relative(g.alpha.to(Device::CPU), alpha, 1e-5));
-          EXPECT_TRUE(test::near_relative(g.raw.to(Device::CPU), raw, 1e-5));
-          const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = expected.to_vector();
-          for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
-          EXPECT_EQ(g.all_zero, zero);
-        }
+      for (int64_t cut : {int64_t{0}, int64_t{1}, int64_t{3}, shapes[i][1]}) {
+        const cuda::ReductionOptions how{kernel, cut};
+        SCOPED_TRACE(described(shapes[i], how) + (counterfactual ? ", counterfactual" : ""));
+        const cuda::GradcamMaps g = cuda::gradcam_maps(A_gpu, dA_gpu, counterfactual, true, how);
+        EXPECT_TRUE(test::near_relative(g.alpha.to(Device::CPU), alpha, 1e-5));
+        EXPECT_TRUE(test::near_relative(g.raw.to(Device::CPU), raw, 1e-5));
+        const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = expected.to_vector();
+        for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
+        EXPECT_EQ(g.all_zero, zero);
+      }
     }
   }
 }
 
 // Every sum runs in a fixed order: two runs of a kernel give the same bits.
-TEST(CudaCam, FusedReductionIsDeterministic) {
-  REQUIRE_GPU();
+void expect_deterministic(cuda::Reduction kernel) {
   const Shape s{16, 2048, 7, 7};
   const Tensor A = activations(s, 60).to(Device::CUDA), dA = random_normal(s, 61, 0.01f).to(Device::CUDA);
-  for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced, cuda::Reduction::Clustered}) {
+  SCOPED_TRACE(described(s, {kernel, 0}));
+  const cuda::GradcamMaps first = cuda::gradcam_maps(A, dA, false, true, {kernel, 0}),
+                          second = cuda::gradcam_maps(A, dA, false, true, {kernel, 0});
+  EXPECT_EQ(first.raw.to(Device::CPU).to_vector(), second.raw.to(Device::CPU).to_vector());
+  EXPECT_EQ(first.map.to(Device::CPU).to_vector(), second.map.to(Device::CPU).to_vector());
+}
+
+// Image 0: gradients all negative on positive activations → ReLU(Σ α A) = 0 everywhere. Image 1: an
+// ordinary map. The counterfactual swaps which one is empty.
+void expect_zero_maps_flagged_never_nan(cuda::Reduction kernel) {
+  for (int64_t size : {5, 6}) {
+    const Shape s{2, 16, size, size};
+    const int64_t plane = size * size, per_image = 16 * plane;
     SCOPED_TRACE(described(s, {kernel, 0}));
-    const cuda::GradcamMaps first = cuda::gradcam_maps(A, dA, false, true, {kernel, 0}),
-                            second = cuda::gradcam_maps(A, dA, false, true, {kernel, 0});
-    EXPECT_EQ(first.raw.to(Device::CPU).to_vector(), second.raw.to(Device::CPU).to_vector());
-    EXPECT_EQ(first.map.to(Device::CPU).to_vector(), second.map.to(Device::CPU).to_vector());
+    std::vector<float> grads = random_normal(s, 31).to_vector();
+    for (int64_t k = 0; k < per_image; ++k) grads[k] = -std::fabs(grads[k]) - 0.01f;
+    for (int64_t k = per_image; k < 2 * per_image; ++k) grads[k] = std::fabs(grads[k]) + 0.01f;
+    const Tensor A = activations(s, 30).to(Device::CUDA), dA = Tensor::from_vector(s, grads).to(Device::CUDA);
+    for (bool counterfactual : {false, true}) {
+      const cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, counterfactual, true, {kernel, 0});
+      const int64_t empty = counterfactual ? 1 : 0;
+      EXPECT_EQ(g.all_zero, (std::vector<bool>{empty == 0, empty == 1}));
+      const std::vector<float> map = g.map.to(Device::CPU).to_vector();
+      for (int64_t k = 0; k < plane; ++k) EXPECT_EQ(map[empty * plane + k], 0.0f);
+      for (float v : map) EXPECT_FALSE(std::isnan(v));
+      float top = 0.0f;
+      for (int64_t k = 0; k < plane; ++k) top = std::max(top, map[(1 - empty) * plane + k]);
+      EXPECT_NEAR(top, 1.0f, 1e-5);  // the other image's map spans [0, 1]
+    }
   }
+}
+
+// The clustered kernel (not yet run on a GPU when written) is checked by the same functions in the
+// tests at the end of this file, so that a failure there cannot stop the tests before them.
+TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
+  REQUIRE_GPU();
+  for (cuda::Reduction kernel : {cuda::Reduction::Auto, cuda::Reduction::Streamed, cuda::Reduction::Sliced})
+    expect_reduction_equals_the_cpu(kernel);
+}
+
+TEST(CudaCam, FusedReductionIsDeterministic) {
+  REQUIRE_GPU();
+  for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced}) expect_deterministic(kernel);
 }
 
 TEST(CudaCam, AllZeroMapsAreZerosAndFlaggedNeverNan) {
   REQUIRE_GPU();
-  // Image 0: gradients all negative on positive activations → ReLU(Σ α A) = 0 everywhere.
-  // Image 1: an ordinary map. The counterfactual swaps which one is empty. Each kernel.
-  for (int64_t size : {5, 6})
-    for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced, cuda::Reduction::Clustered}) {
-      const Shape s{2, 16, size, size};
-      const int64_t plane = size * size, per_image = 16 * plane;
-      SCOPED_TRACE(described(s, {kernel, 0}));
-      std::vector<float> grads = random_normal(s, 31).to_vector();
-      for (int64_t k = 0; k < per_image; ++k) grads[k] = -std::fabs(grads[k]) - 0.01f;
-      for (int64_t k = per_image; k < 2 * per_image; ++k) grads[k] = std::fabs(grads[k]) + 0.01f;
-      const Tensor A = activations(s, 30).to(Device::CUDA), dA = Tensor::from_vector(s, grads).to(Device::CUDA);
-      for (bool counterfactual : {false, true}) {
-        const cuda::GradcamMaps g = cuda::gradcam_maps(A, dA, counterfactual, true, {kernel, 0});
-        const int64_t empty = counterfactual ? 1 : 0;
-        EXPECT_EQ(g.all_zero, (std::vector<bool>{empty == 0, empty == 1}));
-        const std::vector<float> map = g.map.to(Device::CPU).to_vector();
-        for (int64_t k = 0; k < plane; ++k) EXPECT_EQ(map[empty * plane + k], 0.0f);
-        for (float v : map) EXPECT_FALSE(std::isnan(v));
-        float top = 0.0f;
-        for (int64_t k = 0; k < plane; ++k) top = std::max(top, map[(1 - empty) * plane + k]);
-        EXPECT_NEAR(top, 1.0f, 1e-5);  // the other image's map spans [0, 1]
-      }
-    }
+  for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced})
+    expect_zero_maps_flagged_never_nan(kernel);
 }
 
 // Which kernel a shape takes: by default the streamed one up to 224 pixels a plane, the sliced one
@@ -491,6 +503,25 @@ TEST(CudaGraph, GuidedBackpropInTheGraphEqualsExplain) {
     EXPECT_EQ(k.guided_gradcam_picture.rgb, a.guided_gradcam_picture.rgb);
     EXPECT_EQ(k.overlay.rgb, a.overlay.rgb);
   }
+}
+
+// The clustered reduction (kernels/gradcam_clustered.cu) by the checks of the other kernels, in a test
+// suite of its own that runs last (GoogleTest runs suites in the order they first appear): a kernel
+// fault would stop every test after it in the same process. Where the GPU has no
+// clusters the kernel falls back to the streamed one; EachKernelTakesOnlyTheShapesItFits says when.
+TEST(CudaClustered, ReductionEqualsTheCpuFunctions) {
+  REQUIRE_GPU();
+  expect_reduction_equals_the_cpu(cuda::Reduction::Clustered);
+}
+
+TEST(CudaClustered, ReductionIsDeterministic) {
+  REQUIRE_GPU();
+  expect_deterministic(cuda::Reduction::Clustered);
+}
+
+TEST(CudaClustered, ReductionFlagsZeroMapsNeverNan) {
+  REQUIRE_GPU();
+  expect_zero_maps_flagged_never_nan(cuda::Reduction::Clustered);
 }
 
 }  // namespace
