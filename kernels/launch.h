@@ -67,7 +67,9 @@ __device__ inline float block_max(float v) {
 }
 
 // The smallest lo and largest hi over the block's threads, returned to every thread as (min, max)
-// (same rules as block_sum): one pass of shuffles and one of shared memory for both.
+// (same rules as block_sum), both in one pass: shuffles within each warp, then warp 0 reduces the warps'
+// pairs, so that the cost does not grow with the warps (32 of them in the clustered Grad-CAM kernel,
+// where every thread scanning all 32 pairs would cost about a thousand shared-memory reads).
 __device__ inline float2 block_min_max(float lo, float hi) {
   __shared__ float2 partial[32];
   const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32;
@@ -78,9 +80,17 @@ __device__ inline float2 block_min_max(float lo, float hi) {
   __syncthreads();  // partial[] may still be read by a previous call
   if (lane == 0) partial[warp] = make_float2(lo, hi);
   __syncthreads();
-  float2 r = partial[0];
-  for (unsigned w = 1; w < blockDim.x / 32; ++w) r = make_float2(fminf(r.x, partial[w].x), fmaxf(r.y, partial[w].y));
-  return r;
+  if (warp == 0) {
+    const float2 mine = lane < blockDim.x / 32 ? partial[lane] : make_float2(INFINITY, -INFINITY);
+    lo = mine.x, hi = mine.y;
+    for (int offset = 16; offset > 0; offset /= 2) {
+      lo = fminf(lo, __shfl_xor_sync(0xffffffffu, lo, offset));
+      hi = fmaxf(hi, __shfl_xor_sync(0xffffffffu, hi, offset));
+    }
+    if (lane == 0) partial[0] = make_float2(lo, hi);  // (no other lane read partial[0])
+  }
+  __syncthreads();
+  return partial[0];
 }
 
 }  // namespace gcam::cuda
