@@ -7,8 +7,9 @@
 // block must see the other blocks' parts, and that costs a write of each part to global memory, a fence,
 // an atomic, a second fence and a read of the parts back (on an H200, cut short after each phase: about
 // 1 µs for the fence and the count, 0.8 for the last block's sum and normalisation, against a floor of
-// 3.1 µs for the whole reduction; bench/experiments/reduction_phases.cu). Here the B ≤ 8 blocks of
-// image n form one cluster, so they are on the GPU together:
+// 3.1 µs for the whole reduction; bench/experiments/reduction_phases.cu). Here the B blocks of image n
+// form one cluster, so they are on the GPU together (B = 8, the portable cluster size, unless a forced
+// cut asks for up to 16, which Hopper allows as a "non-portable" size):
 //   0. every thread arrives at the cluster barrier as it starts (the rule for distributed shared memory:
 //      no block writes into another's before that one has started)
 //   1–4. gradcam_pass.h's steps: each block's channels streamed through its warps' registers, α written,
@@ -42,7 +43,8 @@ namespace {
 
 namespace cg = cooperative_groups;
 
-constexpr int kMaxClusterBlocks = 8;  // the portable cluster size
+constexpr int kPortableClusterBlocks = 8;  // what every GPU with clusters launches; the default cut
+constexpr int kMaxClusterBlocks = 16;      // Hopper's most, "non-portable": only with a cut that asks for it
 
 // The most threads a block may have for R pixels per lane: 1024 while the kernel fits 64 registers a
 // thread (65536 / 1024), 512 above (R ≥ 5 needs 80–98).
@@ -52,23 +54,25 @@ template <int R>
 __global__ void __launch_bounds__(cluster_threads_max(R), 1)
     gradcam_clustered(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C, float sign,
                       float* alpha_out, float* raw_out, float* map_out, float* zero_out) {
-  constexpr int kMaxWarps = cluster_threads_max(R) / 32;
-  __shared__ double warp_parts[kMaxWarps][32 * R];
-  __shared__ double slots[kMaxClusterBlocks][32 * R];  // block 0's: each block's part of the image
+  // [W][32·R] the warps' shares, then [B][32·R] slots: in block 0, each block's part of the image
+  // (clustered_shared_bytes).
+  extern __shared__ double shared[];
 #if __CUDA_ARCH__ >= 900
   cg::cluster_group cluster = cg::this_cluster();
   cluster.barrier_arrive();  // 0.
   const int b = static_cast<int>(cluster.block_rank()), B = static_cast<int>(cluster.num_blocks());
+  const int warps = static_cast<int>(blockDim.x / 32);
   const int64_t n = blockIdx.y;
+  double(*warp_parts)[32 * R] = reinterpret_cast<double(*)[32 * R]>(shared);
+  double(*slots)[32 * R] = warp_parts + warps;
 
   // 1–4.
-  const double mine =
-      block_share<R>(A, dA, K, plane, C, b, n, static_cast<int>(blockDim.x / 32), sign, alpha_out, warp_parts);
+  const double mine = block_share<R>(A, dA, K, plane, C, b, n, warps, sign, alpha_out, warp_parts);
 
   // 5.
   cluster.barrier_wait();
   const bool holds = threadIdx.x < plane;
-  if (holds) cluster.map_shared_rank(&slots[0][0], 0)[b * 32 * R + threadIdx.x] = mine;
+  if (holds) cluster.map_shared_rank(&slots[b][0], 0)[threadIdx.x] = mine;
   cluster.barrier_arrive();  // release: the slot written above is seen by whoever waits after this
   cluster.barrier_wait();    // acquire
   if (b != 0) return;
@@ -85,11 +89,17 @@ __global__ void __launch_bounds__(cluster_threads_max(R), 1)
 #endif
 }
 
+// The kernel's shared memory for R pixels per lane: the warps' shares and the slots.
+size_t clustered_shared_bytes(int R, int64_t threads, int64_t blocks) {
+  return static_cast<size_t>((threads / 32 + blocks) * 32 * R) * sizeof(double);
+}
+
 // The launch of N images' clusters; attribute: the storage for its one launch attribute.
-cudaLaunchConfig_t launch_config(int64_t N, const ClusterCut& cut, cudaLaunchAttribute& attribute) {
+cudaLaunchConfig_t launch_config(int R, int64_t N, const ClusterCut& cut, cudaLaunchAttribute& attribute) {
   cudaLaunchConfig_t config = {};
   config.gridDim = dim3(static_cast<unsigned>(cut.blocks), static_cast<unsigned>(N));
   config.blockDim = dim3(static_cast<unsigned>(cut.threads));
+  config.dynamicSmemBytes = clustered_shared_bytes(R, cut.threads, cut.blocks);
   config.stream = stream();
   attribute.id = cudaLaunchAttributeClusterDimension;
   attribute.val.clusterDim.x = static_cast<unsigned>(cut.blocks);  // one image's blocks
@@ -105,7 +115,7 @@ void launch_runs(const Tensor& A, const Tensor& dA, float sign, const ClusterCut
   const int64_t N = A.size(0), K = A.size(1), plane = A.size(2) * A.size(3);
   GCAM_CHECK(N <= 65535, "gradcam: ", A.shape().str(), " is beyond the clustered kernel's grid");
   cudaLaunchAttribute attribute;
-  const cudaLaunchConfig_t config = launch_config(N, cut, attribute);
+  const cudaLaunchConfig_t config = launch_config(R, N, cut, attribute);
   GCAM_CUDA_CHECK(cudaLaunchKernelEx(&config, gradcam_clustered<R>, A.data(), dA.data(), static_cast<int>(K),
                                      static_cast<int>(plane), static_cast<int>(cut.channels), sign, r.alpha.data(),
                                      r.raw.data(), r.map.data(), r.zero_flags.data()));
@@ -127,7 +137,20 @@ bool clusters_supported() {
       cudaGetLastError();
       return false;
     }
-    return launch != 0 && attributes.binaryVersion >= 90;
+    if (launch == 0 || attributes.binaryVersion < 90) return false;
+    // Once, before any launch (and so outside any graph capture): clusters of up to 16 blocks, and shared
+    // memory past the default 48 KB where the largest cut needs it.
+    bool allowed = true;
+    with_each_runs([&](auto R) {
+      const auto kernel = gradcam_clustered<decltype(R)::value>;
+      const size_t most = clustered_shared_bytes(R, cluster_threads_max(R), kMaxClusterBlocks);
+      allowed = allowed &&
+                cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) == cudaSuccess &&
+                cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(most)) ==
+                    cudaSuccess;
+    });
+    if (!allowed) cudaGetLastError();
+    return allowed;
   }();
   return supported;
 }
@@ -136,7 +159,7 @@ std::optional<ClusterCut> clustered_cut(int64_t K, int64_t plane, int64_t channe
   const int64_t runs = (plane + 31) / 32;
   if (runs > kMaxRuns || K * plane > int64_t{1} << 30 || !clusters_supported()) return std::nullopt;
   const int64_t C = channels_per_block > 0 ? std::min(channels_per_block, K)
-                                           : (K + kMaxClusterBlocks - 1) / kMaxClusterBlocks;
+                                           : (K + kPortableClusterBlocks - 1) / kPortableClusterBlocks;
   const int64_t B = (K + C - 1) / C;
   if (B > kMaxClusterBlocks) return std::nullopt;
   // One pass of the warps over the block's channels (U per warp), and at least one thread per pixel
@@ -151,7 +174,7 @@ int resident_clusters(int64_t plane, const ClusterCut& cut) {
   int count = 0;
   with_runs((plane + 31) / 32, [&](auto R) {
     cudaLaunchAttribute attribute;
-    const cudaLaunchConfig_t config = launch_config(1, cut, attribute);
+    const cudaLaunchConfig_t config = launch_config(decltype(R)::value, 1, cut, attribute);
     GCAM_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&count, gradcam_clustered<decltype(R)::value>, &config));
   });
   return count;

@@ -115,6 +115,12 @@ void with_runs(int64_t runs, F f) {
   }
 }
 
+// Calls f(std::integral_constant<int, R>()) for every R = 1 … kMaxRuns.
+template <typename F>
+void with_each_runs(F f) {
+  for (int runs = 1; runs <= kMaxRuns; ++runs) with_runs(runs, f);
+}
+
 // The image's normalised map from its ReLU'd raw map, thread p holding pixel p (holds: p < h·w; every
 // thread of the block calls it): map[p] and the image's all-zero flag.
 __device__ inline void normalize_held(float mine, bool holds, float* map, float* zero_flag) {

@@ -72,15 +72,16 @@ std::string described(const Shape& s, cuda::ReductionOptions how) {
 
 // A kernel, with every cut of the channels into blocks, gives the CPU's maps: its own cut, one channel
 // per block, 3 per block (a last block that is partly empty) and all K in one block per image (for the
-// clustered kernel: clusters of 1 to 8 blocks, and warps that make 8 passes over a block's channels;
-// the cuts that need more than 8 blocks run the streamed kernel, as the trace says). The shapes:
+// clustered kernel: clusters of 1 to 16 blocks, 9 and 16 of them beyond the portable 8 by one channel a
+// block of 9 and of 16, and warps that make 8 passes over a block's channels; the cuts that need more
+// than 16 blocks run the streamed kernel, as the trace says). The shapes:
 // ResNet-50's and VGG-16's target layers, odd sizes, a 224-pixel plane (the streamed kernel's largest:
 // 7 pixels per lane) and planes beyond it (the sliced kernel then; 70×70 is also beyond the sliced
 // kernel's shared-memory stage, so it reads global memory by the same code).
 void expect_reduction_equals_the_cpu(cuda::Reduction kernel) {
   const std::vector<Shape> shapes = {Shape{3, 2048, 7, 7}, Shape{2, 512, 14, 14}, Shape{2, 5, 3, 11},
-                                     Shape{2, 9, 14, 16},  Shape{1, 8, 30, 30},   Shape{4, 64, 1, 1},
-                                     Shape{2, 20, 70, 70}};
+                                     Shape{2, 9, 14, 16},  Shape{2, 16, 7, 7},    Shape{1, 8, 30, 30},
+                                     Shape{4, 64, 1, 1},   Shape{2, 20, 70, 70}};
   for (size_t i = 0; i < shapes.size(); ++i) {
     const Tensor A = activations(shapes[i], 10 + i), dA = random_normal(shapes[i], 20 + i, 0.01f);
     const Tensor alpha = cam::channel_weights(dA);
@@ -174,7 +175,8 @@ TEST(CudaCam, EachKernelTakesOnlyTheShapesItFits) {
   EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 9, 15, 15}, {Reduction::Streamed, 0}), Reduction::Sliced);
   EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 64, 7, 7}, {Reduction::Sliced, 0}), Reduction::Sliced);
   EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 64, 7, 7}, {Reduction::Streamed, 3}), Reduction::Streamed);
-  // Clustered: 2048 channels in 8 blocks of 256 (or 255: 9 blocks, too many).
+  // Clustered: 2048 channels in 8 blocks of 256 by default, in 16 of 128 when asked (or 127: 17
+  // blocks, too many).
   const Shape layer4{16, 2048, 7, 7};
   // Hopper and later have clusters (a build for older GPUs alone would not hold the kernel's code: then
   // this fails, on purpose, rather than let every clustered check below test the streamed kernel).
@@ -183,8 +185,8 @@ TEST(CudaCam, EachKernelTakesOnlyTheShapesItFits) {
   const Reduction clustered = clusters ? Reduction::Clustered : Reduction::Streamed;
   EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::Clustered, 0}), clustered);
   EXPECT_EQ(cuda::gradcam_reduction_for(Shape{16, 512, 14, 14}, {Reduction::Clustered, 0}), clustered);
-  EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::Clustered, 256}), clustered);
-  EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::Clustered, 255}), Reduction::Streamed);
+  EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::Clustered, 128}), clustered);
+  EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::Clustered, 127}), Reduction::Streamed);
   EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 9, 15, 15}, {Reduction::Clustered, 0}), Reduction::Sliced);
 }
 

@@ -34,11 +34,12 @@ struct GradcamMaps {
 //              through registers
 //   Sliced     any shape: blocks of channels staged in shared memory (or read from global memory for
 //              large planes)
-//   Clustered  as Streamed, each image's blocks (at most 8) one thread-block cluster that hands the
-//              parts over through distributed shared memory (Hopper and later; gradcam_clustered.cu)
+//   Clustered  as Streamed, each image's blocks (8, or up to 16 by a forced cut) one thread-block
+//              cluster that hands the parts over through distributed shared memory (Hopper and later;
+//              gradcam_clustered.cu)
 // The first two hand the blocks' parts of an image over through global memory. Auto takes Streamed where
 // it fits and Sliced elsewhere; Streamed asked for where it does not fit falls back to Sliced, and
-// Clustered to what Auto takes (planes over 224 pixels, more than 8 blocks per image, no clusters).
+// Clustered to what Auto takes (planes over 224 pixels, more than 16 blocks per image, no clusters).
 // channels_per_block > 0 forces that cut of the channels into blocks, 0 leaves each kernel its own.
 // Tests and benchmarks compare the kernels and cuts.
 enum class Reduction { Auto, Streamed, Sliced, Clustered };
