@@ -167,7 +167,10 @@ std::optional<ClusterCut> clustered_cut(int64_t K, int64_t plane, int64_t channe
   const int64_t U = stream_unroll(static_cast<int>(runs)), warps_for_channels = (C + U - 1) / U;
   const int64_t threads = std::min<int64_t>(cluster_threads_max(static_cast<int>(runs)),
                                             32 * std::max(warps_for_channels, runs));
-  return ClusterCut{C, B, threads};
+  const ClusterCut cut{C, B, threads};
+  // A cluster must fit on the GPU whole: 16 blocks of 1024 threads need 16 free SMs in one of its GPCs.
+  if (resident_clusters(plane, cut) < 1) return std::nullopt;
+  return cut;
 }
 
 int resident_clusters(int64_t plane, const ClusterCut& cut) {

@@ -17,8 +17,9 @@ struct ClusterCut {
 };
 
 // The cut for feature maps of K channels of `plane` pixels (channels_per_block > 0 forces it), or none
-// where the clustered kernel does not fit: planes over 224 pixels, more than 16 blocks per image, or a
-// device (or a build) without thread-block clusters. The default cut spreads K over 8 blocks.
+// where the clustered kernel does not fit: planes over 224 pixels, more than 16 blocks per image, a
+// cluster that this GPU cannot hold, or a device (or a build) without thread-block clusters. The
+// default cut spreads K over 8 blocks.
 std::optional<ClusterCut> clustered_cut(int64_t K, int64_t plane, int64_t channels_per_block);
 
 // How many of these clusters the GPU holds at once (cudaOccupancyMaxActiveClusters): below the batch,
