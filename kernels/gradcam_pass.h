@@ -70,8 +70,8 @@ __device__ void weigh_channels(const float* __restrict__ grad, const float* __re
   }
 }
 
-// Step 4: every warp writes its share into warp_parts (shared, [warps][32·R]); returns to thread p < plane
-// the sum of the warps' shares of pixel p in warp order, 0 to the others. Ends with a barrier.
+// Step 4: every warp writes its share into warp_parts (shared, [warps][32·R]); after a barrier, returns
+// to thread p < plane the sum of the warps' shares of pixel p in warp order, 0 to the others.
 template <int R>
 __device__ double block_part(double (*warp_parts)[32 * R], const double (&acc)[R], int warps, int plane) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
@@ -86,7 +86,7 @@ __device__ double block_part(double (*warp_parts)[32 * R], const double (&acc)[R
 
 // Steps 1–4 for block b of image n, which holds channels [b·C, b·C + C) of the K: returns to thread
 // p < plane pixel p of the block's part of Σ_k sign·α_k A_k (0 to the others); α of the block's channels
-// into alpha_out (N, K). Ends with a barrier.
+// into alpha_out (N, K). Every thread of the block calls it (block_part's barrier).
 template <int R>
 __device__ double block_share(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C,
                               int b, int64_t n, int warps, float sign, float* alpha_out,
