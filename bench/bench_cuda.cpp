@@ -346,9 +346,10 @@ int register_benchmarks() {
   for (const auto& layer : gcam::bench::conv_layers())
     for (int64_t batch : {1, 8})
       for (Pass pass : {Pass::Forward, Pass::BackwardData}) {
-        const std::string name = std::string(pass == Pass::Forward ? "cuda_conv_forward/" : "cuda_conv_backward_data/") +
-                                 layer.name + "/batch:" + std::to_string(batch);
-        register_guarded(name.c_str(), BM_CudaConv, layer, batch, pass)
+        const std::string name =
+            std::string(pass == Pass::Forward ? "cuda_conv_forward/" : "cuda_conv_backward_data/") + layer.name +
+            "/batch:" + std::to_string(batch);
+        register_guarded(name, BM_CudaConv, layer, batch, pass)
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.05);
@@ -361,7 +362,7 @@ int register_benchmarks() {
                                    (pass == Pass::Forward ? "forward/" : "backward_data/") + layer.name +
                                    "/batch:" + std::to_string(batch) +
                                    (engine == gcam::cuda::ConvEngine::Cudnn ? "/cudnn" : "/im2col+cublas");
-          register_guarded(name.c_str(), BM_CudaConvByEngine, layer, batch, pass, engine)
+          register_guarded(name, BM_CudaConvByEngine, layer, batch, pass, engine)
               ->UseManualTime()
               ->Iterations(20)
               ->Unit(benchmark::kMillisecond);
@@ -379,44 +380,41 @@ int register_benchmarks() {
                {":streamed-64-channels-per-block", {gcam::cuda::Reduction::Streamed, 64}},
                {":streamed-128-channels-per-block", {gcam::cuda::Reduction::Streamed, 128}},
                {":streamed-256-channels-per-block", {gcam::cuda::Reduction::Streamed, 256}}}) {
-        const std::string name = std::string("cuda_fused_reduction/") + t.name + cut + "/batch:" + std::to_string(batch);
+        const std::string name =
+            std::string("cuda_fused_reduction/") + t.name + cut + "/batch:" + std::to_string(batch);
         // A fixed count of graph replays (each kRepeats reductions): Google Benchmark's minimum time
         // counts the manual time, one reduction's, and would replay the graph for seconds.
-        register_guarded(name.c_str(), BM_FusedReduction, batch, t.channels, t.size, how)
+        register_guarded(name, BM_FusedReduction, batch, t.channels, t.size, how)
             ->UseManualTime()
             ->Iterations(200)
             ->Unit(benchmark::kMicrosecond);
       }
   for (const TargetLayer& t : {TargetLayer{"resnet50.layer4", 2048, 7}, TargetLayer{"vgg16.features.29", 512, 14}})
     for (int64_t batch : {1, 16, 64})
-      register_guarded(("cuda_copy_of_reduction_bytes/" + std::string(t.name) + "/batch:" +
-                                    std::to_string(batch)).c_str(),
-                                   BM_CopyOfReductionBytes, batch, t.channels, t.size)
+      register_guarded("cuda_copy_of_reduction_bytes/" + std::string(t.name) + "/batch:" + std::to_string(batch),
+                       BM_CopyOfReductionBytes, batch, t.channels, t.size)
           ->UseManualTime()
           ->Iterations(200)
           ->Unit(benchmark::kMicrosecond);
   for (int64_t batch : {1, 16, 64}) {
-    register_guarded(("cuda_fused_upsample_product/7x7-to-224x224/batch:" + std::to_string(batch)).c_str(),
-                                 BM_FusedUpsampleProduct, batch, int64_t{7})
+    register_guarded("cuda_fused_upsample_product/7x7-to-224x224/batch:" + std::to_string(batch),
+                     BM_FusedUpsampleProduct, batch, int64_t{7})
         ->UseManualTime()
         ->Iterations(200)
         ->Unit(benchmark::kMicrosecond);
-    register_guarded(("cuda_fused_render/224x224/batch:" + std::to_string(batch)).c_str(), BM_FusedRender,
-                                 batch)
+    register_guarded("cuda_fused_render/224x224/batch:" + std::to_string(batch), BM_FusedRender, batch)
         ->UseManualTime()
         ->Iterations(200)
         ->Unit(benchmark::kMicrosecond);
-    register_guarded(("cuda_fused_draw/7x7-to-224x224/batch:" + std::to_string(batch)).c_str(),
-                                 BM_FusedDraw, batch)
+    register_guarded("cuda_fused_draw/7x7-to-224x224/batch:" + std::to_string(batch), BM_FusedDraw, batch)
         ->UseManualTime()
         ->Iterations(200)
         ->Unit(benchmark::kMicrosecond);
-    register_guarded(("cuda_localize/224x224/batch:" + std::to_string(batch)).c_str(), BM_Localize, batch)
+    register_guarded("cuda_localize/224x224/batch:" + std::to_string(batch), BM_Localize, batch)
         ->UseManualTime()
         ->Iterations(200)
         ->Unit(benchmark::kMicrosecond);
-    register_guarded(("cuda_gradient_pictures/224x224/batch:" + std::to_string(batch)).c_str(),
-                                 BM_GradientPictures, batch)
+    register_guarded("cuda_gradient_pictures/224x224/batch:" + std::to_string(batch), BM_GradientPictures, batch)
         ->UseManualTime()
         ->Iterations(200)
         ->Unit(benchmark::kMicrosecond);
@@ -435,8 +433,7 @@ int register_benchmarks() {
     for (const char* architecture : {"resnet50", "vgg16"})
       for (int64_t batch : {1, 16, 64}) {
         const std::string name = std::string(row.prefix) + architecture + "/batch:" + std::to_string(batch);
-        register_guarded(name.c_str(), BM_CudaGradcamGraph, std::string(architecture), batch, row.tf32,
-                                     row.engine, row.guided)
+        register_guarded(name, BM_CudaGradcamGraph, std::string(architecture), batch, row.tf32, row.engine, row.guided)
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.2);
@@ -444,9 +441,9 @@ int register_benchmarks() {
   for (const char* architecture : {"resnet50", "vgg16"})
     for (int64_t batch : {1, 16, 64})
       for (bool guided : {false, true}) {
-        const std::string name = std::string("cuda_explain/") + architecture + (guided ? "/gradcam+guided" : "/gradcam") +
-                                 "/batch:" + std::to_string(batch);
-        register_guarded(name.c_str(), BM_CudaExplain, std::string(architecture), batch, guided, false)
+        const std::string name = std::string("cuda_explain/") + architecture +
+                                 (guided ? "/gradcam+guided" : "/gradcam") + "/batch:" + std::to_string(batch);
+        register_guarded(name, BM_CudaExplain, std::string(architecture), batch, guided, false)
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.2);
@@ -455,7 +452,7 @@ int register_benchmarks() {
     for (int64_t batch : {1, 64}) {
       const std::string name =
           std::string("cuda_explain_kept_on_device/") + architecture + "/gradcam+guided/batch:" + std::to_string(batch);
-      register_guarded(name.c_str(), BM_CudaExplain, std::string(architecture), batch, true, true)
+      register_guarded(name, BM_CudaExplain, std::string(architecture), batch, true, true)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond)
           ->MinTime(0.2);
