@@ -71,13 +71,13 @@ std::string described(const Shape& s, cuda::ReductionOptions how) {
 }
 
 // A kernel, with every cut of the channels into blocks, gives the CPU's maps: its own cut, one channel
-// per block, 3 per block (a last block that is partly empty) and all K in one block per image (for the
-// clustered kernel: clusters of 1 to 16 blocks, 9 and 16 of them beyond the portable 8 by one channel a
-// block of 9 and of 16, and warps that make 8 passes over a block's channels; the cuts that need more
-// than 16 blocks run the streamed kernel, as the trace says). The shapes:
-// ResNet-50's and VGG-16's target layers, odd sizes, a 224-pixel plane (the streamed kernel's largest:
-// 7 pixels per lane) and planes beyond it (the sliced kernel then; 70×70 is also beyond the sliced
-// kernel's shared-memory stage, so it reads global memory by the same code).
+// per block, 3 per block (a last block that is partly empty) and all K in one block per image. For the
+// clustered kernel that is clusters of 1 to 16 blocks (one channel a block makes clusters of 9 and 16 on
+// the 9- and 16-channel shapes, beyond the portable 8) and warps that make 8 passes over a block's
+// channels; the cuts that need more than 16 blocks run the streamed kernel, as the trace says. The
+// shapes: ResNet-50's and VGG-16's target layers, odd sizes, a 224-pixel plane (the streamed kernel's
+// largest: 7 pixels per lane) and planes beyond it (the sliced kernel then; 70×70 is also beyond the
+// sliced kernel's shared-memory stage, so it reads global memory by the same code).
 void expect_reduction_equals_the_cpu(cuda::Reduction kernel) {
   const std::vector<Shape> shapes = {Shape{3, 2048, 7, 7}, Shape{2, 512, 14, 14}, Shape{2, 5, 3, 11},
                                      Shape{2, 9, 14, 16},  Shape{2, 16, 7, 7},    Shape{1, 8, 30, 30},
