@@ -109,8 +109,8 @@ void BM_FusedReduction(benchmark::State& state, int64_t batch, int64_t channels,
   time_graph_replays(state, copies, bytes, [&](int i) {
     outputs.push_back(gcam::cuda::gradcam_maps(As[i], dAs[i], false, false, how));
   });
-  if (gcam::cuda::gradcam_reduction_for(s, how) == gcam::cuda::Reduction::Clustered)
-    state.counters["resident_clusters"] = static_cast<double>(gcam::cuda::resident_clusters(s, how));
+  if (const int64_t held = gcam::cuda::resident_clusters(s, how))  // 0: not the clustered kernel
+    state.counters["resident_clusters"] = static_cast<double>(held);
 }
 
 // What the device's own copy engine path takes for the same bytes as the reduction: A (N, K, h, w)

@@ -355,24 +355,40 @@ void launch_streamed(const Tensor& A, const Tensor& dA, bool counterfactual, int
 
 }  // namespace
 
-Reduction gradcam_reduction_for(const Shape& activations, ReductionOptions how) {
+namespace {
+
+// The kernel for activations of this shape, and the clustered kernel's cut when it is that one: the one
+// decision behind gradcam_reduction_for, resident_clusters and gradcam_maps.
+struct Choice {
+  Reduction kernel;
+  std::optional<ClusterCut> cut;
+};
+
+Choice choose(const Shape& activations, ReductionOptions how) {
   GCAM_CHECK(activations.ndim() == 4, "gradcam: activations must be (N, K, h, w), got ", activations.str());
   const int64_t K = activations[1], plane = activations[2] * activations[3];
   const Reduction streamed_or_sliced = streamed_fits(K, plane) ? Reduction::Streamed : Reduction::Sliced;
   switch (how.kernel) {
     case Reduction::Auto:
-    case Reduction::Streamed: return streamed_or_sliced;
-    case Reduction::Sliced: return Reduction::Sliced;
+    case Reduction::Streamed: return {streamed_or_sliced, std::nullopt};
+    case Reduction::Sliced: return {Reduction::Sliced, std::nullopt};
     case Reduction::Clustered:
-      return clustered_cut(K, plane, how.channels_per_block) ? Reduction::Clustered : streamed_or_sliced;
+      if (std::optional<ClusterCut> cut = clustered_cut(K, plane, how.channels_per_block))
+        return {Reduction::Clustered, cut};
+      return {streamed_or_sliced, std::nullopt};
   }
-  return Reduction::Sliced;
+  return {Reduction::Sliced, std::nullopt};
+}
+
+}  // namespace
+
+Reduction gradcam_reduction_for(const Shape& activations, ReductionOptions how) {
+  return choose(activations, how).kernel;
 }
 
 int64_t resident_clusters(const Shape& activations, ReductionOptions how) {
-  if (gradcam_reduction_for(activations, how) != Reduction::Clustered) return 0;
-  const int64_t plane = activations[2] * activations[3];
-  return resident_clusters(plane, *clustered_cut(activations[1], plane, how.channels_per_block));
+  const Choice c = choose(activations, how);
+  return c.cut ? c.cut->resident : 0;
 }
 
 GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, bool counterfactual, bool copy_flags,
@@ -382,10 +398,9 @@ GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, boo
                 device_empty(Shape{N}), {}};
   if (N == 0) return r;
   GCAM_CHECK(K > 0 && h * w > 0, "gradcam: empty feature maps ", activations.shape().str());
-  switch (gradcam_reduction_for(activations.shape(), how)) {
-    case Reduction::Clustered:
-      launch_clustered(activations, gradients, counterfactual, *clustered_cut(K, h * w, how.channels_per_block), r);
-      break;
+  const Choice c = choose(activations.shape(), how);
+  switch (c.kernel) {
+    case Reduction::Clustered: launch_clustered(activations, gradients, counterfactual, *c.cut, r); break;
     case Reduction::Streamed: launch_streamed(activations, gradients, counterfactual, how.channels_per_block, r); break;
     default: launch_sliced(activations, gradients, counterfactual, how.channels_per_block, r);
   }

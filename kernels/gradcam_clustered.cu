@@ -122,6 +122,17 @@ void launch_runs(const Tensor& A, const Tensor& dA, float sign, const ClusterCut
   GCAM_CHECK_LAUNCH();
 }
 
+// How many clusters of this cut the GPU holds at once.
+int64_t resident(int64_t plane, const ClusterCut& cut) {
+  int count = 0;
+  with_runs((plane + 31) / 32, [&](auto R) {
+    cudaLaunchAttribute attribute;
+    const cudaLaunchConfig_t config = launch_config(decltype(R)::value, 1, cut, attribute);
+    GCAM_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&count, gradcam_clustered<decltype(R)::value>, &config));
+  });
+  return count;
+}
+
 }  // namespace
 
 bool clusters_supported() {
@@ -167,20 +178,11 @@ std::optional<ClusterCut> clustered_cut(int64_t K, int64_t plane, int64_t channe
   const int64_t U = stream_unroll(static_cast<int>(runs)), warps_for_channels = (C + U - 1) / U;
   const int64_t threads = std::min<int64_t>(cluster_threads_max(static_cast<int>(runs)),
                                             32 * std::max(warps_for_channels, runs));
-  const ClusterCut cut{C, B, threads};
+  ClusterCut cut{C, B, threads, 0};
   // A cluster must fit on the GPU whole: 16 blocks of 1024 threads need 16 free SMs in one of its GPCs.
-  if (resident_clusters(plane, cut) < 1) return std::nullopt;
+  cut.resident = resident(plane, cut);
+  if (cut.resident < 1) return std::nullopt;
   return cut;
-}
-
-int resident_clusters(int64_t plane, const ClusterCut& cut) {
-  int count = 0;
-  with_runs((plane + 31) / 32, [&](auto R) {
-    cudaLaunchAttribute attribute;
-    const cudaLaunchConfig_t config = launch_config(decltype(R)::value, 1, cut, attribute);
-    GCAM_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&count, gradcam_clustered<decltype(R)::value>, &config));
-  });
-  return count;
 }
 
 void launch_clustered(const Tensor& A, const Tensor& dA, bool counterfactual, const ClusterCut& cut,

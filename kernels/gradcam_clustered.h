@@ -11,9 +11,11 @@
 
 namespace gcam::cuda {
 
-// How an image's K channels are cut: `channels` per block, `blocks` blocks (one cluster), `threads` each.
+// How an image's K channels are cut: `channels` per block, `blocks` blocks (one cluster), `threads` each;
+// and how many such clusters the GPU holds at once (cudaOccupancyMaxActiveClusters: below the batch,
+// the images' clusters run in more than one wave).
 struct ClusterCut {
-  int64_t channels, blocks, threads;
+  int64_t channels, blocks, threads, resident;
 };
 
 // The cut for feature maps of K channels of `plane` pixels (channels_per_block > 0 forces it), or none
@@ -21,10 +23,6 @@ struct ClusterCut {
 // cluster that this GPU cannot hold, or a device (or a build) without thread-block clusters. The
 // default cut spreads K over 8 blocks.
 std::optional<ClusterCut> clustered_cut(int64_t K, int64_t plane, int64_t channels_per_block);
-
-// How many of these clusters the GPU holds at once (cudaOccupancyMaxActiveClusters): below the batch,
-// the images' clusters run in more than one wave.
-int resident_clusters(int64_t plane, const ClusterCut& cut);
 
 // Queues the kernel: r's α, raw maps, maps and zero flags from activations A and gradients dA (N, K, h, w).
 void launch_clustered(const Tensor& A, const Tensor& dA, bool counterfactual, const ClusterCut& cut, GradcamMaps& r);
