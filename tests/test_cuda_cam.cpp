@@ -19,6 +19,7 @@
 #include "gcam/gradcam_graph.h"
 #include "support/box_cases.h"
 #include "support/compare.h"
+#include "support/draw_checks.h"
 #include "support/gradcheck.h"
 
 namespace gcam {
@@ -190,88 +191,34 @@ TEST(CudaCam, EachKernelTakesOnlyTheShapesItFits) {
   EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 9, 15, 15}, {Reduction::Clustered, 0}), Reduction::Sliced);
 }
 
-// One draw launch makes what the CPU makes in four steps: the upsampled map, Guided Grad-CAM's product,
-// the heatmap and the overlay (bytes within one unit: the compilers may contract floats differently);
-// a launch asked for fewer outputs gives the same ones, bit for bit.
+// One draw launch makes what the CPU makes in four steps (the upsampled map, Guided Grad-CAM's product,
+// the heatmap and the overlay), and asked for fewer outputs gives the same ones: support/draw_checks.h,
+// the checks that test_draw_steps.cpp runs on the launch's pixel steps on the CPU.
+test::DrawnOnHost draw_on_gpu(const Tensor& maps, const test::DrawRequest& what) {
+  const Tensor guided = what.guided ? what.guided->to(Device::CUDA) : Tensor();
+  cuda::DeviceArray<uint8_t> pictures;
+  if (what.pictures) pictures = cuda::DeviceArray<uint8_t>::copy_from_host(*what.pictures);
+  cuda::Drawing drawing;
+  drawing.height = what.height, drawing.width = what.width, drawing.map = what.map, drawing.heat = what.heat;
+  drawing.guided = what.guided ? &guided : nullptr, drawing.pictures = what.pictures ? &pictures : nullptr;
+  drawing.colormap = what.colormap, drawing.alpha = what.alpha;
+  const cuda::Drawn drawn = cuda::draw(maps.to(Device::CUDA), drawing);
+  test::DrawnOnHost out;
+  if (drawn.map.defined()) out.map = drawn.map.to(Device::CPU).to_vector();
+  if (drawn.guided_gradcam.defined()) out.guided_gradcam = drawn.guided_gradcam.to(Device::CPU).to_vector();
+  if (drawn.heat.size() > 0) out.heat = drawn.heat.copy_to_host();
+  if (drawn.overlay.size() > 0) out.overlay = drawn.overlay.copy_to_host();
+  return out;
+}
+
 TEST(CudaCam, DrawingEqualsTheCpu) {
   REQUIRE_GPU();
-  for (const Shape& maps_shape : {Shape{2, 7, 7}, Shape{3, 14, 14}, Shape{1, 5, 9}}) {
-    SCOPED_TRACE(maps_shape.str());
-    const Tensor maps = activations(maps_shape, 40);
-    const int64_t N = maps_shape[0], H = 224, W = 197;
-    const Tensor guided = random_normal(Shape{N, 3, H, W}, 41);
-    std::vector<uint8_t> pictures(static_cast<size_t>(N * H * W * 3));
-    for (size_t i = 0; i < pictures.size(); ++i) pictures[i] = static_cast<uint8_t>((i * 29) % 256);
-    const Tensor maps_on_device = maps.to(Device::CUDA), guided_on_device = guided.to(Device::CUDA);
-    const auto pictures_on_device = cuda::DeviceArray<uint8_t>::copy_from_host(pictures);
-    cuda::Drawing all;
-    all.height = H, all.width = W, all.guided = &guided_on_device, all.heat = true;
-    all.pictures = &pictures_on_device, all.colormap = cam::Colormap::Hot, all.alpha = 0.7f;
-    const cuda::Drawn drawn = cuda::draw(maps_on_device, all);
-
-    const Tensor expected = cam::upsample_bilinear(maps, H, W);
-    EXPECT_TRUE(test::near_relative(drawn.map.to(Device::CPU), expected, 1e-5));
-    std::vector<float> product = guided.to_vector();
-    const std::vector<float> up = expected.to_vector();
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t c = 0; c < 3; ++c)
-        for (int64_t p = 0; p < H * W; ++p) product[(n * 3 + c) * H * W + p] *= up[n * H * W + p];
-    EXPECT_TRUE(test::near_relative(drawn.guided_gradcam.to(Device::CPU), Tensor::from_vector(guided.shape(), product), 1e-5));
-    // The CPU's colours of the GPU's map (the two maps may differ in the last bit).
-    const Tensor map = drawn.map.to(Device::CPU);
-    const std::vector<uint8_t> heat = drawn.heat.copy_to_host(), overlay = drawn.overlay.copy_to_host();
-    for (int64_t n = 0; n < N; ++n) {
-      image::Image picture{W, H, std::vector<uint8_t>(pictures.begin() + n * H * W * 3, pictures.begin() + (n + 1) * H * W * 3)};
-      const image::Image want_heat = cam::heatmap(map.data() + n * H * W, H, W, cam::Colormap::Hot);
-      const image::Image want_overlay = cam::overlay(picture, map.data() + n * H * W, cam::Colormap::Hot, 0.7f);
-      for (int64_t i = 0; i < H * W * 3; ++i) {
-        ASSERT_LE(std::abs(int(heat[n * H * W * 3 + i]) - int(want_heat.rgb[i])), 1) << "heat byte " << i;
-        ASSERT_LE(std::abs(int(overlay[n * H * W * 3 + i]) - int(want_overlay.rgb[i])), 1) << "overlay byte " << i;
-      }
-    }
-    // Fewer outputs asked: the map alone, and the heatmap alone.
-    cuda::Drawing map_only;
-    map_only.height = H, map_only.width = W;
-    const cuda::Drawn only_map = cuda::draw(maps_on_device, map_only);
-    EXPECT_TRUE(test::equal_exactly(only_map.map.to(Device::CPU), map.to_vector()));
-    EXPECT_FALSE(only_map.guided_gradcam.defined());
-    EXPECT_EQ(only_map.heat.size(), 0);
-    cuda::Drawing heat_only = map_only;
-    heat_only.map = false, heat_only.heat = true, heat_only.colormap = cam::Colormap::Hot;
-    const cuda::Drawn only_heat = cuda::draw(maps_on_device, heat_only);
-    EXPECT_FALSE(only_heat.map.defined());
-    EXPECT_EQ(only_heat.overlay.size(), 0);
-    EXPECT_EQ(only_heat.heat.copy_to_host(), heat);
-  }
+  test::expect_drawing_equals_the_cpu(draw_on_gpu);
 }
 
 TEST(CudaCam, HeatmapAndOverlayBytesEqualTheCpu) {
   REQUIRE_GPU();
-  const int64_t N = 2, H = 31, W = 17;
-  std::vector<float> values = random_normal(Shape{N, H, W}, 50, 0.5f).to_vector();
-  for (float& v : values) v += 0.5f;  // mostly in [0, 1], some outside (clamped)
-  values[3] = NAN;                    // a NaN is drawn as 0
-  const Tensor maps = Tensor::from_vector(Shape{N, H, W}, values);
-  std::vector<uint8_t> pictures(static_cast<size_t>(N * H * W * 3));
-  for (size_t i = 0; i < pictures.size(); ++i) pictures[i] = static_cast<uint8_t>((i * 37) % 256);
-  const auto on_device = cuda::DeviceArray<uint8_t>::copy_from_host(pictures);
-  for (cam::Colormap colormap : {cam::Colormap::Jet, cam::Colormap::Hot, cam::Colormap::Cool, cam::Colormap::Gray}) {
-    cuda::Drawing what;  // maps already at the pictures' size: coloured as they are
-    what.height = H, what.width = W, what.map = false, what.heat = true, what.pictures = &on_device;
-    what.colormap = colormap, what.alpha = 0.4f;
-    const cuda::Drawn r = cuda::draw(maps.to(Device::CUDA), what);
-    const std::vector<uint8_t> heat = r.heat.copy_to_host(), overlay = r.overlay.copy_to_host();
-    for (int64_t n = 0; n < N; ++n) {
-      image::Image picture{W, H, std::vector<uint8_t>(pictures.begin() + n * H * W * 3, pictures.begin() + (n + 1) * H * W * 3)};
-      const image::Image want_heat = cam::heatmap(values.data() + n * H * W, H, W, colormap);
-      const image::Image want_overlay = cam::overlay(picture, values.data() + n * H * W, colormap, 0.4f);
-      for (int64_t i = 0; i < H * W * 3; ++i) {
-        // Float contraction may differ between the compilers: a byte may round the other way at .5.
-        ASSERT_LE(std::abs(int(heat[n * H * W * 3 + i]) - int(want_heat.rgb[i])), 1) << "heat byte " << i;
-        ASSERT_LE(std::abs(int(overlay[n * H * W * 3 + i]) - int(want_overlay.rgb[i])), 1) << "overlay byte " << i;
-      }
-    }
-  }
+  test::expect_colours_equal_the_cpu(draw_on_gpu);
 }
 
 // The gradients' pictures made on the device are gcam/colormap.h's gradient_picture of each image, to
