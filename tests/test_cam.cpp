@@ -20,6 +20,8 @@
 #include "gcam/models.h"
 #include "support/archive.h"
 #include "support/compare.h"
+#include "support/gradcam_by_ops.h"
+#include "support/gradcheck.h"
 
 namespace gcam {
 namespace {
@@ -47,6 +49,40 @@ TEST(Cam, AllZeroMapsStayZeroAndAreReportedNeverNaN) {
   for (int64_t i = 0; i < 81; ++i) ASSERT_EQ(up.data()[i], 0.0f) << i;
   EXPECT_TRUE(cam::localize(up.data(), 9, 9).empty);
   for (int64_t i = 0; i < up.numel(); ++i) ASSERT_FALSE(std::isnan(up.data()[i]));
+}
+
+// The unfused composition of gcam's ops that the fused GPU kernels are also held to (pooling, a grouped
+// 1×1 convolution, ReLU: support/gradcam_by_ops.h) gives the cam:: functions' α, raw map and normalised
+// map, for the target layers' shapes and an odd one, with the counterfactual, and on a batch whose first
+// map is zero everywhere (its gradients all negative on positive activations; the second's all positive).
+TEST(Cam, GradcamByOpsEqualsTheCamFunctions) {
+  std::vector<std::pair<Tensor, Tensor>> cases;  // (A, ∂y/∂A)
+  for (const Shape& s : {Shape{3, 2048, 7, 7}, Shape{2, 512, 14, 14}, Shape{2, 5, 3, 11}}) {
+    std::vector<float> a = test::random_normal(s, 10).to_vector();
+    for (float& v : a) v = std::fabs(v);  // activations after a ReLU are ≥ 0
+    cases.emplace_back(Tensor::from_vector(s, a), test::random_normal(s, 20, 0.01f));
+  }
+  std::vector<float> gradients = test::random_normal(Shape{2, 3, 4, 4}, 30).to_vector();
+  for (size_t i = 0; i < gradients.size(); ++i)  // image 0 all negative, image 1 all positive
+    gradients[i] = i < 48 ? -std::fabs(gradients[i]) : std::fabs(gradients[i]);
+  cases.emplace_back(Tensor::full(Shape{2, 3, 4, 4}, 1.0f), Tensor::from_vector(Shape{2, 3, 4, 4}, gradients));
+  for (const auto& [A, dA] : cases)
+    for (bool counterfactual : {false, true}) {
+      SCOPED_TRACE(A.shape().str() + (counterfactual ? ", counterfactual" : ""));
+      const test::MapsByOps by_ops = test::gradcam_by_ops(A, dA, counterfactual);
+      const Tensor alpha = cam::channel_weights(dA), raw = cam::weighted_map(A, alpha, counterfactual);
+      Tensor map = raw.clone();
+      std::vector<bool> zero;
+      cam::normalize_maps(map, &zero);
+      EXPECT_TRUE(test::near_relative(by_ops.alpha, alpha, 1e-5));
+      EXPECT_TRUE(test::near_relative(by_ops.raw, raw, 1e-5));
+      const std::vector<float> got = by_ops.map.to_vector(), want = map.to_vector();
+      for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
+      EXPECT_EQ(by_ops.all_zero, zero);
+    }
+  for (bool counterfactual : {false, true})  // the counterfactual swaps which map is empty
+    EXPECT_EQ(test::gradcam_by_ops(cases.back().first, cases.back().second, counterfactual).all_zero,
+              (std::vector<bool>{!counterfactual, counterfactual}));
 }
 
 TEST(Cam, NormalisationIsPerImageMinMax) {

@@ -1,6 +1,7 @@
 // The fused Grad-CAM kernels (src/cuda/cam.h) against the CPU functions of gcam/cam.h and
-// gcam/colormap.h: maps within 1e-4 after normalisation, including odd feature sizes, planes larger than
-// a block, batches whose images differ, all-zero maps (zeros and a flag, never NaN) and the
+// gcam/colormap.h, and the reduction also against its steps unfused, by gcam's ops on the GPU
+// (support/gradcam_by_ops.h): maps within 1e-4 after normalisation, including odd feature sizes, planes
+// larger than a block, batches whose images differ, all-zero maps (zeros and a flag, never NaN) and the
 // counterfactual; the upsampling with Guided Grad-CAM's product; the heatmap and overlay bytes. Each
 // test skips cleanly without a GPU. Then the Grad-CAM step as a CUDA graph (gcam/gradcam_graph.h), alone
 // and with guided backprop.
@@ -20,6 +21,7 @@
 #include "support/box_cases.h"
 #include "support/compare.h"
 #include "support/draw_checks.h"
+#include "support/gradcam_by_ops.h"
 #include "support/gradcheck.h"
 
 namespace gcam {
@@ -92,15 +94,25 @@ void expect_reduction_equals_the_cpu(cuda::Reduction kernel) {
       const Tensor raw = expected.clone();
       std::vector<bool> zero;
       cam::normalize_maps(expected, &zero);
+      // The same reduction unfused, by gcam's ops on the GPU (pooling, grouped 1×1 convolution, ReLU).
+      const test::MapsByOps by_ops = test::gradcam_by_ops(A_gpu, dA_gpu, counterfactual);
       for (int64_t cut : {int64_t{0}, int64_t{1}, int64_t{3}, shapes[i][1]}) {
         const cuda::ReductionOptions how{kernel, cut};
         SCOPED_TRACE(described(shapes[i], how) + (counterfactual ? ", counterfactual" : ""));
         const cuda::GradcamMaps g = cuda::gradcam_maps(A_gpu, dA_gpu, counterfactual, true, how);
-        EXPECT_TRUE(test::near_relative(g.alpha.to(Device::CPU), alpha, 1e-5));
-        EXPECT_TRUE(test::near_relative(g.raw.to(Device::CPU), raw, 1e-5));
-        const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = expected.to_vector();
-        for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
+        const Tensor got_alpha = g.alpha.to(Device::CPU), got_raw = g.raw.to(Device::CPU);
+        EXPECT_TRUE(test::near_relative(got_alpha, alpha, 1e-5));
+        EXPECT_TRUE(test::near_relative(got_raw, raw, 1e-5));
+        EXPECT_TRUE(test::near_relative(got_alpha, by_ops.alpha, 1e-5)) << "against the unfused ops";
+        EXPECT_TRUE(test::near_relative(got_raw, by_ops.raw, 1e-5)) << "against the unfused ops";
+        const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = expected.to_vector(),
+                                 unfused = by_ops.map.to_vector();
+        for (size_t k = 0; k < got.size(); ++k) {
+          ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
+          ASSERT_NEAR(got[k], unfused[k], 1e-4) << "pixel " << k << " against the unfused ops";
+        }
         EXPECT_EQ(g.all_zero, zero);
+        EXPECT_EQ(g.all_zero, by_ops.all_zero) << "against the unfused ops";
       }
     }
   }
