@@ -131,10 +131,22 @@ def torch_explain_ms(arch, batch, method):
     return cuda_time_ms(run, warmup=3, repeats=10)
 
 
+def read_report(text):
+    """bench_cuda's JSON, also when the run was cut short (a timeout kills it mid-row): Google Benchmark
+    writes each row as it finishes, so the rows up to the last complete one are kept."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        last = text.rfind("\n    }")  # the end of the last complete row of "benchmarks"
+        report = json.loads(text[:last + len("\n    }")] + "\n  ]\n}") if last >= 0 else {"benchmarks": []}
+        print(f"bench_cuda's JSON ends early (the run was cut short): {len(report['benchmarks'])} rows read")
+        return report
+
+
 def gcam_results(build, json_file):
     if json_file:
         with open(json_file) as f:
-            report = json.load(f)
+            report = read_report(f.read())
     else:
         cmd = [os.path.join(build, "bin", "bench_cuda"), "--benchmark_format=json"]
         report = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
