@@ -6,6 +6,7 @@
 
 #include "gcam/error.h"
 #include "../image/round_byte.h"
+#include "colours.h"
 
 namespace gcam::cam {
 
@@ -21,32 +22,9 @@ bool parse_colormap(const std::string& name, Colormap* out) {
 namespace {
 
 using image::round_byte;  // src/image/round_byte.h
-
-// Clamped to [0, 1], NaN to 0 (both comparisons are false for NaN), written as selects that vectorise.
-inline float unit(float x) {
-  x = x > 0.0f ? x : 0.0f;
-  return x < 1.0f ? x : 1.0f;
-}
-
-// The map's colour (gcam/colormap.h's formulas) for v already in [0, 1].
-template <Colormap map>
-inline void colour(float v, float rgb[3]) {
-  if constexpr (map == Colormap::Jet) {
-    rgb[0] = unit(1.5f - std::fabs(4 * v - 3)), rgb[1] = unit(1.5f - std::fabs(4 * v - 2)), rgb[2] = unit(1.5f - std::fabs(4 * v - 1));
-  } else if constexpr (map == Colormap::Hot) {
-    rgb[0] = unit(3 * v), rgb[1] = unit(std::fma(3.0f, v, -1.0f)), rgb[2] = unit(std::fma(3.0f, v, -2.0f));
-  } else if constexpr (map == Colormap::Cool) {
-    rgb[0] = v, rgb[1] = 1 - v, rgb[2] = 1;
-  } else {
-    rgb[0] = rgb[1] = rgb[2] = v;
-  }
-}
-
-// alpha·colour + (1 − alpha)·picture with its one multiply-add spelled out as fma, so that no compiler
-// (GCC here, nvcc for kernels/render.cu) is free to round it differently by contracting it or not.
-inline float blend(float alpha, uint8_t colour, uint8_t picture) {
-  return std::fma(alpha, static_cast<float>(colour), (1.0f - alpha) * static_cast<float>(picture));
-}
+using colours::blend;     // src/cam/colours.h: gcam/colormap.h's formulas, shared with the GPU's drawing
+using colours::colour;
+using colours::unit;
 
 // out[3i + c] = colour byte c of map[i], or, Blend, alpha·colour byte + (1 − alpha)·picture, rounded
 // again: one loop per colour map and mode, with no branch inside, so that GCC vectorises it.
@@ -81,13 +59,7 @@ void paint(Colormap map, const float* values, int64_t count, const uint8_t* pict
 // one loop per map) to it.
 std::array<uint8_t, 3> colorize(Colormap map, float v) {
   float rgb[3];
-  v = unit(v);
-  switch (map) {
-    case Colormap::Jet: colour<Colormap::Jet>(v, rgb); break;
-    case Colormap::Hot: colour<Colormap::Hot>(v, rgb); break;
-    case Colormap::Cool: colour<Colormap::Cool>(v, rgb); break;
-    case Colormap::Gray: default: colour<Colormap::Gray>(v, rgb); break;
-  }
+  colour(map, unit(v), rgb);
   auto byte = [](float x) { return static_cast<uint8_t>(std::lround(x * 255.0f)); };
   return {byte(rgb[0]), byte(rgb[1]), byte(rgb[2])};
 }

@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "../host_device.h"
+#include "colours.h"
 #include "gcam/colormap.h"
 
 namespace gcam::cam::drawing {
@@ -50,24 +51,10 @@ GCAM_HOST_DEVICE inline float upsampled(const float* map, int64_t h, int64_t w, 
   return upper + (lower - upper) * r.frac;
 }
 
-// Clamped to [0, 1]; NaN to 0 (both comparisons are false for NaN).
-GCAM_HOST_DEVICE inline float unit(float x) {
-  x = x > 0.0f ? x : 0.0f;
-  return x < 1.0f ? x : 1.0f;
-}
-
-// gcam/colormap.h's colour of v, as bytes.
-GCAM_HOST_DEVICE inline void colour(Colormap colormap, float v, uint8_t out[3]) {
-  v = unit(v);
+// gcam/colormap.h's colour of v (NaN as 0, clamped to [0, 1]) as bytes, rounded halves up.
+GCAM_HOST_DEVICE inline void colour_bytes(Colormap colormap, float v, uint8_t out[3]) {
   float rgb[3];
-  switch (colormap) {
-    case Colormap::Jet:
-      rgb[0] = unit(1.5f - fabsf(4 * v - 3)), rgb[1] = unit(1.5f - fabsf(4 * v - 2)), rgb[2] = unit(1.5f - fabsf(4 * v - 1));
-      break;
-    case Colormap::Hot: rgb[0] = unit(3 * v), rgb[1] = unit(fmaf(3.0f, v, -1.0f)), rgb[2] = unit(fmaf(3.0f, v, -2.0f)); break;
-    case Colormap::Cool: rgb[0] = v, rgb[1] = 1 - v, rgb[2] = 1; break;
-    case Colormap::Gray: default: rgb[0] = rgb[1] = rgb[2] = v; break;
-  }
+  colours::colour(colormap, colours::unit(v), rgb);
   for (int ch = 0; ch < 3; ++ch) out[ch] = static_cast<uint8_t>(lroundf(rgb[ch] * 255.0f));
 }
 
@@ -96,12 +83,11 @@ GCAM_HOST_DEVICE inline void draw_pixel(const Pixels& a, int64_t i) {
     }
   if (a.heat || a.overlay) {
     uint8_t rgb[3];
-    colour(a.colormap, v, rgb);
+    colour_bytes(a.colormap, v, rgb);
     for (int ch = 0; ch < 3; ++ch) {
       if (a.heat) a.heat[i * 3 + ch] = rgb[ch];
       if (a.overlay)
-        a.overlay[i * 3 + ch] = static_cast<uint8_t>(
-            lroundf(fmaf(a.alpha, static_cast<float>(rgb[ch]), (1.0f - a.alpha) * static_cast<float>(a.pictures[i * 3 + ch]))));
+        a.overlay[i * 3 + ch] = static_cast<uint8_t>(lroundf(colours::blend(a.alpha, rgb[ch], a.pictures[i * 3 + ch])));
     }
   }
 }
