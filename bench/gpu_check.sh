@@ -3,7 +3,7 @@
 # seconds, 420 by default: a lease is short, so every step gets at most what is left):
 #   1. the machine: GPU, driver, nvcc, and where cuDNN 9, cuBLAS 13 and the CUDA runtime live (the
 #      toolkit, or PyTorch's Python environment: site-packages/nvidia/...);
-#   2. the binaries: a carried gpu-bundle/ (bench/gpu_bundle.sh, built on the development machine: the
+#   2. the binaries: a carried gpu-bundle.tgz or gpu-bundle/ (bench/gpu_bundle.sh, built on the development machine: the
 #      lent machines lack OpenBLAS, GoogleTest and Google Benchmark), else a CUDA build here;
 #   3. the GPU tests (every CUDA op against the CPU op, resnet50 and vgg16 end to end, the allocator's
 #      steady state, TF32, the fused Grad-CAM kernels against the CPU functions), the clustered
@@ -57,7 +57,11 @@ export LD_LIBRARY_PATH="${CUDNN_LIB:+$CUDNN_LIB:}${CUBLAS_LIB:+$CUBLAS_LIB:}${CU
 echo "== build"
 BIN=""
 # A carried gpu-bundle/ (bench/gpu_bundle.sh) is used as it is: building here costs lease time, and the
-# lent machines lack OpenBLAS, GoogleTest and Google Benchmark anyway.
+# lent machines lack OpenBLAS, GoogleTest and Google Benchmark anyway. Carried packed (gpu-bundle.tgz, a
+# third of the size), it is unpacked first.
+if [ ! -d gpu-bundle ] && [ -f gpu-bundle.tgz ]; then
+  tar xzf gpu-bundle.tgz && note "unpacked the carried gpu-bundle.tgz ($(du -sh gpu-bundle | cut -f1))"
+fi
 if [ -x gpu-bundle/bin/test_cuda_ops ]; then
   BIN=gpu-bundle/bin
   export LD_LIBRARY_PATH="$PWD/gpu-bundle/lib:$LD_LIBRARY_PATH"
@@ -68,7 +72,7 @@ elif cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DGCAM_CUDA=ON 
   BIN=build-gpu/bin
   note "built here with CUDA (cuDNN from $CUDNN_ROOT)"
 else
-  note "FAILED: no gpu-bundle/ and no native build (run bench/gpu_bundle.sh and carry gpu-bundle)"
+  note "FAILED: no gpu-bundle/ and no native build (run bench/gpu_bundle.sh and carry gpu-bundle.tgz)"
   tail -20 "$LOG/configure.log" "$LOG/build.log" 2>/dev/null
   pack; exit 1
 fi
@@ -285,7 +289,7 @@ print(', '.join(f'{k} {statistics.median(r[k] for r in rows):.2f}' for k in rows
   fi
   pack
 else
-  note "explain throughput: skipped (no gpu-bundle/canvases; run bench/gpu_bundle.sh and carry gpu-bundle)"
+  note "explain throughput: skipped (no gpu-bundle/canvases; run bench/gpu_bundle.sh and carry gpu-bundle.tgz)"
 fi
 
 echo
