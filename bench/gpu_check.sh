@@ -58,9 +58,9 @@ echo "== build"
 BIN=""
 # A carried gpu-bundle/ (bench/gpu_bundle.sh) is used as it is: building here costs lease time, and the
 # lent machines lack OpenBLAS, GoogleTest and Google Benchmark anyway. Carried packed (gpu-bundle.tgz, a
-# third of the size), it is unpacked first.
-if [ ! -d gpu-bundle ] && [ -f gpu-bundle.tgz ]; then
-  tar xzf gpu-bundle.tgz && note "unpacked the carried gpu-bundle.tgz ($(du -sh gpu-bundle | cut -f1))"
+# third of the size), it is unpacked first, over any folder an earlier call left on a warm machine.
+if [ -f gpu-bundle.tgz ]; then
+  rm -rf gpu-bundle && tar xzf gpu-bundle.tgz && note "unpacked the carried gpu-bundle.tgz ($(du -sh gpu-bundle | cut -f1))"
 fi
 if [ -x gpu-bundle/bin/test_cuda_ops ]; then
   BIN=gpu-bundle/bin
