@@ -73,47 +73,61 @@ std::string described(const Shape& s, cuda::ReductionOptions how) {
          " channels per block: ran " + name(cuda::gradcam_reduction_for(s, how));
 }
 
+// The shapes of the reduction checks: ResNet-50's and VGG-16's target layers, odd sizes, a 224-pixel
+// plane (the streamed kernel's largest: 7 pixels per lane) and planes beyond it (the sliced kernel then;
+// 70×70 is also beyond the sliced kernel's shared-memory stage, so it reads global memory by the same
+// code), with A (≥ 0, as after a ReLU) and ∂y/∂A drawn from seeds that differ per shape.
+const std::vector<Shape> kReductionShapes = {Shape{3, 2048, 7, 7}, Shape{2, 512, 14, 14}, Shape{2, 5, 3, 11},
+                                             Shape{2, 9, 14, 16},  Shape{2, 16, 7, 7},    Shape{1, 8, 30, 30},
+                                             Shape{4, 64, 1, 1},   Shape{2, 20, 70, 70}};
+Tensor reduction_activations(size_t i) { return activations(kReductionShapes[i], 10 + i); }
+Tensor reduction_gradients(size_t i) { return random_normal(kReductionShapes[i], 20 + i, 0.01f); }
+
+// The fused kernel's α, raw map, normalised map and flags against expected ones (the CPU's, or the
+// unfused ops'): α and the raw map within 1e-5 of their scale, the map within 1e-4.
+void expect_maps(const cuda::GradcamMaps& g, const Tensor& alpha, const Tensor& raw, const Tensor& map,
+                 const std::vector<bool>& zero) {
+  EXPECT_TRUE(test::near_relative(g.alpha.to(Device::CPU), alpha, 1e-5));
+  EXPECT_TRUE(test::near_relative(g.raw.to(Device::CPU), raw, 1e-5));
+  const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = map.to_vector();
+  for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
+  EXPECT_EQ(g.all_zero, zero);
+}
+
 // A kernel, with every cut of the channels into blocks, gives the CPU's maps: its own cut, one channel
 // per block, 3 per block (a last block that is partly empty) and all K in one block per image. For the
 // clustered kernel that is clusters of 1 to 16 blocks (one channel a block makes clusters of 9 and 16 on
 // the 9- and 16-channel shapes, beyond the portable 8) and warps that make 8 passes over a block's
-// channels; the cuts that need more than 16 blocks run the streamed kernel, as the trace says. The
-// shapes: ResNet-50's and VGG-16's target layers, odd sizes, a 224-pixel plane (the streamed kernel's
-// largest: 7 pixels per lane) and planes beyond it (the sliced kernel then; 70×70 is also beyond the
-// sliced kernel's shared-memory stage, so it reads global memory by the same code).
+// channels; the cuts that need more than 16 blocks run the streamed kernel, as the trace says.
 void expect_reduction_equals_the_cpu(cuda::Reduction kernel) {
-  const std::vector<Shape> shapes = {Shape{3, 2048, 7, 7}, Shape{2, 512, 14, 14}, Shape{2, 5, 3, 11},
-                                     Shape{2, 9, 14, 16},  Shape{2, 16, 7, 7},    Shape{1, 8, 30, 30},
-                                     Shape{4, 64, 1, 1},   Shape{2, 20, 70, 70}};
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    const Tensor A = activations(shapes[i], 10 + i), dA = random_normal(shapes[i], 20 + i, 0.01f);
+  for (size_t i = 0; i < kReductionShapes.size(); ++i) {
+    const Tensor A = reduction_activations(i), dA = reduction_gradients(i);
     const Tensor alpha = cam::channel_weights(dA);
     const Tensor A_gpu = A.to(Device::CUDA), dA_gpu = dA.to(Device::CUDA);
     for (bool counterfactual : {false, true}) {
-      Tensor expected = cam::weighted_map(A, alpha, counterfactual);
-      const Tensor raw = expected.clone();
+      const Tensor raw = cam::weighted_map(A, alpha, counterfactual);
+      Tensor map = raw.clone();
       std::vector<bool> zero;
-      cam::normalize_maps(expected, &zero);
-      // The same reduction unfused, by gcam's ops on the GPU (pooling, grouped 1×1 convolution, ReLU).
-      const test::MapsByOps by_ops = test::gradcam_by_ops(A_gpu, dA_gpu, counterfactual);
-      for (int64_t cut : {int64_t{0}, int64_t{1}, int64_t{3}, shapes[i][1]}) {
+      cam::normalize_maps(map, &zero);
+      for (int64_t cut : {int64_t{0}, int64_t{1}, int64_t{3}, kReductionShapes[i][1]}) {
         const cuda::ReductionOptions how{kernel, cut};
-        SCOPED_TRACE(described(shapes[i], how) + (counterfactual ? ", counterfactual" : ""));
-        const cuda::GradcamMaps g = cuda::gradcam_maps(A_gpu, dA_gpu, counterfactual, true, how);
-        const Tensor got_alpha = g.alpha.to(Device::CPU), got_raw = g.raw.to(Device::CPU);
-        EXPECT_TRUE(test::near_relative(got_alpha, alpha, 1e-5));
-        EXPECT_TRUE(test::near_relative(got_raw, raw, 1e-5));
-        EXPECT_TRUE(test::near_relative(got_alpha, by_ops.alpha, 1e-5)) << "against the unfused ops";
-        EXPECT_TRUE(test::near_relative(got_raw, by_ops.raw, 1e-5)) << "against the unfused ops";
-        const std::vector<float> got = g.map.to(Device::CPU).to_vector(), want = expected.to_vector(),
-                                 unfused = by_ops.map.to_vector();
-        for (size_t k = 0; k < got.size(); ++k) {
-          ASSERT_NEAR(got[k], want[k], 1e-4) << "pixel " << k;
-          ASSERT_NEAR(got[k], unfused[k], 1e-4) << "pixel " << k << " against the unfused ops";
-        }
-        EXPECT_EQ(g.all_zero, zero);
-        EXPECT_EQ(g.all_zero, by_ops.all_zero) << "against the unfused ops";
+        SCOPED_TRACE(described(kReductionShapes[i], how) + (counterfactual ? ", counterfactual" : ""));
+        expect_maps(cuda::gradcam_maps(A_gpu, dA_gpu, counterfactual, true, how), alpha, raw, map, zero);
       }
+    }
+  }
+}
+
+// A kernel at its own cut gives what the same reduction gives unfused, by gcam's ops on the GPU
+// (support/gradcam_by_ops.h: pooling, a grouped 1×1 convolution by cuDNN, ReLU), on the same shapes.
+void expect_reduction_equals_the_unfused_ops(cuda::Reduction kernel) {
+  for (size_t i = 0; i < kReductionShapes.size(); ++i) {
+    const Tensor A_gpu = reduction_activations(i).to(Device::CUDA), dA_gpu = reduction_gradients(i).to(Device::CUDA);
+    for (bool counterfactual : {false, true}) {
+      const test::MapsByOps unfused = test::gradcam_by_ops(A_gpu, dA_gpu, counterfactual);
+      SCOPED_TRACE(described(kReductionShapes[i], {kernel, 0}) + (counterfactual ? ", counterfactual" : ""));
+      expect_maps(cuda::gradcam_maps(A_gpu, dA_gpu, counterfactual, true, {kernel, 0}), unfused.alpha, unfused.raw,
+                  unfused.map, unfused.all_zero);
     }
   }
 }
@@ -160,6 +174,13 @@ TEST(CudaCam, FusedReductionEqualsTheCpuFunctions) {
   REQUIRE_GPU();
   for (cuda::Reduction kernel : {cuda::Reduction::Auto, cuda::Reduction::Streamed, cuda::Reduction::Sliced})
     expect_reduction_equals_the_cpu(kernel);
+}
+
+// (Its own test, so that gpu_check's memcheck can leave out cuDNN's algorithm search, which is slow there.)
+TEST(CudaCam, FusedReductionEqualsTheUnfusedOps) {
+  REQUIRE_GPU();
+  for (cuda::Reduction kernel : {cuda::Reduction::Streamed, cuda::Reduction::Sliced})
+    expect_reduction_equals_the_unfused_ops(kernel);
 }
 
 TEST(CudaCam, FusedReductionIsDeterministic) {
@@ -473,6 +494,11 @@ TEST(CudaGraph, GuidedBackpropInTheGraphEqualsExplain) {
 TEST(CudaClustered, ReductionEqualsTheCpuFunctions) {
   REQUIRE_GPU();
   expect_reduction_equals_the_cpu(cuda::Reduction::Clustered);
+}
+
+TEST(CudaClustered, ReductionEqualsTheUnfusedOps) {
+  REQUIRE_GPU();
+  expect_reduction_equals_the_unfused_ops(cuda::Reduction::Clustered);
 }
 
 TEST(CudaClustered, ReductionIsDeterministic) {
