@@ -4,7 +4,9 @@
 //     map, Guided Grad-CAM's product, the heatmap's colour and the overlay, each if asked. The pixel's
 //     steps are src/cam/draw_steps.h's, which the tests also run on the CPU.
 //   gradient_pictures: one block per image: the mean of its 3·H·W gradient values, their standard
-//     deviation (both summed in double, per thread and then over the block), then every pixel's bytes.
+//     deviation (both summed in double, per thread and then over the block), then every pixel's bytes
+//     (src/cam/colours.h's gradient_byte, as on the CPU).
+#include "../src/cam/colours.h"
 #include "../src/cam/draw_steps.h"
 #include "../src/cuda/cam.h"
 #include "launch.h"
@@ -32,8 +34,7 @@ __global__ void picture_gradients(const float* gradients, int64_t plane, uint8_t
   const double spread = sqrt(block_sum(squares) / static_cast<double>(count)) + 1e-5;
   for (int64_t i = threadIdx.x; i < count; i += blockDim.x) {  // i: (pixel, channel) of the output
     const int64_t pixel = i / 3, channel = i % 3;
-    const double v = (g[channel * plane + pixel] - mean) / spread * 0.1 + 0.5;
-    out[i] = static_cast<uint8_t>(llround(fmin(fmax(v, 0.0), 1.0) * 255.0));
+    out[i] = cam::colours::gradient_byte(g[channel * plane + pixel], mean, spread);
   }
 }
 

@@ -1,7 +1,6 @@
 // colormap.cpp — colour maps and blending (formulas in gcam/colormap.h).
 #include "gcam/colormap.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "gcam/error.h"
@@ -89,8 +88,7 @@ image::Image gradient_picture(const float* g, int64_t height, int64_t width) {
   image::Image out{width, height, std::vector<uint8_t>(static_cast<size_t>(n))};
   for (int64_t c = 0; c < 3; ++c)  // (3, H, W) planes → (H, W, 3) pixels
     for (int64_t i = 0; i < plane; ++i) {
-      const double v = (g[c * plane + i] - mean) / spread * 0.1 + 0.5;
-      out.rgb[i * 3 + c] = static_cast<uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
+      out.rgb[i * 3 + c] = colours::gradient_byte(g[c * plane + i], mean, spread);
     }
   return out;
 }

@@ -1,9 +1,11 @@
 // colours.h — gcam/colormap.h's formulas as functions that nvcc compiles for both sides and the host
-// compiler alone (internal): the one place that the CPU's heatmaps and overlays (colormap.cpp) and the
-// GPU's drawing launch (draw_steps.h) take them from.
+// compiler alone (internal): the one place that the CPU's heatmaps, overlays and gradient pictures
+// (colormap.cpp) and the GPU's (draw_steps.h, kernels/render.cu) take them from.
 #pragma once
 
 #include <math.h>
+
+#include <cstdint>
 
 #include "../host_device.h"
 #include "gcam/colormap.h"
@@ -44,6 +46,13 @@ GCAM_HOST_DEVICE inline void colour(Colormap map, float v, float rgb[3]) {
 // so that no compiler (the host's, nvcc) is free to round it differently by contracting it or not.
 GCAM_HOST_DEVICE inline float blend(float alpha, float colour_byte, float picture_byte) {
   return fmaf(alpha, colour_byte, (1.0f - alpha) * picture_byte);
+}
+
+// A gradient value g as a picture's byte (gcam/colormap.h's gradient_picture): centred on grey, 0.1 per
+// standard deviation, v = (g − mean)/spread·0.1 + 0.5 clamped to [0, 1] (NaN to 0), rounded halves up.
+GCAM_HOST_DEVICE inline uint8_t gradient_byte(double g, double mean, double spread) {
+  const double v = (g - mean) / spread * 0.1 + 0.5;
+  return static_cast<uint8_t>(llround(fmin(fmax(v, 0.0), 1.0) * 255.0));
 }
 
 }  // namespace gcam::cam::colours
