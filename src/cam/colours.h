@@ -49,10 +49,17 @@ GCAM_HOST_DEVICE inline float blend(float alpha, float colour_byte, float pictur
 }
 
 // A gradient value g as a picture's byte (gcam/colormap.h's gradient_picture): centred on grey, 0.1 per
-// standard deviation, v = (g − mean)/spread·0.1 + 0.5 clamped to [0, 1] (NaN to 0), rounded halves up.
+// standard deviation, v = (g − mean)/spread·0.1 + 0.5 clamped to [0, 1] (NaN to 0), then x = 255·v
+// rounded halves up, without a branch: for x ≥ 0 both x − ⌊x⌋ and twice it are exact, so ⌊2(x − ⌊x⌋)⌋
+// is 1 exactly when the fraction is at least ½, as llround decides (half as fast as this with its call
+// per byte, and a compare there is a branch that random gradients mispredict).
 GCAM_HOST_DEVICE inline uint8_t gradient_byte(double g, double mean, double spread) {
-  const double v = (g - mean) / spread * 0.1 + 0.5;
-  return static_cast<uint8_t>(llround(fmin(fmax(v, 0.0), 1.0) * 255.0));
+  double v = (g - mean) / spread * 0.1 + 0.5;
+  v = v > 0.0 ? v : 0.0;
+  v = v < 1.0 ? v : 1.0;
+  const double x = v * 255.0;
+  const int64_t whole = static_cast<int64_t>(x);
+  return static_cast<uint8_t>(whole + static_cast<int64_t>(2.0 * (x - static_cast<double>(whole))));
 }
 
 }  // namespace gcam::cam::colours
