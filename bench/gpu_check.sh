@@ -3,8 +3,9 @@
 # seconds, 420 by default: a lease is short, so every step gets at most what is left):
 #   1. the machine: GPU, driver, nvcc, and where cuDNN 9, cuBLAS 13 and the CUDA runtime live (the
 #      toolkit, or PyTorch's Python environment: site-packages/nvidia/...);
-#   2. the binaries: a carried gpu-bundle.tgz or gpu-bundle/ (bench/gpu_bundle.sh, built on the development machine: the
-#      lent machines lack OpenBLAS, GoogleTest and Google Benchmark), else a CUDA build here;
+#   2. the binaries: a carried gpu-bundle.tgz or gpu-bundle/ (bench/gpu_bundle.sh, built on the
+#      development machine: the lent machines lack OpenBLAS, GoogleTest and Google Benchmark), else a CUDA
+#      build here;
 #   3. the GPU tests (every CUDA op against the CPU op, resnet50 and vgg16 end to end, the allocator's
 #      steady state, TF32, the fused Grad-CAM kernels against the CPU functions), the clustered
 #      reduction's on their own with a short limit (a hang there leaves its later steps out);

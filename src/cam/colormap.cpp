@@ -26,7 +26,8 @@ using colours::colour;
 using colours::unit;
 
 // out[3i + c] = colour byte c of map[i], or, Blend, alpha·colour byte + (1 − alpha)·picture, rounded
-// again: one loop per colour map and mode, with no branch inside, so that GCC vectorises it.
+// again: one loop per colour map and mode, with no branch inside, so that GCC vectorises it (given
+// -fno-trapping-math for this file: CMakeLists.txt says why; bench_pictures times it).
 template <Colormap map, bool Blend>
 void paint(const float* values, int64_t count, const uint8_t* picture, float alpha, uint8_t* out) {
   for (int64_t i = 0; i < count; ++i) {
@@ -87,9 +88,7 @@ image::Image gradient_picture(const float* g, int64_t height, int64_t width) {
   const double spread = std::sqrt(squares / static_cast<double>(n)) + 1e-5;
   image::Image out{width, height, std::vector<uint8_t>(static_cast<size_t>(n))};
   for (int64_t c = 0; c < 3; ++c)  // (3, H, W) planes → (H, W, 3) pixels
-    for (int64_t i = 0; i < plane; ++i) {
-      out.rgb[i * 3 + c] = colours::gradient_byte(g[c * plane + i], mean, spread);
-    }
+    for (int64_t i = 0; i < plane; ++i) out.rgb[i * 3 + c] = colours::gradient_byte(g[c * plane + i], mean, spread);
   return out;
 }
 

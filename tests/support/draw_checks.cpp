@@ -28,7 +28,8 @@ void expect_colours_of(const std::vector<float>& maps, const std::vector<uint8_t
   ASSERT_EQ(drawn.overlay.size(), static_cast<size_t>(N * H * W * 3));
   for (int64_t n = 0; n < N; ++n) {
     const image::Image want_heat = cam::heatmap(maps.data() + n * H * W, H, W, colormap);
-    const image::Image want_overlay = cam::overlay(picture_of(pictures, n, H, W), maps.data() + n * H * W, colormap, alpha);
+    const image::Image want_overlay =
+        cam::overlay(picture_of(pictures, n, H, W), maps.data() + n * H * W, colormap, alpha);
     for (int64_t i = 0; i < H * W * 3; ++i) {
       ASSERT_LE(std::abs(int(drawn.heat[n * H * W * 3 + i]) - int(want_heat.rgb[i])), 1) << "heat byte " << i;
       ASSERT_LE(std::abs(int(drawn.overlay[n * H * W * 3 + i]) - int(want_overlay.rgb[i])), 1) << "overlay byte " << i;
