@@ -14,11 +14,10 @@
 // each written only where its pointer is not null.
 #pragma once
 
-#include <math.h>
-
 #include <cstdint>
 
 #include "../host_device.h"
+#include "../image/round_byte.h"
 #include "colours.h"
 #include "gcam/colormap.h"
 
@@ -51,11 +50,12 @@ GCAM_HOST_DEVICE inline float upsampled(const float* map, int64_t h, int64_t w, 
   return upper + (lower - upper) * r.frac;
 }
 
-// gcam/colormap.h's colour of v (NaN as 0, clamped to [0, 1]) as bytes, rounded halves up.
+// gcam/colormap.h's colour of v (NaN as 0, clamped to [0, 1]) as bytes, rounded halves up (round_byte,
+// as the CPU's heatmaps).
 GCAM_HOST_DEVICE inline void colour_bytes(Colormap colormap, float v, uint8_t out[3]) {
   float rgb[3];
   colours::colour(colormap, colours::unit(v), rgb);
-  for (int ch = 0; ch < 3; ++ch) out[ch] = static_cast<uint8_t>(lroundf(rgb[ch] * 255.0f));
+  for (int ch = 0; ch < 3; ++ch) out[ch] = image::round_byte(rgb[ch] * 255.0f);
 }
 
 // What a draw reads and writes; a null output: not asked.
@@ -87,7 +87,7 @@ GCAM_HOST_DEVICE inline void draw_pixel(const Pixels& a, int64_t i) {
     for (int ch = 0; ch < 3; ++ch) {
       if (a.heat) a.heat[i * 3 + ch] = rgb[ch];
       if (a.overlay)
-        a.overlay[i * 3 + ch] = static_cast<uint8_t>(lroundf(colours::blend(a.alpha, rgb[ch], a.pictures[i * 3 + ch])));
+        a.overlay[i * 3 + ch] = image::round_byte(colours::blend(a.alpha, rgb[ch], a.pictures[i * 3 + ch]));
     }
   }
 }
