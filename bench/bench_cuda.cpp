@@ -458,14 +458,23 @@ int register_benchmarks() {
           ->MinTime(0.2);
     }
   // The clustered reduction last: written without a GPU, so that a fault in it cannot stop the rows above.
-  // Its own cut (8 blocks per image), and 16 blocks per image (Hopper's largest cluster).
-  for (const TargetLayer& t : {TargetLayer{"resnet50.layer4", 2048, 7}, TargetLayer{"vgg16.features.29", 512, 14}})
-    for (int64_t batch : {1, 16, 64})
-      for (const auto& [cut, channels] :
-           std::vector<std::pair<std::string, int64_t>>{{":clustered", 0}, {":clustered-16-blocks", t.channels / 16}})
-        register_guarded(std::string("cuda_fused_reduction/") + t.name + cut + "/batch:" + std::to_string(batch),
+  // Its own cut (8 blocks per image), and 16 blocks per image (Hopper's largest cluster); loading through
+  // its warps, then by bulk copies (the last rows: the newest code).
+  using gcam::cuda::Reduction;
+  struct ClusteredRow {
+    const char* suffix;
+    Reduction kernel;
+    int64_t blocks;  // 0: the kernel's own cut
+  };
+  for (const ClusteredRow& row : {ClusteredRow{":clustered", Reduction::Clustered, 0},
+                                  ClusteredRow{":clustered-16-blocks", Reduction::Clustered, 16},
+                                  ClusteredRow{":clustered-bulk", Reduction::ClusteredBulk, 0},
+                                  ClusteredRow{":clustered-bulk-16-blocks", Reduction::ClusteredBulk, 16}})
+    for (const TargetLayer& t : {TargetLayer{"resnet50.layer4", 2048, 7}, TargetLayer{"vgg16.features.29", 512, 14}})
+      for (int64_t batch : {1, 16, 64})
+        register_guarded(std::string("cuda_fused_reduction/") + t.name + row.suffix + "/batch:" + std::to_string(batch),
                          BM_FusedReduction, batch, t.channels, t.size,
-                         gcam::cuda::ReductionOptions{gcam::cuda::Reduction::Clustered, channels})
+                         gcam::cuda::ReductionOptions{row.kernel, row.blocks > 0 ? t.channels / row.blocks : 0})
             ->UseManualTime()
             ->Iterations(200)
             ->Unit(benchmark::kMicrosecond);

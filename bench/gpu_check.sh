@@ -8,7 +8,8 @@
 #      build here;
 #   3. the GPU tests (every CUDA op against the CPU op, resnet50 and vgg16 end to end, the allocator's
 #      steady state, TF32, the fused Grad-CAM kernels against the CPU functions), the clustered
-#      reduction's on their own with a short limit (a hang there leaves its later steps out);
+#      reduction's two variants' (warp loads, bulk copies) each on its own with a short limit (a hang
+#      there leaves that variant's later steps out);
 #   4. explain --device cuda against --device cpu on the sample canvases;
 #   5. compute-sanitizer --tool memcheck on a subset of the op tests and on the fused kernels;
 #   6. the GPU benchmarks, then PyTorch on the same card (bench/compare_gpu.py);
@@ -85,13 +86,15 @@ if [ -n "$missing" ]; then note "libraries missing:"; echo "$missing" | head -20
 pack
 
 echo "== GPU tests"
-# Each run: name (its log), binary, GoogleTest filter, seconds at most. The clustered reduction's suite
-# runs on its own, with a short limit: a kernel that never left its cluster barrier would otherwise hold
-# every later step until its timeout. If it times out, its memcheck and its bench rows are left out.
-CLUSTERED_HUNG=""
+# Each run: name (its log), binary, GoogleTest filter, seconds at most. The clustered reduction's two
+# suites (loads through the warps, then by bulk copies) run on their own, with a short limit: a kernel
+# that never left its cluster barrier, or never saw its bulk copies land, would otherwise hold every later
+# step until its timeout. If one times out, its memcheck and its bench rows are left out.
+CLUSTERED_HUNG="" BULK_HUNG=""
 skip tests ||
 for run in "test_cuda_memory test_cuda_memory * 150" "test_cuda_ops test_cuda_ops * 150" \
-           "test_cuda_cam test_cuda_cam -CudaClustered.* 150" "test_cuda_clustered test_cuda_cam CudaClustered.* 60"; do
+           "test_cuda_cam test_cuda_cam -CudaClustered*.* 150" "test_cuda_clustered test_cuda_cam CudaClustered.* 60" \
+           "test_cuda_clustered_bulk test_cuda_cam CudaClusteredBulk.* 60"; do
   read -r name t filter limit <<<"$run"
   enough 30 "$name" || continue
   timeout "$(budget "$limit")" "$BIN/$t" --gtest_brief=1 --gtest_filter="$filter" >"$LOG/$name.log" 2>&1
@@ -103,6 +106,9 @@ for run in "test_cuda_memory test_cuda_memory * 150" "test_cuda_ops test_cuda_op
     grep -E 'Failure|FAILED|error|Expected|Which is|actual' "$LOG/$name.log" | head -40; tail -3 "$LOG/$name.log"
     if [ "$name" = test_cuda_clustered ] && [ "$status" -eq 124 ]; then
       CLUSTERED_HUNG=1; note "the clustered kernel timed out: its memcheck and bench rows are left out"
+    fi
+    if [ "$name" = test_cuda_clustered_bulk ] && [ "$status" -eq 124 ]; then
+      BULK_HUNG=1; note "the clustered kernel with bulk loads timed out: its memcheck and bench rows are left out"
     fi
   fi
   grep -E 'SKIPPED|PASSED|FAILED' "$LOG/$name.log" | tail -3
@@ -172,16 +178,21 @@ elif [ -n "$SANITIZER" ]; then
   # A representative subset (memcheck slows every kernel): convolutions, pooling, batch norm, the
   # softmax/cross-entropy family, and the fused Grad-CAM kernels (not their comparison with the unfused
   # ops, whose cuDNN algorithm search is slow under memcheck; the same kernels run in the other tests).
-  for run in "test_cuda_ops CudaOps.Conv2dOverOptions:CudaOps.Conv2dByIm2colAndCublas:CudaOps.Pooling:CudaOps.BatchNorm*:CudaOps.AddSoftmax*" \
-             "test_cuda_cam CudaCam.*$([ -z "$CLUSTERED_HUNG" ] && echo ':CudaClustered.*')-*EqualsTheUnfusedOps"; do
-    set -- $run
-    enough 40 "memcheck $1" || continue
+  # Each: its log's name, the binary, the filter. The clustered kernels' suites run apart from CudaCam.*,
+  # so that a slow or hung one cannot take CudaCam's verdict with it.
+  memchecked=("test_cuda_ops test_cuda_ops CudaOps.Conv2dOverOptions:CudaOps.Conv2dByIm2colAndCublas:CudaOps.Pooling:CudaOps.BatchNorm*:CudaOps.AddSoftmax*"
+              "test_cuda_cam test_cuda_cam CudaCam.*-*EqualsTheUnfusedOps")
+  clustered_suites="$([ -z "$CLUSTERED_HUNG" ] && echo 'CudaClustered.*:')$([ -z "$BULK_HUNG" ] && echo 'CudaClusteredBulk.*')"
+  [ -n "$clustered_suites" ] && memchecked+=("test_cuda_clustered test_cuda_cam ${clustered_suites%:}-*EqualsTheUnfusedOps")
+  for run in "${memchecked[@]}"; do
+    read -r log binary filter <<<"$run"
+    enough 40 "memcheck $log" || continue
     # 90 s: CudaCam.* runs the box search (six launches per case, 3 rounds) and the drawing at 224×197 too.
-    if timeout "$(budget 90)" "$SANITIZER" --tool memcheck --error-exitcode 3 "$BIN/$1" --gtest_filter="$2" >"$LOG/memcheck_$1.log" 2>&1; then
-      note "memcheck $1: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$LOG/memcheck_$1.log" | tail -1))"
+    if timeout "$(budget 90)" "$SANITIZER" --tool memcheck --error-exitcode 3 "$BIN/$binary" --gtest_filter="$filter" >"$LOG/memcheck_$log.log" 2>&1; then
+      note "memcheck $log: clean ($(grep -o 'ERROR SUMMARY: [0-9]* errors' "$LOG/memcheck_$log.log" | tail -1))"
     else
-      note "memcheck $1: ERRORS or timeout (exit $?; see memcheck_$1.log)"
-      grep -E 'ERROR SUMMARY|Invalid|at 0x|by thread|FAILED' "$LOG/memcheck_$1.log" | head -20
+      note "memcheck $log: ERRORS or timeout (exit $?; see memcheck_$log.log)"
+      grep -E 'ERROR SUMMARY|Invalid|at 0x|by thread|FAILED' "$LOG/memcheck_$log.log" | head -20
     fi
     pack
   done
@@ -194,9 +205,16 @@ echo "== benchmarks (gcam and PyTorch, same GPU)"
 # whatever gcam rows exist (a benchmark that failed shows as such instead of losing the table).
 if ! skip benchmarks && enough 60 "benchmarks"; then
   # GCAM_GPU_BENCH_FILTER: a Google Benchmark regex, to time only some rows in a short lease.
-  # The fused kernels' rows, without the clustered reduction's (":c…") if it hung in its tests.
+  # The fused kernels' rows, without a clustered reduction's rows (":clustered…", ":clustered-bulk…") if
+  # it hung in its tests: the reduction rows kept are the default's ("/"), the sliced and streamed cuts'
+  # (":s"), and the clustered kernels' that did not hang.
   fused='cuda_fused_'
-  [ -n "$CLUSTERED_HUNG" ] && fused='cuda_fused_(upsample|render|draw|reduction/[a-z0-9.]+(/|:s))'
+  if [ -n "$CLUSTERED_HUNG$BULK_HUNG" ]; then
+    kept='/|:s'
+    [ -z "$CLUSTERED_HUNG" ] && kept="$kept|:clustered/|:clustered-16"
+    [ -z "$BULK_HUNG" ] && kept="$kept|:clustered-bulk"
+    fused="cuda_fused_(upsample|render|draw|reduction/[a-z0-9.]+($kept))"
+  fi
   [ "${GCAM_GPU_BENCH_FILTER:-}" = issue6 ] &&
     GCAM_GPU_BENCH_FILTER="BM_DeviceCopy|$fused|cuda_copy_|cuda_localize|cuda_gradient_pictures|cuda_gradcam_graph|cuda_explain"
   timeout "$(budget 260)" "$BIN/bench_cuda" ${GCAM_GPU_BENCH_FILTER:+--benchmark_filter="$GCAM_GPU_BENCH_FILTER"} --benchmark_out="$LOG/bench_cuda.json" --benchmark_out_format=json \
@@ -219,12 +237,18 @@ NCU=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null || true)
 if skip profile; then :
 elif [ -z "$NCU" ]; then note "profile: ncu not found"
 elif enough 90 "profile"; then
-  for kernel in gradcam_streamed gradcam_sliced $([ -z "$CLUSTERED_HUNG" ] && echo gradcam_clustered); do
+  # Each: the log's name, the kernel's name, and the one bench row that launches it (both clustered
+  # variants are instances of gradcam_clustered).
+  profiled=("gradcam_streamed gradcam_streamed /" "gradcam_sliced gradcam_sliced :sliced/")
+  [ -z "$CLUSTERED_HUNG" ] && profiled+=("gradcam_clustered gradcam_clustered :clustered/")
+  [ -z "$BULK_HUNG" ] && profiled+=("gradcam_clustered_bulk gradcam_clustered :clustered-bulk/")
+  for run in "${profiled[@]}"; do
+    read -r log kernel row <<<"$run"
     timeout "$(budget 60)" "$NCU" --kernel-name "regex:$kernel" --launch-skip 1 --launch-count 3 --print-details all \
       --section SpeedOfLight --section LaunchStats --section Occupancy --section WarpStateStats --section MemoryWorkloadAnalysis \
-      "$BIN/bench_cuda" --benchmark_filter='cuda_fused_reduction/resnet50.layer4(:sliced|:clustered)?/batch:16/' \
-      >"$LOG/ncu_$kernel.txt" 2>&1 || true
-    note "profile $kernel: $(grep -E '^ *Duration' "$LOG/ncu_$kernel.txt" | awk '{print $(NF)" "$(NF-1)}' | tr '\n' ' ' | head -c 120)(ncu_$kernel.txt)"
+      "$BIN/bench_cuda" --benchmark_filter="cuda_fused_reduction/resnet50.layer4${row}batch:16/" \
+      >"$LOG/ncu_$log.txt" 2>&1 || true
+    note "profile $log: $(grep -E '^ *Duration' "$LOG/ncu_$log.txt" | awk '{print $(NF)" "$(NF-1)}' | tr '\n' ' ' | head -c 120)(ncu_$log.txt)"
   done
   pack
 fi

@@ -37,7 +37,8 @@
 // over through distributed shared memory instead took 7.6 (and 21.1 at batch 64, against 19.0).
 //
 // A third kernel, gradcam_clustered.cu, is the streamed one with the hand-off done inside a thread-block
-// cluster (Reduction::Clustered; written to close the batch-16 gap above, not yet timed).
+// cluster (Reduction::Clustered; written to close the batch-16 gap above, not yet timed), and with its
+// blocks' slices brought into shared memory by bulk copies (Reduction::ClusteredBulk; not yet timed).
 //
 // Every sum runs in a fixed order, so a run gives the same bits each time (the kernels add in
 // different orders, so they agree to rounding, not to the bit).
@@ -372,8 +373,12 @@ Choice choose(const Shape& activations, ReductionOptions how) {
     case Reduction::Auto:
     case Reduction::Streamed: return {streamed_or_sliced, std::nullopt};
     case Reduction::Sliced: return {Reduction::Sliced, std::nullopt};
+    case Reduction::ClusteredBulk:
+      if (std::optional<ClusterCut> cut = clustered_cut(K, plane, how.channels_per_block, true))
+        return {Reduction::ClusteredBulk, cut};
+      [[fallthrough]];
     case Reduction::Clustered:
-      if (std::optional<ClusterCut> cut = clustered_cut(K, plane, how.channels_per_block))
+      if (std::optional<ClusterCut> cut = clustered_cut(K, plane, how.channels_per_block, false))
         return {Reduction::Clustered, cut};
       return {streamed_or_sliced, std::nullopt};
   }
@@ -400,7 +405,8 @@ GradcamMaps gradcam_maps(const Tensor& activations, const Tensor& gradients, boo
   GCAM_CHECK(K > 0 && h * w > 0, "gradcam: empty feature maps ", activations.shape().str());
   const Choice c = choose(activations.shape(), how);
   switch (c.kernel) {
-    case Reduction::Clustered: launch_clustered(activations, gradients, counterfactual, *c.cut, r); break;
+    case Reduction::Clustered:
+    case Reduction::ClusteredBulk: launch_clustered(activations, gradients, counterfactual, *c.cut, r); break;
     case Reduction::Streamed: launch_streamed(activations, gradients, counterfactual, how.channels_per_block, r); break;
     default: launch_sliced(activations, gradients, counterfactual, how.channels_per_block, r);
   }

@@ -8,7 +8,8 @@
 //                       the 32 lanes at once (warp_sums.h), in float
 //                    3. acc_j += sign·α_k A[n,k,l+32j] in the lane's registers (double): the warp's share
 //   block_part       4. the W warps' shares added in warp order: thread p's value of the block's part
-//   block_share      steps 1–4 for one block of one image
+//   slice_share      steps 1–4 for one block's channels, wherever they are (global or shared memory)
+//   block_share      steps 1–4 for one block of one image, from global memory
 //   normalize_held   the last step of an image, thread p holding ReLU'd pixel p: (L − min)/(max − min + ε),
 //                    or all zeros (flagged) when max = min = 0, both extremes from one block reduction.
 #pragma once
@@ -84,20 +85,38 @@ __device__ double block_part(double (*warp_parts)[32 * R], const double (&acc)[R
   return s;
 }
 
-// Steps 1–4 for block b of image n, which holds channels [b·C, b·C + C) of the K: returns to thread
-// p < plane pixel p of the block's part of Σ_k sign·α_k A_k (0 to the others); α of the block's channels
-// into alpha_out (N, K). Every thread of the block calls it (block_part's barrier).
+// Steps 1–4 for one block's slice of c_here channels, grad and act (each c_here planes of `plane` floats,
+// in global memory or already in the block's shared memory): returns to thread p < plane pixel p of the
+// slice's part of Σ_k sign·α_k A_k (0 to the others); α of the slice's channels into alpha_out. Every
+// thread of the block calls it (block_part's barrier).
+template <int R>
+__device__ double slice_share(const float* __restrict__ grad, const float* __restrict__ act, int c_here, int plane,
+                              int warps, float sign, float* alpha_out, double (*warp_parts)[32 * R]) {
+  double acc[R];
+#pragma unroll
+  for (int j = 0; j < R; ++j) acc[j] = 0.0;
+  weigh_channels<R>(grad, act, c_here, plane, warps, sign, alpha_out, acc);
+  return block_part<R>(warp_parts, acc, warps, plane);
+}
+
+// Block b of image n holds channels [b·C, b·C + c_here) of the K, c_here = min(C, K − b·C): where its
+// slices of ∂y/∂A and A begin (n·K + b·C)·plane floats into them, and how many channels it has.
+struct BlockSlice {
+  int64_t first;
+  int c_here;
+};
+__device__ inline BlockSlice block_slice(int K, int plane, int C, int b, int64_t n) {
+  return {(n * K + b * C) * plane, min(C, K - b * C)};
+}
+
+// slice_share for block b of image n, reading its slices from global memory; α into alpha_out (N, K).
 template <int R>
 __device__ double block_share(const float* __restrict__ A, const float* __restrict__ dA, int K, int plane, int C,
                               int b, int64_t n, int warps, float sign, float* alpha_out,
                               double (*warp_parts)[32 * R]) {
-  const int k0 = b * C, c_here = min(C, K - k0);  // channels [k0, k0 + c_here)
-  const int64_t first = (n * K + k0) * plane;
-  double acc[R];
-#pragma unroll
-  for (int j = 0; j < R; ++j) acc[j] = 0.0;
-  weigh_channels<R>(dA + first, A + first, c_here, plane, warps, sign, alpha_out + n * K + k0, acc);
-  return block_part<R>(warp_parts, acc, warps, plane);
+  const BlockSlice s = block_slice(K, plane, C, b, n);
+  return slice_share<R>(dA + s.first, A + s.first, s.c_here, plane, warps, sign, alpha_out + n * K + b * C,
+                        warp_parts);
 }
 
 // Calls f(std::integral_constant<int, R>()) for R = runs ≤ kMaxRuns (the kernels take no more): the

@@ -63,6 +63,7 @@ const char* name(cuda::Reduction kernel) {
     case cuda::Reduction::Streamed: return "streamed";
     case cuda::Reduction::Sliced: return "sliced";
     case cuda::Reduction::Clustered: return "clustered";
+    case cuda::Reduction::ClusteredBulk: return "clustered with bulk loads";
   }
   return "?";
 }
@@ -222,6 +223,18 @@ TEST(CudaCam, EachKernelTakesOnlyTheShapesItFits) {
   EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::Clustered, 128}), clustered);
   EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::Clustered, 127}), Reduction::Streamed);
   EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 9, 15, 15}, {Reduction::Clustered, 0}), Reduction::Sliced);
+  // ClusteredBulk: where each block's slices are in 16-byte steps and fit in shared memory. Both target
+  // layers at their own cut (256 channels of 49 floats, 64 of 196: 2 × 50 KB a block); not one 49-pixel
+  // channel a block (196 bytes), nor all 2048 in one block (2 × 800 KB): the plain clustered kernel then,
+  // or what it falls back to.
+  const Reduction bulk = clusters ? Reduction::ClusteredBulk : Reduction::Streamed;
+  EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::ClusteredBulk, 0}), bulk);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{16, 512, 14, 14}, {Reduction::ClusteredBulk, 0}), bulk);
+  EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::ClusteredBulk, 128}), bulk);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 16, 7, 7}, {Reduction::ClusteredBulk, 1}), clustered);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 2048, 7, 7}, {Reduction::ClusteredBulk, 2048}), clustered);
+  EXPECT_EQ(cuda::gradcam_reduction_for(layer4, {Reduction::ClusteredBulk, 127}), Reduction::Streamed);
+  EXPECT_EQ(cuda::gradcam_reduction_for(Shape{2, 9, 15, 15}, {Reduction::ClusteredBulk, 0}), Reduction::Sliced);
 }
 
 // One draw launch makes what the CPU makes in four steps (the upsampled map, Guided Grad-CAM's product,
@@ -509,6 +522,31 @@ TEST(CudaClustered, ReductionIsDeterministic) {
 TEST(CudaClustered, ReductionFlagsZeroMapsNeverNan) {
   REQUIRE_GPU();
   expect_zero_maps_flagged_never_nan(cuda::Reduction::Clustered);
+}
+
+// The clustered kernel with bulk loads, by the same checks, in a suite after the plain one's (and run
+// on its own by gpu_check). On kReductionShapes its own cut takes the bulk copies on both target layers,
+// the 9×14×16 and 64×1×1 shapes and the 16×7×7 shape's cut of all 16 channels, and falls back to the
+// plain clustered kernel on the 5×3×11 shape and the 7×7 shapes' odd cuts; the zero-map check's 6×6
+// shape takes them too. Every check's trace says which kernel ran.
+TEST(CudaClusteredBulk, ReductionEqualsTheCpuFunctions) {
+  REQUIRE_GPU();
+  expect_reduction_equals_the_cpu(cuda::Reduction::ClusteredBulk);
+}
+
+TEST(CudaClusteredBulk, ReductionEqualsTheUnfusedOps) {
+  REQUIRE_GPU();
+  expect_reduction_equals_the_unfused_ops(cuda::Reduction::ClusteredBulk);
+}
+
+TEST(CudaClusteredBulk, ReductionIsDeterministic) {
+  REQUIRE_GPU();
+  expect_deterministic(cuda::Reduction::ClusteredBulk);
+}
+
+TEST(CudaClusteredBulk, ReductionFlagsZeroMapsNeverNan) {
+  REQUIRE_GPU();
+  expect_zero_maps_flagged_never_nan(cuda::Reduction::ClusteredBulk);
 }
 
 }  // namespace

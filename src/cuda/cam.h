@@ -37,12 +37,15 @@ struct GradcamMaps {
 //   Clustered  as Streamed, each image's blocks (8, or up to 16 by a forced cut) one thread-block
 //              cluster that hands the parts over through distributed shared memory (Hopper and later;
 //              gradcam_clustered.cu)
+//   ClusteredBulk  as Clustered, each block's slices of ∂y/∂A and A brought into its shared memory by
+//              two bulk copies (the copy engine, cp.async.bulk) instead of its warps' loads
 // The first two hand the blocks' parts of an image over through global memory. Auto takes Streamed where
-// it fits and Sliced elsewhere; Streamed asked for where it does not fit falls back to Sliced, and
-// Clustered to what Auto takes (planes over 224 pixels, more than 16 blocks per image, no clusters).
+// it fits and Sliced elsewhere; Streamed asked for where it does not fit falls back to Sliced, Clustered
+// to what Auto takes (planes over 224 pixels, more than 16 blocks per image, no clusters), and
+// ClusteredBulk to Clustered (slices not in 16-byte steps, or too large for shared memory).
 // channels_per_block > 0 forces that cut of the channels into blocks, 0 leaves each kernel its own.
 // Tests and benchmarks compare the kernels and cuts.
-enum class Reduction { Auto, Streamed, Sliced, Clustered };
+enum class Reduction { Auto, Streamed, Sliced, Clustered, ClusteredBulk };
 struct ReductionOptions {
   Reduction kernel = Reduction::Auto;
   int64_t channels_per_block = 0;
