@@ -3,10 +3,12 @@
 
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
 #include "gcam/error.h"
+#include "gcam/models.h"
 
 #ifndef GCAM_SOURCE_DIR
 #define GCAM_SOURCE_DIR "."
@@ -24,10 +26,33 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return parts;
 }
 
+// A metadata value as a message shows it: bytes outside printable ASCII as \xNN (a damaged file's
+// value must not write control bytes to the user's terminal).
+std::string shown(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", c);
+      out += escaped;
+    }
+  }
+  return out;
+}
+
+bool buildable(const std::string& architecture) {
+  for (const std::vector<std::string>& names : {models::architectures(), models::own_architectures()})
+    for (const std::string& name : names)
+      if (name == architecture) return true;
+  return false;
+}
+
 int64_t positive_int(const std::string& file, const std::string& key, const std::string& text) {
   char* end = nullptr;
   const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end || v <= 0 || v > 4096) throw InputError(file + ": metadata " + key + " = '" + text + "' is not a size from 1 to 4096");
+  if (text.empty() || *end || v <= 0 || v > 4096) throw InputError(file + ": metadata " + key + " = '" + shown(text) + "' is not a size from 1 to 4096");
   return v;
 }
 
@@ -40,7 +65,7 @@ std::array<float, 3> three_floats(const std::string& file, const std::string& ke
     out[i] = std::strtof(parts[i].c_str(), &end);
     ok = !parts[i].empty() && !*end && std::isfinite(out[i]) && (!positive || out[i] > 0);
   }
-  if (!ok) throw InputError(file + ": metadata " + key + " = '" + text + "' is not three " + (positive ? "positive " : "") + "numbers");
+  if (!ok) throw InputError(file + ": metadata " + key + " = '" + shown(text) + "' is not three " + (positive ? "positive " : "") + "numbers");
   return out;
 }
 
@@ -59,6 +84,9 @@ ModelCard read_model_card(const weights::Checkpoint& checkpoint) {
   }
   for (const std::string& name : card.class_names)
     if (name.empty()) throw InputError(file + ": metadata gcam.class_names has an empty name");
+  if (!card.architecture.empty() && !buildable(card.architecture))
+    throw InputError(file + ": metadata gcam.architecture = '" + shown(card.architecture) + "' is not a model gcam knows (" +
+                     models::known_architectures() + ")");
   return card;
 }
 

@@ -11,6 +11,7 @@
 #include "gcam/weights.h"
 #include "support/archive.h"
 #include "support/compare.h"
+#include "support/mutations.h"
 #include "weights/json.h"  // internal: the expectations file is JSON
 
 namespace gcam {
@@ -146,6 +147,30 @@ TEST(Weights, BadFilesAreRefusedWithOneClearLine) {
       EXPECT_NE(message.find(reason), std::string::npos) << message;
       EXPECT_EQ(message.find('\n'), std::string::npos) << "more than one line: " << message;
     }
+  }
+}
+
+// Bad input never crashes (support/mutations.h): PyTorch's small checkpoints, cut short at every length
+// and changed byte by byte (the zip's headers and directory, the pickle's opcodes, lengths and
+// persistent ids, the legacy format's magic numbers and storage table), are opened and every tensor read,
+// or refused with one InputError line naming the file. test_bad_inputs.cpp does the same for the
+// shipped safetensors file and for pictures.
+TEST(Weights, PickledCheckpointsCutOrChangedAreReadOrRefused) {
+  const auto open_and_read_every_tensor = [](const std::string& path) {
+    const auto checkpoint = weights::Checkpoint::open(path);
+    for (const weights::StoredTensor& t : checkpoint->tensors()) {
+      Tensor values = Tensor::empty(Shape{t.numel()});
+      checkpoint->read_into(t, values);
+    }
+  };
+  for (const char* name : {"mixed_zip.pth", "proto4_zip.pth", "mixed_legacy.pth", "py2style_legacy.pth"}) {
+    SCOPED_TRACE(name);
+    const std::vector<uint8_t> bytes = test::file_bytes(fixture(name));
+    open_and_read_every_tensor(fixture(name));  // the original reads
+    const test::MutantCounts counts =
+        test::expect_read_or_refused(name, bytes, {bytes.size()}, open_and_read_every_tensor);
+    EXPECT_GT(counts.refused, 0);
+    EXPECT_GT(counts.read, 0);
   }
 }
 

@@ -23,7 +23,8 @@ struct ModelCard {
   bool has_preprocess = false;           // the checkpoint named its own preprocessing
 };
 
-// Reads the card from a checkpoint's metadata; a malformed value is an InputError naming the file.
+// Reads the card from a checkpoint's metadata; a malformed value (not a size, not three numbers, an empty
+// class name, an architecture make_model does not build) is an InputError naming the file.
 ModelCard read_model_card(const weights::Checkpoint& checkpoint);
 
 // The model gcam ships (trained by gcam-train on cluttered Fashion-MNIST): $GCAM_DEFAULT_WEIGHTS if

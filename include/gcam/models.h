@@ -84,6 +84,10 @@ class Model {
 
 // "vgg11", "vgg11_bn", …, "vgg19_bn", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152".
 std::vector<std::string> architectures();
+// gcam's own, for small images: "fashion_resnet", "fashion_vgg" (make_model builds these too).
+std::vector<std::string> own_architectures();
+// Both lists in one line, for messages: "vgg11, …, resnet152, and gcam's own fashion_resnet and fashion_vgg".
+std::string known_architectures();
 std::unique_ptr<Model> make_model(const std::string& architecture, int64_t num_classes = 1000);
 
 // The ResNet family beyond torchvision's five: any depth and width, and a stem for small images.

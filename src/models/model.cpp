@@ -111,6 +111,15 @@ std::vector<std::string> architectures() {
           "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"};
 }
 
+std::vector<std::string> own_architectures() { return {"fashion_resnet", "fashion_vgg"}; }
+
+std::string known_architectures() {
+  std::string known;
+  for (const std::string& a : architectures()) known += (known.empty() ? "" : ", ") + a;
+  const std::vector<std::string> own = own_architectures();
+  return known + ", and gcam's own " + own[0] + " and " + own[1];
+}
+
 std::unique_ptr<Model> make_model(const std::string& architecture, int64_t num_classes) {
   // torchvision's VGG configurations A, B, D, E (0 = max pool).
   static const std::vector<int64_t> A = {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0};
@@ -135,10 +144,7 @@ std::unique_ptr<Model> make_model(const std::string& architecture, int64_t num_c
   else if (architecture == "resnet152") c.blocks = {3, 8, 36, 3}, c.bottleneck = true;
   else if (architecture == "fashion_resnet") return make_resnet(fashion_resnet_config(num_classes));
   else {
-    std::string known;
-    for (const std::string& a : architectures()) known += (known.empty() ? "" : ", ") + a;
-    known += ", and gcam's own fashion_resnet and fashion_vgg";
-    throw InputError("unknown model '" + architecture + "' (known: " + known + ")");
+    throw InputError("unknown model '" + architecture + "' (known: " + known_architectures() + ")");
   }
   return make_resnet(c);
 }

@@ -1,0 +1,113 @@
+// test_bad_inputs.cpp — bad input never crashes: the files a user hands `explain` (the checkpoint and
+// the pictures), cut short at every length and changed byte by byte (support/mutations.h), are read or
+// refused with one InputError line naming the file — never another exception, a crash or a hang.
+//
+// Each file is read as explain reads it: a checkpoint opened, its model card read, its model built and
+// every weight loaded strictly; a picture decoded, cropped to the shipped model's view and made into
+// network input. The pickled checkpoints (PyTorch's zip and legacy formats) are swept in
+// test_weights.cpp, beside the PyTorch-written files they start from.
+#include <gtest/gtest.h>
+#include <jpeglib.h>
+
+#include <cstdio>
+
+#include "gcam/error.h"
+#include "gcam/image.h"
+#include "gcam/model_card.h"
+#include "gcam/models.h"
+#include "gcam/weights.h"
+#include "support/mutations.h"
+
+namespace gcam {
+namespace {
+
+const std::string kSourceDir = GCAM_SOURCE_DIR;
+
+// explain's loading: the card, the architecture it names, the classifier's rows, every weight.
+void load_as_explain_does(const std::string& path) {
+  const auto checkpoint = weights::Checkpoint::open(path);
+  const ModelCard card = read_model_card(*checkpoint);
+  if (card.architecture.empty()) throw InputError(path + ": cannot tell the architecture");
+  const weights::StoredTensor* fc = checkpoint->find("fc.weight");
+  const int64_t classes = fc && !fc->shape.empty() ? fc->shape[0] : 1000;
+  auto model = models::make_model(card.architecture, classes);
+  models::load_weights(*model, *checkpoint);
+}
+
+// explain's decoding, with the shipped model's preprocessing (64×64: each mutant costs little).
+void decode_as_explain_does(const std::string& path) {
+  image::Preprocess pre;
+  pre.resize = 64, pre.crop = 64;
+  const Tensor input = image::to_input({image::network_view(image::read_image(path), pre)}, pre);
+  ASSERT_EQ(input.shape(), Shape({1, 3, 64, 64}));
+}
+
+// The file as JPEG (libjpeg-turbo's encoder, quality 90), baseline or progressive.
+std::vector<uint8_t> encode_jpeg(const image::Image& picture, bool progressive) {
+  jpeg_compress_struct info{};
+  jpeg_error_mgr errors{};
+  info.err = jpeg_std_error(&errors);
+  jpeg_create_compress(&info);
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&info, &buffer, &size);
+  info.image_width = static_cast<JDIMENSION>(picture.width);
+  info.image_height = static_cast<JDIMENSION>(picture.height);
+  info.input_components = 3;
+  info.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&info);
+  jpeg_set_quality(&info, 90, TRUE);
+  if (progressive) jpeg_simple_progression(&info);
+  jpeg_start_compress(&info, TRUE);
+  for (int64_t y = 0; y < picture.height; ++y) {
+    JSAMPROW row = const_cast<JSAMPROW>(&picture.rgb[static_cast<size_t>(y * picture.width * 3)]);
+    jpeg_write_scanlines(&info, &row, 1);
+  }
+  jpeg_finish_compress(&info);
+  std::vector<uint8_t> bytes(buffer, buffer + size);
+  jpeg_destroy_compress(&info);
+  std::free(buffer);
+  return bytes;
+}
+
+// The mutants must include refused ones: a sweep that refused nothing would not have reached the checks.
+void expect_some_refused(const test::MutantCounts& counts) {
+  EXPECT_GT(counts.refused, 0);
+  EXPECT_GT(counts.read, 0);  // and the original's near relatives (a changed pixel or weight) still read
+}
+
+// The shipped checkpoint (1.2 MB): its safetensors header (the 8-byte length and the JSON: names, dtypes,
+// shapes, offsets, the model card) byte by byte, its weights every 4099th byte.
+TEST(BadInputs, ShippedCheckpointCutOrChangedIsReadOrRefused) {
+  const std::string path = kSourceDir + "/weights/fashion_resnet.safetensors";
+  const std::vector<uint8_t> bytes = test::file_bytes(path);
+  ASSERT_GT(bytes.size(), 8u);
+  uint64_t header = 0;
+  for (int i = 7; i >= 0; --i) header = header << 8 | bytes[static_cast<size_t>(i)];
+  ASSERT_LT(header, bytes.size());
+  load_as_explain_does(path);  // the original loads
+  expect_some_refused(test::expect_read_or_refused("fashion_resnet.safetensors", bytes,
+                                                   {static_cast<size_t>(8 + header), 4099}, load_as_explain_does));
+}
+
+// A canvas as PNG (12 KB: chunk lengths and CRCs, the zlib header, the deflate stream): its first 1024
+// bytes byte by byte, every 5th beyond.
+TEST(BadInputs, PngCutOrChangedIsReadOrRefused) {
+  const std::string path = kSourceDir + "/examples/canvases/test_00000.png";
+  decode_as_explain_does(path);
+  const std::vector<uint8_t> bytes = test::file_bytes(path);
+  expect_some_refused(test::expect_read_or_refused("canvas.png", bytes, {1024, 5}, decode_as_explain_does));
+}
+
+// The same canvas as baseline and as progressive JPEG (markers, tables, entropy-coded scans), every byte.
+TEST(BadInputs, JpegCutOrChangedIsReadOrRefused) {
+  const image::Image canvas = image::read_image(kSourceDir + "/examples/canvases/test_00000.png");
+  for (bool progressive : {false, true}) {
+    const std::vector<uint8_t> bytes = encode_jpeg(canvas, progressive);
+    expect_some_refused(test::expect_read_or_refused(progressive ? "progressive.jpg" : "baseline.jpg", bytes,
+                                                     {bytes.size()}, decode_as_explain_does));
+  }
+}
+
+}  // namespace
+}  // namespace gcam
