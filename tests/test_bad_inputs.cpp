@@ -1,5 +1,5 @@
 // test_bad_inputs.cpp — bad input never crashes: the files a user hands `explain` (the checkpoint and
-// the pictures), cut short at every length and changed byte by byte (support/mutations.h), are read or
+// the pictures: PNG, JPEG, BMP, TGA), cut short at every length and changed byte by byte (support/mutations.h), are read or
 // refused with one InputError line naming the file — never another exception, a crash or a hang.
 //
 // Each file is read as explain reads it: a checkpoint opened, its model card read, its model built and
@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <jpeglib.h>
 
+#include <array>
 #include <cstdio>
 
 #include "gcam/error.h"
@@ -70,6 +71,75 @@ std::vector<uint8_t> encode_jpeg(const image::Image& picture, bool progressive) 
   return bytes;
 }
 
+// Little-endian fields, for the headers below.
+void put16(std::vector<uint8_t>& out, uint32_t v) {
+  for (int i = 0; i < 2; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+void put32(std::vector<uint8_t>& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+// The picture as a 24-bit BMP: a 14-byte file header, a 40-byte BITMAPINFOHEADER, then rows bottom-up,
+// blue-green-red, each padded to 4 bytes.
+std::vector<uint8_t> encode_bmp(const image::Image& picture) {
+  const uint32_t w = static_cast<uint32_t>(picture.width), h = static_cast<uint32_t>(picture.height);
+  const uint32_t row = (3 * w + 3) / 4 * 4, pixels = row * h;
+  std::vector<uint8_t> out = {'B', 'M'};
+  put32(out, 54 + pixels), put32(out, 0), put32(out, 54);                        // size, reserved, offset
+  put32(out, 40), put32(out, w), put32(out, h), put16(out, 1), put16(out, 24);  // header, size, planes, bits
+  put32(out, 0), put32(out, pixels), put32(out, 2835), put32(out, 2835), put32(out, 0), put32(out, 0);
+  for (uint32_t y = h; y-- > 0;) {
+    for (uint32_t x = 0; x < w; ++x)
+      for (int c = 2; c >= 0; --c) out.push_back(picture.rgb[(static_cast<size_t>(y) * w + x) * 3 + c]);
+    out.resize(out.size() + (row - 3 * w), 0);
+  }
+  return out;
+}
+
+// The picture as an uncompressed true-colour TGA (type 2): an 18-byte header, rows top-down (descriptor
+// bit 5), blue-green-red.
+std::vector<uint8_t> encode_tga(const image::Image& picture) {
+  std::vector<uint8_t> out = {0, 0, 2, 0, 0, 0, 0, 0};  // no id, no colour map, type 2
+  put16(out, 0), put16(out, 0), put16(out, static_cast<uint32_t>(picture.width)),
+      put16(out, static_cast<uint32_t>(picture.height));
+  out.push_back(24), out.push_back(0x20);  // bits per pixel, top-left origin
+  for (size_t i = 0; i < picture.rgb.size(); i += 3)
+    out.insert(out.end(), {picture.rgb[i + 2], picture.rgb[i + 1], picture.rgb[i]});
+  return out;
+}
+
+// The same, run-length encoded (type 10): each packet a byte n, then one pixel repeated n − 127 times
+// (n ≥ 128: runs of 2 to 128 equal pixels) or n + 1 pixels as they are. Packets here stop at row ends.
+std::vector<uint8_t> encode_tga_runs(const image::Image& picture) {
+  std::vector<uint8_t> out = encode_tga(picture);
+  out.resize(18);
+  out[2] = 10;
+  const auto pixel = [&](int64_t y, int64_t x) {
+    const uint8_t* p = &picture.rgb[static_cast<size_t>((y * picture.width + x) * 3)];
+    return std::array<uint8_t, 3>{p[2], p[1], p[0]};
+  };
+  for (int64_t y = 0; y < picture.height; ++y)
+    for (int64_t x = 0; x < picture.width;) {
+      int64_t same = 1;
+      while (x + same < picture.width && same < 128 && pixel(y, x + same) == pixel(y, x)) ++same;
+      if (same >= 2) {
+        out.push_back(static_cast<uint8_t>(0x80 | (same - 1)));
+        for (uint8_t c : pixel(y, x)) out.push_back(c);
+        x += same;
+        continue;
+      }
+      int64_t raw = 1;  // up to the next run of two equal pixels
+      while (x + raw < picture.width && raw < 128 &&
+             !(x + raw + 1 < picture.width && pixel(y, x + raw) == pixel(y, x + raw + 1)))
+        ++raw;
+      out.push_back(static_cast<uint8_t>(raw - 1));
+      for (int64_t i = 0; i < raw; ++i)
+        for (uint8_t c : pixel(y, x + i)) out.push_back(c);
+      x += raw;
+    }
+  return out;
+}
+
 // The mutants must include refused ones: a sweep that refused nothing would not have reached the checks.
 void expect_some_refused(const test::MutantCounts& counts) {
   EXPECT_GT(counts.refused, 0);
@@ -106,6 +176,23 @@ TEST(BadInputs, JpegCutOrChangedIsReadOrRefused) {
     const std::vector<uint8_t> bytes = encode_jpeg(canvas, progressive);
     expect_some_refused(test::expect_read_or_refused(progressive ? "progressive.jpg" : "baseline.jpg", bytes,
                                                      {bytes.size()}, decode_as_explain_does));
+  }
+}
+
+// The same canvas as BMP and TGA (plain and run-length encoded), which explain also reads (stb_image):
+// the headers byte by byte, every 7th byte of the pixels. Each decodes to the canvas itself. stb reads
+// past the end of these formats as zeros: a cut file is refused by read_image's own length check
+// (src/image/pixel_length.h), which the cuts here test.
+TEST(BadInputs, BmpAndTgaCutOrChangedAreReadOrRefused) {
+  const image::Image canvas = image::read_image(kSourceDir + "/examples/canvases/test_00000.png");
+  for (const auto& [name, bytes] : {std::pair{std::string("canvas.bmp"), encode_bmp(canvas)},
+                                    std::pair{std::string("canvas.tga"), encode_tga(canvas)},
+                                    std::pair{std::string("canvas-runs.tga"), encode_tga_runs(canvas)}}) {
+    SCOPED_TRACE(name);
+    const std::string path = ::testing::TempDir() + name;
+    image::write_file(path, bytes);
+    EXPECT_EQ(image::read_image(path).rgb, canvas.rgb);  // the encoding is right: the sweep starts from a good file
+    expect_some_refused(test::expect_read_or_refused(name, bytes, {64, 7}, decode_as_explain_does));
   }
 }
 

@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "../weights/file_map.h"
 #include "gcam/error.h"
 #include "gcam/image.h"
 #include "jpeg.h"
+#include "pixel_length.h"
 
 namespace gcam::image {
 
@@ -56,6 +58,9 @@ Image read_image(const std::string& path) {
     file.fail(std::string("not a readable image (") + stbi_failure_reason() + ")");
   if (width <= 0 || height <= 0 || int64_t(width) * height > kMaxPixels)
     file.fail("image of " + std::to_string(width) + "×" + std::to_string(height) + " pixels is too large");
+  if (const std::optional<uint64_t> needed = pixel_length(bytes, file.size()); needed && *needed > file.size())
+    file.fail("the pixels end early (the header announces " + std::to_string(*needed) + " bytes, the file has " +
+              std::to_string(file.size()) + ")");
   std::unique_ptr<uint8_t, void (*)(void*)> pixels(
       stbi_load_from_memory(bytes, static_cast<int>(file.size()), &width, &height, &channels, 3), stbi_image_free);
   if (!pixels) file.fail(std::string("cannot decode the image (") + stbi_failure_reason() + ")");

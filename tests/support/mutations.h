@@ -30,10 +30,11 @@ struct MutantCounts {
 std::vector<uint8_t> file_bytes(const std::string& path);
 
 // Writes each mutant of `original` to a file called `name` in a scratch folder and calls read(path) on
-// it, which should read the file as a program would and may throw. A mutant that read() accepts or
-// refuses with an InputError (one line, naming the path) passes; any other exception is a test failure
-// naming the mutant (the first 10 are reported). A crash names the mutant on stderr before the process
-// dies.
+// it, which should read the file as a program would and may throw. A changed file that read() accepts or
+// refuses with an InputError (one line, naming the path) passes, and so does a file cut short that it
+// refuses so (every format gcam reads says how long it is: a cut file is never whole). Anything else is a
+// test failure naming the mutant (the first 10 are reported). A crash names the mutant on stderr before
+// the process dies.
 MutantCounts expect_read_or_refused(const std::string& name, const std::vector<uint8_t>& original, MutationPlan plan,
                                     const std::function<void(const std::string& path)>& read);
 

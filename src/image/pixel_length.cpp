@@ -1,0 +1,59 @@
+// pixel_length.cpp — see pixel_length.h. Both formats are little-endian.
+#include "pixel_length.h"
+
+#include <cstdlib>
+
+namespace gcam::image {
+
+namespace {
+
+uint64_t u16(const uint8_t* p) { return uint64_t{p[0]} | uint64_t{p[1]} << 8; }
+uint64_t u32(const uint8_t* p) { return u16(p) | u16(p + 2) << 16; }
+
+std::optional<uint64_t> bmp_length(const uint8_t* b, uint64_t size) {
+  if (size < 26) return 26;  // the smallest header (the core one) ends at byte 26
+  const uint64_t offset = u32(b + 10), header = u32(b + 14);
+  uint64_t width = 0, height = 0, bits = 0;
+  if (header == 12) {  // the OS/2 core header: 16-bit sizes, no compression
+    width = u16(b + 18), height = u16(b + 20), bits = u16(b + 24);
+  } else {
+    if (size < 34) return 34;  // the others' compression field ends at byte 34
+    const uint64_t compression = u32(b + 30);
+    if (compression != 0 && compression != 3) return std::nullopt;  // stb decodes neither RLE
+    width = u32(b + 18), bits = u16(b + 28);
+    height = static_cast<uint64_t>(std::llabs(static_cast<int32_t>(u32(b + 22))));  // < 0: rows top-down
+  }
+  if (width > (uint64_t{1} << 31) || height > (uint64_t{1} << 31) || bits > 64) return std::nullopt;
+  return offset + (bits * width + 31) / 32 * 4 * height;
+}
+
+std::optional<uint64_t> tga_length(const uint8_t* b, uint64_t size) {
+  if (size < 3) return std::nullopt;
+  const uint64_t id = b[0], map_type = b[1], type = b[2];
+  const bool palette = type == 1 || type == 9, runs = type >= 9;
+  // A TGA as stb recognises one (the second byte also rules out every other format stb reads: their
+  // magic numbers have a second byte above 1).
+  if (map_type > 1 || (map_type == 1) != palette || (type != 1 && type != 2 && type != 3 && !(type >= 9 && type <= 11)))
+    return std::nullopt;
+  if (size < 18) return 18;  // the header itself is cut short
+  const uint64_t map_length = u16(b + 5), map_bits = b[7], width = u16(b + 12), height = u16(b + 14), bits = b[16];
+  const uint64_t pixel = (bits + 7) / 8, first = 18 + id + (map_type == 1 ? map_length * ((map_bits + 7) / 8) : 0);
+  if (!runs) return first + width * height * pixel;
+  uint64_t at = first, covered = 0;
+  while (covered < width * height) {
+    if (at >= size) return at + 1;  // a packet's header past the end
+    const uint64_t n = (b[at] & 0x7F) + 1;
+    at += 1 + (b[at] & 0x80 ? pixel : n * pixel);
+    covered += n;
+  }
+  return at;
+}
+
+}  // namespace
+
+std::optional<uint64_t> pixel_length(const uint8_t* bytes, uint64_t size) {
+  if (size >= 2 && bytes[0] == 'B' && bytes[1] == 'M') return bmp_length(bytes, size);
+  return tga_length(bytes, size);
+}
+
+}  // namespace gcam::image
