@@ -1,5 +1,5 @@
 // test_bad_inputs.cpp — bad input never crashes: the files a user hands `explain` (the checkpoint and
-// the pictures: PNG, JPEG, BMP, TGA), cut short at every length and changed byte by byte (support/mutations.h), are read or
+// the pictures: PNG, JPEG, BMP, TGA, GIF), cut short at every length and changed byte by byte (support/mutations.h), are read or
 // refused with one InputError line naming the file — never another exception, a crash or a hang.
 //
 // Each file is read as explain reads it: a checkpoint opened, its model card read, its model built and
@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <jpeglib.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -140,6 +141,47 @@ std::vector<uint8_t> encode_tga_runs(const image::Image& picture) {
   return out;
 }
 
+// The picture as a GIF of 256 colours (red and green in 3 bits, blue in 2: `palette_index`), its pixels
+// LZW-coded without compression: 9-bit codes, every one a literal, with a clear code before the decoder's
+// table would reach 512 entries and widen its codes (it adds an entry per literal after the first).
+uint8_t palette_index(const uint8_t* rgb) { return static_cast<uint8_t>((rgb[0] >> 5) << 5 | (rgb[1] >> 5) << 2 | rgb[2] >> 6); }
+std::array<uint8_t, 3> palette_colour(int i) {
+  return {static_cast<uint8_t>((i >> 5 & 7) * 255 / 7), static_cast<uint8_t>((i >> 2 & 7) * 255 / 7),
+          static_cast<uint8_t>((i & 3) * 255 / 3)};
+}
+std::vector<uint8_t> encode_gif(const image::Image& picture) {
+  std::vector<uint8_t> out = {'G', 'I', 'F', '8', '9', 'a'};
+  const uint32_t w = static_cast<uint32_t>(picture.width), h = static_cast<uint32_t>(picture.height);
+  put16(out, w), put16(out, h);
+  out.insert(out.end(), {0xF7, 0, 0});  // a global colour table of 2^(7+1) entries; background 0; no aspect
+  for (int i = 0; i < 256; ++i)
+    for (uint8_t c : palette_colour(i)) out.push_back(c);
+  out.push_back(0x2C);  // the image: at (0, 0), w × h, no local table, not interlaced
+  put16(out, 0), put16(out, 0), put16(out, w), put16(out, h);
+  out.push_back(0);
+  out.push_back(8);  // LZW's minimum code size: codes 0–255 literals, 256 clear, 257 end
+  std::vector<uint8_t> codes;  // the 9-bit codes, packed from the lowest bit up
+  uint32_t bits = 0, held = 0;
+  const auto emit = [&](uint32_t code) {
+    bits |= code << held, held += 9;
+    for (; held >= 8; held -= 8, bits >>= 8) codes.push_back(static_cast<uint8_t>(bits));
+  };
+  for (size_t i = 0; i < picture.rgb.size() / 3; ++i) {
+    if (i % 250 == 0) emit(256);
+    emit(palette_index(&picture.rgb[i * 3]));
+  }
+  emit(257);
+  if (held > 0) codes.push_back(static_cast<uint8_t>(bits));
+  for (size_t at = 0; at < codes.size(); at += 255) {  // sub-blocks of at most 255 bytes, then an empty one
+    const size_t n = std::min<size_t>(255, codes.size() - at);
+    out.push_back(static_cast<uint8_t>(n));
+    out.insert(out.end(), codes.begin() + static_cast<std::ptrdiff_t>(at), codes.begin() + static_cast<std::ptrdiff_t>(at + n));
+  }
+  out.push_back(0);
+  out.push_back(0x3B);  // the trailer
+  return out;
+}
+
 // The mutants must include refused ones: a sweep that refused nothing would not have reached the checks.
 void expect_some_refused(const test::MutantCounts& counts) {
   EXPECT_GT(counts.refused, 0);
@@ -194,6 +236,21 @@ TEST(BadInputs, BmpAndTgaCutOrChangedAreReadOrRefused) {
     EXPECT_EQ(image::read_image(path).rgb, canvas.rgb);  // the encoding is right: the sweep starts from a good file
     expect_some_refused(test::expect_read_or_refused(name, bytes, {64, 7}, decode_as_explain_does));
   }
+}
+
+// The canvas as a 256-colour GIF (stb_image's LZW decoder): its first 1024 bytes (the header, the
+// colour table, the image's descriptor) byte by byte, every 5th byte of the codes. It decodes to the
+// canvas in the GIF's colours.
+TEST(BadInputs, GifCutOrChangedIsReadOrRefused) {
+  const image::Image canvas = image::read_image(kSourceDir + "/examples/canvases/test_00000.png");
+  const std::vector<uint8_t> bytes = encode_gif(canvas);
+  const std::string path = ::testing::TempDir() + "canvas.gif";
+  image::write_file(path, bytes);
+  std::vector<uint8_t> in_colours;
+  for (size_t i = 0; i < canvas.rgb.size(); i += 3)
+    for (uint8_t c : palette_colour(palette_index(&canvas.rgb[i]))) in_colours.push_back(c);
+  EXPECT_EQ(image::read_image(path).rgb, in_colours);
+  expect_some_refused(test::expect_read_or_refused("canvas.gif", bytes, {1024, 5}, decode_as_explain_does));
 }
 
 }  // namespace

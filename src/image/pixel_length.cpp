@@ -2,6 +2,7 @@
 #include "pixel_length.h"
 
 #include <cstdlib>
+#include <cstring>
 
 namespace gcam::image {
 
@@ -49,10 +50,36 @@ std::optional<uint64_t> tga_length(const uint8_t* b, uint64_t size) {
   return at;
 }
 
+// Past a run of GIF sub-blocks starting at `at` (each a length byte n, then n bytes; n = 0 ends them):
+// where the run ends, or a place past `size` where it is cut short.
+uint64_t past_sub_blocks(const uint8_t* b, uint64_t size, uint64_t at) {
+  while (at < size && b[at] != 0) at += 1 + b[at];
+  return at + 1;
+}
+
+std::optional<uint64_t> gif_length(const uint8_t* b, uint64_t size) {
+  if (size < 13) return 13;  // the signature and the logical screen descriptor
+  const auto table = [](uint8_t packed) { return packed & 0x80 ? uint64_t{3} << ((packed & 7) + 1) : 0; };
+  uint64_t at = 13 + table(b[10]);  // past the global colour table
+  while (at < size) {
+    if (b[at] == 0x3B) return at + 1;  // the trailer: the file is whole
+    if (b[at] == 0x21) {               // an extension: its label, then sub-blocks
+      at = past_sub_blocks(b, size, at + 2);
+    } else if (b[at] == 0x2C) {        // an image: its descriptor, a local colour table, the LZW code size, sub-blocks
+      if (at + 10 > size) return at + 10;
+      at = past_sub_blocks(b, size, at + 10 + table(b[at + 9]) + 1);
+    } else {
+      return std::nullopt;  // not a block GIF knows: stb decides
+    }
+  }
+  return at + 1;  // cut before the trailer
+}
+
 }  // namespace
 
 std::optional<uint64_t> pixel_length(const uint8_t* bytes, uint64_t size) {
   if (size >= 2 && bytes[0] == 'B' && bytes[1] == 'M') return bmp_length(bytes, size);
+  if (size >= 4 && std::memcmp(bytes, "GIF8", 4) == 0) return gif_length(bytes, size);
   return tga_length(bytes, size);
 }
 
