@@ -1,4 +1,4 @@
-// pixel_length.cpp — see pixel_length.h. Both formats are little-endian.
+// pixel_length.cpp — see pixel_length.h. All three formats are little-endian.
 #include "pixel_length.h"
 
 #include <cstdlib>
@@ -24,7 +24,9 @@ std::optional<uint64_t> bmp_length(const uint8_t* b, uint64_t size) {
     width = u32(b + 18), bits = u16(b + 28);
     height = static_cast<uint64_t>(std::llabs(static_cast<int32_t>(u32(b + 22))));  // < 0: rows top-down
   }
-  if (width > (uint64_t{1} << 31) || height > (uint64_t{1} << 31) || bits > 64) return std::nullopt;
+  // (sizes beyond any image read_image takes, which would overflow the product below: stb decides)
+  if (width > (uint64_t{1} << 31) || height > (uint64_t{1} << 31) || width * height > (uint64_t{1} << 40) || bits > 64)
+    return std::nullopt;
   return offset + (bits * width + 31) / 32 * 4 * height;
 }
 
