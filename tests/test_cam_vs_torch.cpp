@@ -61,19 +61,20 @@ INSTANTIATE_TEST_SUITE_P(Cases, CamVsTorch,
                                            Case{"vgg16", "features.30", "vgg16_features_30"}),
                          [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
+// A decoded picture against PIL's decoding of the same file (H, W, 3): the same size, every byte equal.
+void expect_pils_bytes(const image::Image& ours, const Tensor& theirs, const std::string& name) {
+  ASSERT_EQ(ours.height, theirs.size(0)) << name;
+  ASSERT_EQ(ours.width, theirs.size(1)) << name;
+  int64_t differing = 0;
+  for (int64_t i = 0; i < theirs.numel(); ++i) differing += ours.rgb[i] != static_cast<uint8_t>(theirs.data()[i]);
+  EXPECT_EQ(differing, 0) << name << ": bytes that differ from PIL's decoding";
+}
+
 // JPEG: the same bytes as PIL decodes (both use libjpeg-turbo with its default settings), in colour and
 // greyscale; CMYK close to PIL's; a file cut short is refused, naming the file.
 TEST(Image, JpegDecodesAsPil) {
   const test::Archive oracle(file("jpeg.gcamtest"));
-  for (const std::string name : {"photo", "gray"}) {
-    const image::Image ours = image::read_image(file(name + ".jpg"));
-    const Tensor theirs = oracle.get(name);  // (H, W, 3)
-    ASSERT_EQ(ours.height, theirs.size(0)) << name;
-    ASSERT_EQ(ours.width, theirs.size(1)) << name;
-    int64_t differing = 0;
-    for (int64_t i = 0; i < theirs.numel(); ++i) differing += ours.rgb[i] != static_cast<uint8_t>(theirs.data()[i]);
-    EXPECT_EQ(differing, 0) << name << ": bytes that differ from PIL's decoding";
-  }
+  for (const std::string name : {"photo", "gray"}) expect_pils_bytes(image::read_image(file(name + ".jpg")), oracle.get(name), name);
   // CMYK, which libjpeg does not turn into RGB, goes to stb_image: within a level or two of PIL.
   const image::Image cmyk = image::read_image(file("cmyk.jpg"));
   const Tensor pil = oracle.get("cmyk");
@@ -86,6 +87,17 @@ TEST(Image, JpegDecodesAsPil) {
     FAIL() << "a JPEG cut in half was decoded";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("cut.jpg: cannot decode the image (the JPEG data ends early)"), std::string::npos) << e.what();
+  }
+}
+
+// PNG of every colour type and bit depth, plain and Adam7-interlaced (written by
+// tests/oracle/png_variants.py): the same bytes as PIL's convert("RGB"), what torchvision's loader gives.
+TEST(Image, PngDecodesAsPil) {
+  const test::Archive oracle(file("png.gcamtest"));
+  for (const std::string name : {"rgb8", "rgb16", "rgb8_trns", "rgba8", "rgba16", "grey8", "grey_alpha8", "grey4",
+                                 "grey2", "grey1", "palette8", "palette8_trns", "palette4", "rgb8_adam7",
+                                 "rgb16_adam7", "grey2_adam7", "palette4_adam7"}) {
+    expect_pils_bytes(image::read_image(file("variant_" + name + ".png")), oracle.get(name), name);
   }
 }
 

@@ -1,8 +1,9 @@
 // gcam/image.h — images in and out, and the preprocessing that turns them into network input.
 //
-// Reading uses libjpeg-turbo for JPEG (as PIL does: the same pixels) and stb_image for PNG, BMP, TGA and
-// GIF; grayscale becomes RGB, alpha is dropped. A file cut short is refused (BMP, TGA and GIF by a
-// length check of gcam's own: stb would read their missing pixels as black). Writing PNG uses gcam's own encoder over zlib
+// Reading uses libjpeg-turbo for JPEG (as PIL does: the same pixels), libpng for PNG (every chunk's CRC
+// and the data's Adler-32 checked: a damaged PNG is refused) and stb_image for BMP, TGA and GIF; grayscale
+// becomes RGB, alpha is dropped. A file cut short is refused (BMP, TGA and GIF by a length check of
+// gcam's own: stb would read their missing pixels as black). Writing PNG uses gcam's own encoder over zlib
 // (src/image/png.cpp: about 4× faster than stb_image_write, and 22% smaller files, on explain's
 // pictures). Colours are RGB everywhere. Preprocessing presets:
 //   imagenet  resize the shorter side to `resize` (256; 232 for the V2 ResNet weights) with an

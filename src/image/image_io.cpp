@@ -1,5 +1,5 @@
-// image_io.cpp — decoding (JPEG with libjpeg-turbo, the rest with stb_image, after checking the size each
-// announces), PNG and .npy output.
+// image_io.cpp — decoding (JPEG with libjpeg-turbo, PNG with libpng, the rest with stb_image after
+// checking the size and the length each announces), PNG and .npy output.
 #include <stb/stb_image.h>
 
 #include <cerrno>
@@ -13,6 +13,7 @@
 #include "gcam/image.h"
 #include "jpeg.h"
 #include "pixel_length.h"
+#include "png_read.h"
 
 namespace gcam::image {
 
@@ -45,15 +46,12 @@ Image read_image(const std::string& path) {
     if (!jpeg.cmyk) return std::move(jpeg.image);
     // CMYK or YCCK: stb_image converts those to RGB (below).
   }
-  int width = 0, height = 0, channels = 0;
-  // PNG announces its size at a fixed place (IHDR); stb refuses very large ones with a vague message,
-  // so say it plainly, before any decoding.
-  if (file.size() >= 24 && std::memcmp(bytes, "\x89PNG\r\n\x1a\n", 8) == 0) {
-    const uint64_t w = (uint64_t(bytes[16]) << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19];
-    const uint64_t h = (uint64_t(bytes[20]) << 24) | (bytes[21] << 16) | (bytes[22] << 8) | bytes[23];
-    if (w * h > static_cast<uint64_t>(kMaxPixels))
-      file.fail("image of " + std::to_string(w) + "×" + std::to_string(h) + " pixels is too large");
+  if (is_png(bytes, file.size())) {  // libpng, with its checksums (src/image/png_read.cpp)
+    PngResult png = decode_png(bytes, file.size(), kMaxPixels);
+    if (!png.error.empty()) file.fail(png.error);
+    return std::move(png.image);
   }
+  int width = 0, height = 0, channels = 0;
   if (!stbi_info_from_memory(bytes, static_cast<int>(file.size()), &width, &height, &channels))
     file.fail(std::string("not a readable image (") + stbi_failure_reason() + ")");
   if (width <= 0 || height <= 0 || int64_t(width) * height > kMaxPixels)

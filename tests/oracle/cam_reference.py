@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from archive import Archive  # noqa: E402
 from models_reference import randomised  # noqa: E402
+import png_variants  # noqa: E402
 
 CASES = [("resnet18", "layer4"), ("resnet50", "layer4"), ("vgg16", "features.29"), ("vgg16", "features.30")]
 
@@ -123,6 +124,14 @@ def main():
         decoded = Image.open(os.path.join(args.out, name + ".jpg")).convert("RGB")
         jpegs.put(name, torch.from_numpy(np.asarray(decoded).copy()))
     jpegs.write(os.path.join(args.out, "jpeg.gcamtest"))
+    # PNG of every colour type, bit depth and interlacing, and the pixels PIL's convert("RGB") gives.
+    pngs = Archive()
+    corner = np.asarray(image)[:29, :37]  # odd sizes: Adam7's passes end mid-block
+    for name, data in png_variants.variants(corner).items():
+        path = os.path.join(args.out, f"variant_{name}.png")
+        open(path, "wb").write(data)
+        pngs.put(name, torch.from_numpy(np.asarray(Image.open(path).convert("RGB")).copy()))
+    pngs.write(os.path.join(args.out, "png.gcamtest"))
     whole = open(os.path.join(args.out, "photo.jpg"), "rb").read()
     open(os.path.join(args.out, "cut.jpg"), "wb").write(whole[: len(whole) // 2])
     image.convert("L").save(os.path.join(args.out, "gray.png"))
