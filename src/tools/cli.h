@@ -7,12 +7,23 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <utility>
 
 #include "gcam/error.h"
 
 namespace gcam::tools {
+
+// Makes the folder `path` (and its parents) where a program writes its output, or an InputError naming
+// it and why not ("out/: cannot create the folder (Permission denied)").
+inline void make_folder(const std::string& path) {
+  if (path.empty()) return;
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error || !std::filesystem::is_directory(path, error))
+    throw InputError(path + ": cannot create the folder (" + (error ? error.message() : "a file is in its place") + ")");
+}
 
 // An InputError "message (see PROGRAM --help)".
 [[noreturn]] inline void usage_error(const std::string& program, const std::string& message) {

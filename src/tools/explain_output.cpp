@@ -8,6 +8,7 @@
 #include <exception>
 #include <filesystem>
 
+#include "cli.h"
 #include "gcam/classes.h"
 #include "gcam/error.h"
 
@@ -79,7 +80,7 @@ std::vector<File> make_files(const OutputSettings& s, const cam::Explanation& e,
 }  // namespace
 
 OutputStage::OutputStage(OutputSettings settings) : settings_(std::move(settings)) {
-  fs::create_directories(settings_.folder);
+  make_folder(settings_.folder);
 }
 
 OutputStage::~OutputStage() {

@@ -49,7 +49,7 @@ int run(int argc, char** argv) {
   if (first + count > items.count) throw InputError("--first + --count exceeds the " + std::to_string(items.count) + " items of the split");
   data::CanvasOptions options;
   options.size = size;
-  std::filesystem::create_directories(out);
+  tools::make_folder(out);
   std::string table = "file\tlabel\tclass\tx0\ty0\tx1\ty1\n";
   for (int64_t i = first; i < first + count; ++i) {
     // The held-out canvases are epoch 0 of kHeldOutSeed; training canvases epoch 1 of kTrainingSeed.

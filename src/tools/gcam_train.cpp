@@ -141,11 +141,7 @@ int run(const Options& o) {
   const image::Preprocess pre = train::canvas_preprocess(o.canvas);
 
   // The checkpoint's folder, made now: a bad --out should fail before the training, not after it.
-  const std::filesystem::path folder = std::filesystem::path(o.out).parent_path();
-  std::error_code error;
-  if (!folder.empty()) std::filesystem::create_directories(folder, error);
-  if (error || (!folder.empty() && !std::filesystem::is_directory(folder)))
-    throw InputError(o.out + ": cannot create its folder (" + error.message() + ")");
+  tools::make_folder(std::filesystem::path(o.out).parent_path().string());
   auto model = models::make_model(o.model, 10);
   model->initialize(static_cast<uint64_t>(o.seed));
   train::Sgd sgd(train::trainable_parameters(*model), train::SgdOptions{o.momentum, o.weight_decay});
