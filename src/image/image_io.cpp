@@ -57,7 +57,7 @@ Image read_image(const std::string& path) {
   if (width <= 0 || height <= 0 || int64_t(width) * height > kMaxPixels)
     file.fail("image of " + std::to_string(width) + "×" + std::to_string(height) + " pixels is too large");
   if (const std::optional<uint64_t> needed = pixel_length(bytes, file.size()); needed && *needed > file.size())
-    file.fail("the pixels end early (the header announces " + std::to_string(*needed) + " bytes, the file has " +
+    file.fail("the image data ends early (the file needs " + std::to_string(*needed) + " bytes, it has " +
               std::to_string(file.size()) + ")");
   std::unique_ptr<uint8_t, void (*)(void*)> pixels(
       stbi_load_from_memory(bytes, static_cast<int>(file.size()), &width, &height, &channels, 3), stbi_image_free);
