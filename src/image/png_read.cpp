@@ -4,7 +4,8 @@
 // bit depth and Adam7 interlacing.
 //
 // libpng reports a fatal error by longjmp to png_jmpbuf. As in jpeg.cpp, only plain C objects live
-// between the setjmp and any longjmp: the pixels go to a buffer the caller owns.
+// between the setjmp and any longjmp: the pixels go to an Image the caller owns, whose frame no jump
+// crosses.
 #include "png_read.h"
 
 #include <png.h>
@@ -12,6 +13,7 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
+#include <new>
 
 namespace gcam::image {
 
@@ -39,9 +41,9 @@ void read_bytes(png_structp png, png_bytep out, size_t count) {
 
 void on_warning(png_structp, png_const_charp) {}  // ancillary trouble (a bad iCCP, say): PIL reads on too
 
-// pixels == nullptr: reads the header only (*width, *height). Returns false with s->message set on any
-// failure.
-bool run(Source* s, uint32_t* width, uint32_t* height, uint8_t* pixels) {
+// Decodes the file into *out (its buffer allocated here, once the header has given the size), in one
+// pass over the file. Returns false with s->message set on any failure.
+bool run(Source* s, Image* out) {
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, s, on_error, on_warning);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   if (!info) {
@@ -56,24 +58,27 @@ bool run(Source* s, uint32_t* width, uint32_t* height, uint8_t* pixels) {
   png_set_read_fn(png, s, read_bytes);
   png_set_user_limits(png, 0x7fffffff, 0x7fffffff);  // PNG's own limits: decode_png checks the pixel count
   png_read_info(png, info);
-  *width = png_get_image_width(png, info);
-  *height = png_get_image_height(png, info);
-  if (pixels) {
-    // To 8-bit RGB: palettes and sub-byte grey expanded, 16-bit samples cut to their high byte, grey made
-    // RGB, alpha dropped; Adam7 passes merged by libpng (png_read_row once per pass and row).
-    const int colour = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
-    if (colour == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-    if (colour == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-    if (depth == 16) png_set_strip_16(png);
-    if (!(colour & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
-    png_set_strip_alpha(png);
-    const int passes = png_set_interlace_handling(png);
-    png_read_update_info(png, info);
-    if (png_get_rowbytes(png, info) != size_t{*width} * 3) png_error(png, "unexpected row layout");
-    for (int pass = 0; pass < passes; ++pass)
-      for (uint32_t y = 0; y < *height; ++y) png_read_row(png, pixels + size_t{y} * *width * 3, nullptr);
-    png_read_end(png, nullptr);  // the chunks after the image, through IEND: their CRCs, and a whole file
+  const uint32_t width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+  // To 8-bit RGB: palettes and sub-byte grey expanded, 16-bit samples cut to their high byte, grey made
+  // RGB, alpha dropped; Adam7 passes merged by libpng (png_read_row once per pass and row).
+  const int colour = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+  if (colour == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+  if (colour == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+  if (depth == 16) png_set_strip_16(png);
+  if (!(colour & PNG_COLOR_MASK_COLOR)) png_set_gray_to_rgb(png);
+  png_set_strip_alpha(png);
+  const int passes = png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  if (png_get_rowbytes(png, info) != size_t{width} * 3) png_error(png, "unexpected row layout");
+  try {  // no exception may cross libpng's frames: a failed allocation becomes libpng's error
+    out->rgb.resize(size_t{width} * height * 3);
+  } catch (const std::bad_alloc&) {
+    png_error(png, "out of memory");
   }
+  out->width = width, out->height = height;
+  for (int pass = 0; pass < passes; ++pass)
+    for (uint32_t y = 0; y < height; ++y) png_read_row(png, out->rgb.data() + size_t{y} * width * 3, nullptr);
+  png_read_end(png, nullptr);  // the chunks after the image, through IEND: their CRCs, and a whole file
   png_destroy_read_struct(&png, &info, nullptr);
   return true;
 }
@@ -95,21 +100,9 @@ PngResult decode_png(const uint8_t* data, size_t size, int64_t max_pixels) {
       return r;
     }
   }
+  // (libpng insists that IHDR comes first: the size it decodes is the one checked above.)
   Source source{data, size, 0, {}};
-  uint32_t width = 0, height = 0;
-  if (!run(&source, &width, &height, nullptr)) {
-    r.error = std::string("cannot decode the image (") + source.message + ")";
-    return r;
-  }
-  if (width == 0 || height == 0 || int64_t{width} * height > max_pixels) {
-    r.error = "image of " + std::to_string(width) + "×" + std::to_string(height) + " pixels is too large";
-    return r;
-  }
-  r.image.width = width;
-  r.image.height = height;
-  r.image.rgb.resize(size_t{width} * height * 3);
-  source.at = 0;
-  if (!run(&source, &width, &height, r.image.rgb.data())) {
+  if (!run(&source, &r.image)) {
     r.image = Image{};
     r.error = std::string("cannot decode the image (") + source.message + ")";
   }
