@@ -93,8 +93,8 @@ echo "== GPU tests"
 CLUSTERED_HUNG="" BULK_HUNG=""
 skip tests ||
 for run in "test_cuda_memory test_cuda_memory * 150" "test_cuda_ops test_cuda_ops * 150" \
-           "test_cuda_cam test_cuda_cam -CudaClustered*.* 150" "test_cuda_clustered test_cuda_cam CudaClustered.* 60" \
-           "test_cuda_clustered_bulk test_cuda_cam CudaClusteredBulk.* 60"; do
+           "test_cuda_cam test_cuda_cam -*/CudaClustered.* 150" "test_cuda_clustered test_cuda_cam Warps/CudaClustered.* 60" \
+           "test_cuda_clustered_bulk test_cuda_cam Bulk/CudaClustered.* 60"; do
   read -r name t filter limit <<<"$run"
   enough 30 "$name" || continue
   timeout "$(budget "$limit")" "$BIN/$t" --gtest_brief=1 --gtest_filter="$filter" >"$LOG/$name.log" 2>&1
@@ -181,9 +181,9 @@ elif [ -n "$SANITIZER" ]; then
   # Each: its log's name, the binary, the filter. The clustered kernels' suites run apart from CudaCam.*,
   # so that a slow or hung one cannot take CudaCam's verdict with it.
   memchecked=("test_cuda_ops test_cuda_ops CudaOps.Conv2dOverOptions:CudaOps.Conv2dByIm2colAndCublas:CudaOps.Pooling:CudaOps.BatchNorm*:CudaOps.AddSoftmax*"
-              "test_cuda_cam test_cuda_cam CudaCam.*-*EqualsTheUnfusedOps")
-  clustered_suites="$([ -z "$CLUSTERED_HUNG" ] && echo 'CudaClustered.*:')$([ -z "$BULK_HUNG" ] && echo 'CudaClusteredBulk.*')"
-  [ -n "$clustered_suites" ] && memchecked+=("test_cuda_clustered test_cuda_cam ${clustered_suites%:}-*EqualsTheUnfusedOps")
+              "test_cuda_cam test_cuda_cam CudaCam.*-*EqualsTheUnfusedOps*")
+  clustered_suites="$([ -z "$CLUSTERED_HUNG" ] && echo 'Warps/CudaClustered.*:')$([ -z "$BULK_HUNG" ] && echo 'Bulk/CudaClustered.*')"
+  [ -n "$clustered_suites" ] && memchecked+=("test_cuda_clustered test_cuda_cam ${clustered_suites%:}-*EqualsTheUnfusedOps*")
   for run in "${memchecked[@]}"; do
     read -r log binary filter <<<"$run"
     enough 40 "memcheck $log" || continue

@@ -500,54 +500,39 @@ TEST(CudaGraph, GuidedBackpropInTheGraphEqualsExplain) {
   }
 }
 
-// The clustered reduction (kernels/gradcam_clustered.cu) by the checks of the other kernels, in a test
-// suite of its own that runs last (GoogleTest runs suites in the order they first appear): a kernel
-// fault would stop every test after it in the same process. Where the GPU has no
-// clusters the kernel falls back to the streamed one; EachKernelTakesOnlyTheShapesItFits says when.
-TEST(CudaClustered, ReductionEqualsTheCpuFunctions) {
+// The clustered reduction (kernels/gradcam_clustered.cu) by the checks of the other kernels, loading
+// through its warps (Warps/CudaClustered.*) and by bulk copies (Bulk/CudaClustered.*). GoogleTest
+// registers parameterized tests after the plain ones, so these run last, and in that order: a kernel
+// fault would stop every test after it in the same process (gpu_check runs each instance on its own).
+// Where the GPU has no clusters the kernel falls back to the streamed one; EachKernelTakesOnlyTheShapesItFits
+// says when. On kReductionShapes the bulk kernel's own cut takes the bulk copies on both target layers, the
+// 9×14×16 and 64×1×1 shapes and the 16×7×7 shape's cut of all 16 channels, and falls back to the warps'
+// loads on the 5×3×11 shape and the 7×7 shapes' odd cuts; the zero-map check's 6×6 shape takes them too.
+// Every check's trace says which kernel ran.
+class CudaClustered : public ::testing::TestWithParam<cuda::Reduction> {};
+
+TEST_P(CudaClustered, ReductionEqualsTheCpuFunctions) {
   REQUIRE_GPU();
-  expect_reduction_equals_the_cpu(cuda::Reduction::Clustered);
+  expect_reduction_equals_the_cpu(GetParam());
 }
 
-TEST(CudaClustered, ReductionEqualsTheUnfusedOps) {
+TEST_P(CudaClustered, ReductionEqualsTheUnfusedOps) {
   REQUIRE_GPU();
-  expect_reduction_equals_the_unfused_ops(cuda::Reduction::Clustered);
+  expect_reduction_equals_the_unfused_ops(GetParam());
 }
 
-TEST(CudaClustered, ReductionIsDeterministic) {
+TEST_P(CudaClustered, ReductionIsDeterministic) {
   REQUIRE_GPU();
-  expect_deterministic(cuda::Reduction::Clustered);
+  expect_deterministic(GetParam());
 }
 
-TEST(CudaClustered, ReductionFlagsZeroMapsNeverNan) {
+TEST_P(CudaClustered, ReductionFlagsZeroMapsNeverNan) {
   REQUIRE_GPU();
-  expect_zero_maps_flagged_never_nan(cuda::Reduction::Clustered);
+  expect_zero_maps_flagged_never_nan(GetParam());
 }
 
-// The clustered kernel with bulk loads, by the same checks, in a suite after the plain one's (and run
-// on its own by gpu_check). On kReductionShapes its own cut takes the bulk copies on both target layers,
-// the 9×14×16 and 64×1×1 shapes and the 16×7×7 shape's cut of all 16 channels, and falls back to the
-// plain clustered kernel on the 5×3×11 shape and the 7×7 shapes' odd cuts; the zero-map check's 6×6
-// shape takes them too. Every check's trace says which kernel ran.
-TEST(CudaClusteredBulk, ReductionEqualsTheCpuFunctions) {
-  REQUIRE_GPU();
-  expect_reduction_equals_the_cpu(cuda::Reduction::ClusteredBulk);
-}
-
-TEST(CudaClusteredBulk, ReductionEqualsTheUnfusedOps) {
-  REQUIRE_GPU();
-  expect_reduction_equals_the_unfused_ops(cuda::Reduction::ClusteredBulk);
-}
-
-TEST(CudaClusteredBulk, ReductionIsDeterministic) {
-  REQUIRE_GPU();
-  expect_deterministic(cuda::Reduction::ClusteredBulk);
-}
-
-TEST(CudaClusteredBulk, ReductionFlagsZeroMapsNeverNan) {
-  REQUIRE_GPU();
-  expect_zero_maps_flagged_never_nan(cuda::Reduction::ClusteredBulk);
-}
+INSTANTIATE_TEST_SUITE_P(Warps, CudaClustered, ::testing::Values(cuda::Reduction::Clustered));
+INSTANTIATE_TEST_SUITE_P(Bulk, CudaClustered, ::testing::Values(cuda::Reduction::ClusteredBulk));
 
 }  // namespace
 }  // namespace gcam
