@@ -8,11 +8,13 @@
 // test_weights.cpp, beside the PyTorch-written files they start from.
 #include <gtest/gtest.h>
 #include <jpeglib.h>
+#include <stb/stb_image.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include "gcam/error.h"
 #include "gcam/image.h"
@@ -256,6 +258,38 @@ TEST(BadInputs, GifCutOrChangedIsReadOrRefused) {
     for (uint8_t c : palette_colour(palette_index(&canvas.rgb[i]))) in_colours.push_back(c);
   EXPECT_EQ(image::read_image(path).rgb, in_colours);
   expect_some_refused(test::expect_read_or_refused("canvas.gif", bytes, {1024, 5}, decode_as_explain_does));
+}
+
+// Kinds of picture stb_image decodes but explain does not read: PNM (here a binary PPM of the canvas,
+// whole and cut in half) and Radiance HDR. stb decodes all three, the cut PPM with its missing rows
+// black; read_image refuses them with one line naming the file, before any decoder sees them.
+TEST(BadInputs, PicturesOfKindsExplainDoesNotReadAreRefused) {
+  const image::Image canvas = image::read_image(kSourceDir + "/examples/canvases/test_00000.png");
+  const std::string header = "P6\n64 64\n255\n";
+  std::vector<uint8_t> ppm(header.begin(), header.end());
+  ppm.insert(ppm.end(), canvas.rgb.begin(), canvas.rgb.end());
+  const std::vector<uint8_t> cut_ppm(ppm.begin(), ppm.begin() + static_cast<std::ptrdiff_t>(ppm.size() / 2));
+  const std::string radiance = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 1 +X 2\n";
+  std::vector<uint8_t> hdr(radiance.begin(), radiance.end());
+  for (uint8_t b : {128, 64, 32, 129, 1, 2, 3, 129}) hdr.push_back(b);  // two flat RGBE pixels
+  for (const auto& [name, bytes] : {std::pair{std::string("canvas.ppm"), ppm},
+                                    std::pair{std::string("canvas-cut.ppm"), cut_ppm},
+                                    std::pair{std::string("two-pixels.hdr"), hdr}}) {
+    SCOPED_TRACE(name);
+    int width = 0, height = 0, channels = 0;
+    std::unique_ptr<uint8_t, void (*)(void*)> by_stb(
+        stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &channels, 3),
+        stbi_image_free);
+    ASSERT_TRUE(by_stb) << "stb_image would not have decoded it either: " << stbi_failure_reason();
+    const std::string path = ::testing::TempDir() + name;
+    image::write_file(path, bytes);
+    try {
+      image::read_image(path);
+      ADD_FAILURE() << "read";
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()), path + ": not a PNG, JPEG, BMP, TGA or GIF image");
+    }
+  }
 }
 
 }  // namespace

@@ -51,6 +51,8 @@ Image read_image(const std::string& path) {
     if (!png.error.empty()) file.fail(png.error);
     return std::move(png.image);
   }
+  if (!is_jpeg(bytes, file.size()) && !is_bmp_tga_or_gif(bytes, file.size()))
+    file.fail("not a PNG, JPEG, BMP, TGA or GIF image");
   int width = 0, height = 0, channels = 0;
   if (!stbi_info_from_memory(bytes, static_cast<int>(file.size()), &width, &height, &channels))
     file.fail(std::string("not a readable image (") + stbi_failure_reason() + ")");

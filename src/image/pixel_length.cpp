@@ -30,14 +30,19 @@ std::optional<uint64_t> bmp_length(const uint8_t* b, uint64_t size) {
   return offset + (bits * width + 31) / 32 * 4 * height;
 }
 
+// A TGA as stb recognises one (the second byte also rules out every other format stb reads: their
+// magic numbers have a second byte above 1).
+bool is_tga(const uint8_t* b, uint64_t size) {
+  if (size < 3) return false;
+  const uint8_t map_type = b[1], type = b[2];
+  const bool palette = type == 1 || type == 9;
+  return map_type <= 1 && (map_type == 1) == palette && (type == 1 || type == 2 || type == 3 || (type >= 9 && type <= 11));
+}
+
 std::optional<uint64_t> tga_length(const uint8_t* b, uint64_t size) {
-  if (size < 3) return std::nullopt;
+  if (!is_tga(b, size)) return std::nullopt;
   const uint64_t id = b[0], map_type = b[1], type = b[2];
-  const bool palette = type == 1 || type == 9, runs = type >= 9;
-  // A TGA as stb recognises one (the second byte also rules out every other format stb reads: their
-  // magic numbers have a second byte above 1).
-  if (map_type > 1 || (map_type == 1) != palette || (type != 1 && type != 2 && type != 3 && !(type >= 9 && type <= 11)))
-    return std::nullopt;
+  const bool runs = type >= 9;
   if (size < 18) return 18;  // the header itself is cut short
   const uint64_t map_length = u16(b + 5), map_bits = b[7], width = u16(b + 12), height = u16(b + 14), bits = b[16];
   const uint64_t pixel = (bits + 7) / 8, first = 18 + id + (map_type == 1 ? map_length * ((map_bits + 7) / 8) : 0);
@@ -77,11 +82,18 @@ std::optional<uint64_t> gif_length(const uint8_t* b, uint64_t size) {
   return at + 1;  // cut before the trailer
 }
 
+bool is_bmp(const uint8_t* b, uint64_t size) { return size >= 2 && b[0] == 'B' && b[1] == 'M'; }
+bool is_gif(const uint8_t* b, uint64_t size) { return size >= 4 && std::memcmp(b, "GIF8", 4) == 0; }
+
 }  // namespace
 
+bool is_bmp_tga_or_gif(const uint8_t* bytes, uint64_t size) {
+  return is_bmp(bytes, size) || is_gif(bytes, size) || is_tga(bytes, size);
+}
+
 std::optional<uint64_t> pixel_length(const uint8_t* bytes, uint64_t size) {
-  if (size >= 2 && bytes[0] == 'B' && bytes[1] == 'M') return bmp_length(bytes, size);
-  if (size >= 4 && std::memcmp(bytes, "GIF8", 4) == 0) return gif_length(bytes, size);
+  if (is_bmp(bytes, size)) return bmp_length(bytes, size);
+  if (is_gif(bytes, size)) return gif_length(bytes, size);
   return tga_length(bytes, size);
 }
 

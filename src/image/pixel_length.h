@@ -18,6 +18,12 @@
 
 namespace gcam::image {
 
+// Whether the file starts as a BMP ("BM"), a GIF ("GIF8") or a TGA (a header stb recognises: a colour
+// map type of 0 or 1 that agrees with the image type, and a type of 1, 2, 3, 9, 10 or 11). read_image
+// hands stb_image these and no other kind: stb also decodes PSD, PIC, PNM and HDR files, which gcam does
+// not document and whose cut files it does not check.
+bool is_bmp_tga_or_gif(const uint8_t* bytes, uint64_t size);
+
 // The bytes the file needs (more than `size` when its pixels end early), or nothing for a file that is
 // none of those kinds. Reads no byte at or past `size`.
 std::optional<uint64_t> pixel_length(const uint8_t* bytes, uint64_t size);

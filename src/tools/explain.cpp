@@ -43,7 +43,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kHelp = R"(usage: explain [options] IMAGE...
+const char* kHelp = R"(usage: explain [options] IMAGE...   (PNG, JPEG, BMP, TGA or GIF)
 
 Explains a classifier's decision on each image with Grad-CAM (Selvaraju et al., arXiv 1610.02391),
 guided backprop and Guided Grad-CAM, on torchvision's VGG and ResNet models and on gcam's own model.
