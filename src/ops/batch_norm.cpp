@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "../cpu/lane_sums.h"
 #include "../cuda/ops.h"
 #include "gcam/autograd.h"
 #include "op_support.h"
@@ -37,30 +38,33 @@ class BatchNormNode : public Node {
 #pragma omp parallel for schedule(static)
     for (int64_t c = 0; c < channels; ++c) {
       const float mu = mean_.data()[c], inv = invstd_.data()[c], gamma = gamma_.data()[c];
-      double sum_dy = 0.0, sum_dy_xhat = 0.0;  // Σ dy and Σ dy·x̂ over (N, H, W)
+      double sum_dy = 0.0, sum_dy_xc = 0.0;  // Σ dy and Σ dy·(x − μ) over (N, H, W), plane by plane
       for (int64_t n = 0; n < batch; ++n) {
-        const int64_t base = (n * channels + c) * plane;
-        for (int64_t i = 0; i < plane; ++i) {
-          sum_dy += dyp[base + i];
-          if (xp) sum_dy_xhat += double(dyp[base + i]) * (xp[base + i] - mu) * inv;
+        const float* d = dyp + (n * channels + c) * plane;
+        sum_dy += cpu::lane_sum(plane, [&](int64_t i) { return double(d[i]); });
+        if (xp) {
+          const float* x = xp + (n * channels + c) * plane;
+          sum_dy_xc += cpu::lane_sum(plane, [&](int64_t i) { return double(d[i]) * (double(x[i]) - mu); });
         }
       }
+      const double sum_dy_xhat = sum_dy_xc * inv;
       if (needs[1]) grads[1].data()[c] = static_cast<float>(sum_dy_xhat);
       if (needs[2]) grads[2].data()[c] = static_cast<float>(sum_dy);
       if (!needs[0]) continue;
+      // With g = γ·dy, Σg = γ·Σdy and Σg·x̂ = γ·Σdy·x̂, the training dx is, per element,
+      //   dx = (g − Σg/M − x̂·Σg·x̂/M)·inv = a·dy + b·(x − μ) + c,
+      //   a = γ·inv,  b = −inv²·γ·Σdy·x̂/M,  c = −inv·γ·Σdy/M      (b = c = 0 in inference)
+      // with the constants in double and each element in float (x − μ first: no large terms cancel).
+      const float a = gamma * inv;
+      const float b = training_ ? static_cast<float>(-double(inv) * inv * gamma * sum_dy_xhat / count) : 0.0f;
+      const float shift = training_ ? static_cast<float>(-double(inv) * gamma * sum_dy / count) : 0.0f;
       float* dx = grads[0].data();
-      // With g = γ·dy:  Σg = γ·Σdy,  Σ g·x̂ = γ·Σ dy·x̂.
-      const double mean_g = gamma * sum_dy / count, mean_g_xhat = gamma * sum_dy_xhat / count;
       for (int64_t n = 0; n < batch; ++n) {
         const int64_t base = (n * channels + c) * plane;
-        for (int64_t i = 0; i < plane; ++i) {
-          const double g = double(gamma) * dyp[base + i];
-          if (training_) {
-            const double xhat = (xp[base + i] - mu) * inv;
-            dx[base + i] = static_cast<float>((g - mean_g - xhat * mean_g_xhat) * inv);
-          } else {
-            dx[base + i] = static_cast<float>(g * inv);
-          }
+        if (training_) {
+          for (int64_t i = 0; i < plane; ++i) dx[base + i] = a * dyp[base + i] + b * (xp[base + i] - mu) + shift;
+        } else {
+          for (int64_t i = 0; i < plane; ++i) dx[base + i] = a * dyp[base + i];
         }
       }
     }
@@ -111,15 +115,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
     for (int64_t c = 0; c < channels; ++c) {
       double mu = running_mean.data()[c], var = running_var.data()[c];
       if (o.training) {  // batch statistics, in double: M can be in the millions
+        // (plane by plane, each plane's sum in lanes: src/cpu/lane_sums.h)
         double sum = 0.0, sum_sq = 0.0;
         for (int64_t n = 0; n < batch; ++n) {
           const float* p = xp + (n * channels + c) * plane;
-          for (int64_t i = 0; i < plane; ++i) sum += p[i];
+          sum += cpu::lane_sum(plane, [&](int64_t i) { return double(p[i]); });
         }
         mu = sum / count;
         for (int64_t n = 0; n < batch; ++n) {
           const float* p = xp + (n * channels + c) * plane;
-          for (int64_t i = 0; i < plane; ++i) sum_sq += (p[i] - mu) * (p[i] - mu);
+          sum_sq += cpu::lane_sum(plane, [&](int64_t i) { return (p[i] - mu) * (p[i] - mu); });
         }
         var = sum_sq / count;
         running_mean.data()[c] = static_cast<float>((1.0 - o.momentum) * running_mean.data()[c] + o.momentum * mu);

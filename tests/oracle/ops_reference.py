@@ -68,8 +68,10 @@ def conv_cases(archive):
 
 def batch_norm_cases(archive):
     # opts: training momentum eps ; also stores running_mean/var before and after (rm1, rv1)
-    cases = [(2, 3, 5, 4, 0), (4, 8, 3, 3, 0), (2, 3, 5, 4, 1), (4, 8, 3, 3, 1), (8, 4, 1, 1, 1)]
-    for i, (n, c, h, w, training) in enumerate(cases):
+    # (the last two: planes of 1023 pixels, sums in lanes with a tail, and a mean far from 0 beside its spread)
+    cases = [(2, 3, 5, 4, 0, 0.5), (4, 8, 3, 3, 0, 0.5), (2, 3, 5, 4, 1, 0.5), (4, 8, 3, 3, 1, 0.5), (8, 4, 1, 1, 1, 0.5),
+             (3, 4, 33, 31, 1, 0.5), (2, 3, 33, 31, 1, 100.0)]
+    for i, (n, c, h, w, training, offset) in enumerate(cases):
         rm = rand(c, scale=0.5)
         rv = (torch.rand(c) + 0.5).to(torch.float32)
         rm_run, rv_run = rm.to(torch.float64).clone(), rv.to(torch.float64).clone()
@@ -77,7 +79,7 @@ def batch_norm_cases(archive):
         def fn(x, gamma, beta, training=training, rm_run=rm_run, rv_run=rv_run):
             return F.batch_norm(x, rm_run, rv_run, gamma, beta, training=bool(training), momentum=0.1, eps=1e-5)
 
-        inputs = {"x": rand(n, c, h, w, scale=2.0) + 0.5, "gamma": rand(c) + 1.0, "beta": rand(c)}
+        inputs = {"x": rand(n, c, h, w, scale=2.0) + offset, "gamma": rand(c) + 1.0, "beta": rand(c)}
         name = f"batch_norm/{i}"
         archive.put(f"{name}/rm0", rm)
         archive.put(f"{name}/rv0", rv)
