@@ -247,9 +247,11 @@ std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs) 
   return found;
 }
 
+bool stores_nodes(const std::shared_ptr<TapeState>& tape) { return tape && tape->record_from.empty(); }
+
 void record(const std::shared_ptr<TapeState>& tape, std::unique_ptr<Node> node,
             std::initializer_list<const Tensor*> inputs, const Tensor& output) {
-  if (!tape->record_from.empty()) {  // not yet: the output still carries the tape, the node is dropped
+  if (!stores_nodes(tape)) {  // not yet: the output still carries the tape, the node is dropped
     output.impl()->tape = tape;
     return;
   }

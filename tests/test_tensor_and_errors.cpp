@@ -1,7 +1,9 @@
-// Tensors (sharing, views, copies) and bad input to every op: a clear InputError naming the op and the
-// shapes, never a crash or an out-of-bounds access.
+// Tensors (sharing, views, copies), and bad input to every op: a clear InputError naming the op and the
+// shapes, never a crash or an out-of-bounds access. Also max pooling's NaNs, on and off the tape.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <random>
 
 #include "gcam/error.h"
@@ -62,6 +64,27 @@ void expect_input_error(Call call, const std::vector<std::string>& fragments) {
   } catch (const InputError& e) {
     for (const auto& f : fragments)
       EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << "'" << f << "' not in: " << e.what();
+  }
+}
+
+// A NaN wins every window that holds it, as in PyTorch, whether max_pool2d records where its maxima
+// are (on a tape) or takes the maxima alone (off it): ResNet's 3×3/2 pool with padding 1 over a 6×9
+// plane, a NaN at (2, 3), which the windows of outputs (1, 1) and (1, 2) hold.
+TEST(MaxPool2d, ANanWinsItsWindowsOnAndOffTheTape) {
+  std::mt19937 rng(4);
+  std::normal_distribution<float> normal;
+  Tensor x = Tensor::empty(Shape{1, 1, 6, 9});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = normal(rng);
+  x.data()[2 * 9 + 3] = std::numeric_limits<float>::quiet_NaN();
+  const ops::MaxPool2dOptions resnet{Hw(3), Hw(2), Hw(1), Hw(1), false};
+  Tape tape;
+  const Tensor on = ops::max_pool2d(tape.watch(x), resnet), off = ops::max_pool2d(x, resnet);
+  ASSERT_EQ(off.shape(), Shape({1, 1, 3, 5}));
+  for (int64_t p = 0; p < 15; ++p) {
+    const bool holds_nan = p == 1 * 5 + 1 || p == 1 * 5 + 2;
+    EXPECT_EQ(std::isnan(off.data()[p]), holds_nan) << p;
+    EXPECT_EQ(std::isnan(on.data()[p]), holds_nan) << p;
+    if (!holds_nan) EXPECT_EQ(off.data()[p], on.data()[p]) << p;
   }
 }
 

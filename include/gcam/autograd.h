@@ -133,6 +133,10 @@ void tap(const std::string& name, const Tensor& t);
 // records nothing. Undefined tensors (an absent bias) are skipped. Two different tapes are an error.
 std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs);
 
+// Whether a node recorded now on `tape` is stored (false while the tape waits for its record_from tap,
+// and for no tape): an op whose forward does extra work only for its backward skips it otherwise.
+bool stores_nodes(const std::shared_ptr<TapeState>& tape);
+
 // What a node should keep for its parameters' gradients: `kept` when one of `params` is a leaf that
 // requires grad (training), else an undefined tensor — so that explaining, which never asks for a
 // parameter gradient, holds no activation only a weight gradient would need.

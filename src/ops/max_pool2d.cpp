@@ -2,6 +2,7 @@
 // back there (formulas in gcam/ops/max_pool2d.h).
 #include "gcam/ops/max_pool2d.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -48,32 +49,17 @@ class MaxPool2dNode : public Node {
   std::shared_ptr<cuda::DeviceArray<int32_t>> device_argmax_;  // the same, on the device
 };
 
-}  // namespace
+// The window of output (oy, ox) reads input rows oy·sh − ph + i·dh (i < kh) and columns
+// ox·sw − pw + j·dw (j < kw), those inside the plane.
 
-Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
-  check_ndim("max_pool2d", "input", x, 4);
-  MaxPool2dOptions o = options;
-  o.stride = pool_stride(o.kernel, o.stride);
-  check_pool_padding("max_pool2d", o.kernel, o.padding);
-  const int64_t H = x.size(2), W = x.size(3);
-  const int64_t Ho = window_output_size("max_pool2d", H, o.kernel.h, o.stride.h, o.padding.h, o.dilation.h, o.ceil_mode);
-  const int64_t Wo = window_output_size("max_pool2d", W, o.kernel.w, o.stride.w, o.padding.w, o.dilation.w, o.ceil_mode);
-  if (detail::on_cuda("max_pool2d", {&x})) {
-    auto argmax = std::make_shared<cuda::DeviceArray<int32_t>>();
-    Tensor y = cuda::max_pool2d(x, o, Ho, Wo, *argmax);
-    if (auto tape = autograd::tape_of({&x}))
-      autograd::record(tape, std::make_unique<MaxPool2dNode>(x.shape(), o, argmax), {&x}, y);
-    return y;
-  }
-  const int64_t planes = x.size(0) * x.size(1);
-  Tensor y = Tensor::empty(Shape{x.size(0), x.size(1), Ho, Wo});
-  auto argmax = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(y.numel()));
-
+// y and, for each output, where in its plane its maximum is (the first of equal maxima; a NaN wins).
+void max_values_and_places(const Tensor& x, const MaxPool2dOptions& o, Tensor& y, std::vector<int64_t>& argmax) {
+  const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), Ho = y.size(2), Wo = y.size(3);
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const float* in = x.data() + p * H * W;
     float* out = y.data() + p * Ho * Wo;
-    int64_t* where = argmax->data() + p * Ho * Wo;
+    int64_t* where = argmax.data() + p * Ho * Wo;
     for (int64_t oy = 0; oy < Ho; ++oy)
       for (int64_t ox = 0; ox < Wo; ++ox) {
         float best = -std::numeric_limits<float>::infinity();
@@ -99,8 +85,74 @@ Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
         where[oy * Wo + ox] = best_index;
       }
   }
-  if (auto tape = autograd::tape_of({&x}))
-    autograd::record(tape, std::make_unique<MaxPool2dNode>(x.shape(), argmax), {&x}, y);
+}
+
+// Folds v into a running maximum m: a NaN, once in, stays (as max_values_and_places' winner would).
+inline float max_keeping_nan(float m, float v) { return (v > m || v != v) ? v : m; }
+
+// y alone, the same values (a maximum is exact: the order it is taken in does not matter). Row by
+// row: the columns whose windows lie wholly inside the plane, [inner_begin, inner_end), take every j
+// with no test, as one loop over ox that vectorises (this file is built with -fno-trapping-math,
+// CMakeLists.txt, so that the select above needs no branch); the few at the edges test each column.
+void max_values(const Tensor& x, const MaxPool2dOptions& o, Tensor& y) {
+  const int64_t planes = x.size(0) * x.size(1), H = x.size(2), W = x.size(3), Ho = y.size(2), Wo = y.size(3);
+  const int64_t sw = o.stride.w, pw = o.padding.w, dw = o.dilation.w, kw = o.kernel.w;
+  const int64_t inner_begin = std::min(Wo, (pw + sw - 1) / sw);  // first ox with ox·sw − pw ≥ 0
+  const int64_t last_start = W - 1 - (kw - 1) * dw + pw;          // ox·sw ≤ this: the last column fits
+  const int64_t inner_end = std::max(inner_begin, std::min(Wo, last_start < 0 ? 0 : last_start / sw + 1));
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* in = x.data() + p * H * W;
+    float* out = y.data() + p * Ho * Wo;
+    for (int64_t oy = 0; oy < Ho; ++oy) {
+      float* row = out + oy * Wo;
+      for (int64_t ox = 0; ox < Wo; ++ox) row[ox] = -std::numeric_limits<float>::infinity();
+      for (int64_t i = 0; i < o.kernel.h; ++i) {
+        const int64_t iy = oy * o.stride.h - o.padding.h + i * o.dilation.h;
+        if (iy < 0 || iy >= H) continue;
+        const float* line = in + iy * W;
+        for (int64_t j = 0; j < kw; ++j) {
+          const float* first = line + j * dw - pw;  // column ox·sw of this j (inside for inner ox)
+          const auto at_edge = [&](int64_t ox) {
+            const int64_t ix = ox * sw - pw + j * dw;
+            if (ix >= 0 && ix < W) row[ox] = max_keeping_nan(row[ox], line[ix]);
+          };
+          for (int64_t ox = 0; ox < inner_begin; ++ox) at_edge(ox);
+          for (int64_t ox = inner_begin; ox < inner_end; ++ox) row[ox] = max_keeping_nan(row[ox], first[ox * sw]);
+          for (int64_t ox = inner_end; ox < Wo; ++ox) at_edge(ox);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options) {
+  check_ndim("max_pool2d", "input", x, 4);
+  MaxPool2dOptions o = options;
+  o.stride = pool_stride(o.kernel, o.stride);
+  check_pool_padding("max_pool2d", o.kernel, o.padding);
+  const int64_t H = x.size(2), W = x.size(3);
+  const int64_t Ho = window_output_size("max_pool2d", H, o.kernel.h, o.stride.h, o.padding.h, o.dilation.h, o.ceil_mode);
+  const int64_t Wo = window_output_size("max_pool2d", W, o.kernel.w, o.stride.w, o.padding.w, o.dilation.w, o.ceil_mode);
+  if (detail::on_cuda("max_pool2d", {&x})) {
+    auto argmax = std::make_shared<cuda::DeviceArray<int32_t>>();
+    Tensor y = cuda::max_pool2d(x, o, Ho, Wo, *argmax);
+    if (auto tape = autograd::tape_of({&x}))
+      autograd::record(tape, std::make_unique<MaxPool2dNode>(x.shape(), o, argmax), {&x}, y);
+    return y;
+  }
+  Tensor y = Tensor::empty(Shape{x.size(0), x.size(1), Ho, Wo});
+  const auto tape = autograd::tape_of({&x});
+  if (!autograd::stores_nodes(tape)) {  // no backward will come here (inference, or a Grad-CAM pass
+    max_values(x, o, y);                // before its layer): the maxima alone
+    if (tape) autograd::record(tape, nullptr, {&x}, y);  // (no node is stored: y carries the tape on)
+    return y;
+  }
+  auto argmax = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(y.numel()));
+  max_values_and_places(x, o, y, *argmax);
+  autograd::record(tape, std::make_unique<MaxPool2dNode>(x.shape(), argmax), {&x}, y);
   return y;
 }
 
