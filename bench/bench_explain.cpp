@@ -13,12 +13,14 @@
 #include <vector>
 
 #include "gcam/error.h"
+#include "../src/tools/host_memory.h"
 #include "peak_rss.h"
 #include "gcam/explain.h"
 #include "gcam/models.h"
 
 
 int main(int argc, char** argv) try {
+  gcam::tools::keep_freed_memory();  // as explain does
   if (argc < 4) {
     std::fprintf(stderr, "usage: bench_explain ARCH BATCH forward|gradcam|guided [repeats]\n");
     return 2;

@@ -27,6 +27,7 @@
 #include "gcam/classes.h"
 #include "gcam/colormap.h"
 #include "cli.h"
+#include "host_memory.h"
 #include "explain_output.h"
 #include "gcam/error.h"
 #include "gcam/explain.h"
@@ -368,5 +369,6 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tools::keep_freed_memory();  // src/tools/host_memory.h
   return tools::run_main("explain", [&] { return run(parse(argc, argv)); });
 }
