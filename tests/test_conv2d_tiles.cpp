@@ -64,8 +64,9 @@ TEST(Conv2dTiles, FastPathEqualsReferenceLoops) {
 namespace gcam {
 namespace {
 
-// Winograd F(2×2, 3×3) (src/cpu/winograd.h) against the reference loops: every padding it accepts,
-// odd output sizes (half tiles at the right and bottom edges), several images, several blocks.
+// Winograd F(2×2, 3×3) (src/cpu/winograd.h) against the reference loops, forward, input gradient and
+// weight gradient: every padding it accepts, odd output sizes (half tiles at the right and bottom
+// edges), several images, several blocks.
 TEST(Conv2dWinograd, EqualsReferenceLoops) {
   struct Case {
     Shape x, w;
@@ -103,6 +104,21 @@ TEST(Conv2dWinograd, EqualsReferenceLoops) {
     EXPECT_TRUE(test::near_relative(
         cpu::winograd_conv3x3(dy, w, transposed, cpu::FilterOrientation::FlippedTransposed),
         ops::reference::conv2d_backward_data(dy, w, x_shape, forward), 1e-5));
+  }
+  // The weight gradient (the adjoint of the forward's transforms), over the same cases, and over a
+  // batch of training shapes whose blocks are shared out to the threads, each summed apart.
+  std::vector<Case> weight_cases = cases;
+  weight_cases.push_back({Shape{16, 16, 32, 32}, Shape{16, 16, 3, 3}, Hw(1, 1)});
+  for (size_t i = 0; i < weight_cases.size(); ++i) {
+    const Case& c = weight_cases[i];
+    SCOPED_TRACE("winograd weight-gradient case " + std::to_string(i));
+    ops::Conv2dOptions options;
+    options.padding = c.padding;
+    const Tensor x = test::random_normal(c.x, 80 + i);
+    const Shape y_shape = ops::conv2d_output_shape(c.x, c.w, options);
+    const Tensor dy = test::random_normal(y_shape, 90 + i);
+    EXPECT_TRUE(test::near_relative(cpu::winograd_weight_gradient(dy, x, c.w, options),
+                                    ops::reference::conv2d_backward_weight(dy, x, c.w, options), 1e-5));
   }
   ops::Conv2dOptions strided;
   strided.stride = 2;

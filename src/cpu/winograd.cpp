@@ -11,6 +11,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "../derived_layouts.h"
@@ -196,6 +197,95 @@ void transform_outputs(const Geometry& g, const float* m, const std::vector<Segm
   }
 }
 
+// The geometry of a convolution of x (N, C, H, W) by 3×3 filters into K channels, with these options.
+Geometry geometry_of(const Shape& x, int64_t K, const ops::Conv2dOptions& o) {
+  Geometry g{x[0], x[1], x[2], x[3], K, 0, 0, o.padding.h, o.padding.w, 0, 0};
+  g.Ho = g.H + 2 * g.pad_h - 2;
+  g.Wo = g.W + 2 * g.pad_w - 2;
+  g.tiles_h = (g.Ho + 1) / 2;
+  g.tiles_w = (g.Wo + 1) / 2;
+  return g;
+}
+
+// How the tiles are cut into blocks: {tiles per block, blocks}. Every block re-reads all of U (16·K·C
+// floats) for its SGEMMs, so blocks must be wide where U is large (K·C/512 tiles, up to 256); otherwise
+// the transformed tiles of a block (16·(C + K)·block floats) stay within the budget. Several blocks are
+// shared out to the threads (single-threaded SGEMMs); a lone block shares its own work out instead: its
+// transforms by channel, its sixteen SGEMMs by ξ.
+std::pair<int64_t, int64_t> cut_blocks(const Geometry& g, int64_t threads) {
+  const int64_t tiles = g.N * g.tiles_h * g.tiles_w;
+  const int64_t min_width = std::clamp<int64_t>(g.K * g.C / 512, 16, 256);
+  const int64_t width = std::max(min_width, kBlockBudgetFloats / (16 * (g.C + g.K)));
+  int64_t blocks = (tiles + width - 1) / width;
+  if (blocks >= threads) blocks = (blocks + threads - 1) / threads * threads;  // no thread idles at the end
+  const int64_t block = (tiles + blocks - 1) / blocks;
+  return {block, (tiles + block - 1) / block};
+}
+
+// D[ξ][k][t] = (A q Aᵀ)[ξ] for the 2×2 output-gradient tile q = dy[n][k][2ty + a][2tx + b] of every
+// block tile t (zero past the output's edge): the adjoint of transform_outputs' Y = Aᵀ m A. With
+// A's rows (1, 0), (1, 1), (1, −1), (0, −1), a pair (q0, q1) becomes (q0, q0 + q1, q0 − q1, −q1),
+// along the tile's columns, then along its rows.
+void transform_output_gradients(const Geometry& g, const float* dy, const std::vector<Segment>& segments,
+                                int64_t count, float* d, bool parallel) {
+  const int64_t stride_xi = g.K * count, wt = g.tiles_w;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t k = 0; k < g.K; ++k) {
+    float* rows = scratch(ScratchSlot::Rows, 4 * wt);  // q[a][b][tx]: the tile row's two dy rows, split
+    for (const Segment& s : segments) {
+      const float* plane = dy + (s.n * g.K + k) * g.Ho * g.Wo;
+      for (int a = 0; a < 2; ++a) {
+        float* even = rows + (2 * a) * wt;
+        float* odd = rows + (2 * a + 1) * wt;
+        const int64_t oy = 2 * s.ty + a;
+        for (int64_t tx = s.tx_begin; tx < s.tx_end; ++tx) {
+          even[tx] = oy < g.Ho ? plane[oy * g.Wo + 2 * tx] : 0.0f;
+          odd[tx] = oy < g.Ho && 2 * tx + 1 < g.Wo ? plane[oy * g.Wo + 2 * tx + 1] : 0.0f;
+        }
+      }
+      const float *q00 = rows, *q01 = rows + wt, *q10 = rows + 2 * wt, *q11 = rows + 3 * wt;
+      float* out = d + k * count + s.offset - s.tx_begin;
+      float* d_row[16];
+      for (int xi = 0; xi < 16; ++xi) d_row[xi] = out + xi * stride_xi;
+#pragma omp simd
+      for (int64_t tx = s.tx_begin; tx < s.tx_end; ++tx) {
+        // Along the columns b, for each row a: w_a = (q_a0, q_a0 + q_a1, q_a0 − q_a1, −q_a1).
+        const float w00 = q00[tx], w01 = q00[tx] + q01[tx], w02 = q00[tx] - q01[tx], w03 = -q01[tx];
+        const float w10 = q10[tx], w11 = q10[tx] + q11[tx], w12 = q10[tx] - q11[tx], w13 = -q11[tx];
+        // Along the rows: D[r][j] = (w0j, w0j + w1j, w0j − w1j, −w1j)[r].
+        d_row[0][tx] = w00;        d_row[1][tx] = w01;        d_row[2][tx] = w02;        d_row[3][tx] = w03;
+        d_row[4][tx] = w00 + w10;  d_row[5][tx] = w01 + w11;  d_row[6][tx] = w02 + w12;  d_row[7][tx] = w03 + w13;
+        d_row[8][tx] = w00 - w10;  d_row[9][tx] = w01 - w11;  d_row[10][tx] = w02 - w12; d_row[11][tx] = w03 - w13;
+        d_row[12][tx] = -w10;      d_row[13][tx] = -w11;      d_row[14][tx] = -w12;      d_row[15][tx] = -w13;
+      }
+    }
+  }
+}
+
+// dw[k][c] = Gᵀ dU[k][c] G (3×3 from the 4×4 dU[ξ][k][c], ξ = 4r + s): the adjoint of U = G g Gᵀ.
+// G's columns are (1, ½, ½, 0), (0, ½, −½, 0), (0, ½, ½, 1): four values (u0, u1, u2, u3) become
+// (u0 + ½(u1 + u2), ½(u1 − u2), ½(u1 + u2) + u3), along the rows, then along the columns.
+void transform_filter_gradients(const float* du, int64_t K, int64_t C, float* dw) {
+  const int64_t count = K * C;
+#pragma omp parallel for schedule(static)
+  for (int64_t kc = 0; kc < count; ++kc) {
+    float t[3][4];  // (Gᵀ dU)[p][s]
+    for (int s = 0; s < 4; ++s) {
+      const float u0 = du[(0 + s) * count + kc], u1 = du[(4 + s) * count + kc];
+      const float u2 = du[(8 + s) * count + kc], u3 = du[(12 + s) * count + kc];
+      t[0][s] = u0 + 0.5f * (u1 + u2);
+      t[1][s] = 0.5f * (u1 - u2);
+      t[2][s] = 0.5f * (u1 + u2) + u3;
+    }
+    float* g = dw + kc * 9;
+    for (int p = 0; p < 3; ++p) {
+      g[p * 3 + 0] = t[p][0] + 0.5f * (t[p][1] + t[p][2]);
+      g[p * 3 + 1] = 0.5f * (t[p][1] - t[p][2]);
+      g[p * 3 + 2] = 0.5f * (t[p][1] + t[p][2]) + t[p][3];
+    }
+  }
+}
+
 }  // namespace
 
 bool winograd_applies(const Shape& x, const Shape& w, const ops::Conv2dOptions& o) {
@@ -212,23 +302,10 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
   const bool flip = orientation == FilterOrientation::FlippedTransposed;
   const Shape effective = flip ? Shape{w.size(1), w.size(0), 3, 3} : w.shape();  // (out, in, 3, 3)
   GCAM_ASSERT(w.ndim() == 4 && winograd_applies(x.shape(), effective, o));
-  Geometry g{x.size(0), x.size(1), x.size(2), x.size(3), effective[0], 0, 0, o.padding.h, o.padding.w, 0, 0};
-  g.Ho = g.H + 2 * g.pad_h - 2;
-  g.Wo = g.W + 2 * g.pad_w - 2;
-  g.tiles_h = (g.Ho + 1) / 2;
-  g.tiles_w = (g.Wo + 1) / 2;
+  const Geometry g = geometry_of(x.shape(), effective[0], o);
   const int64_t tiles = g.N * g.tiles_h * g.tiles_w;
   const int64_t threads = omp_get_max_threads();
-  // Block width: every block re-reads all of U (16·K·C floats) for its SGEMMs, so blocks must be wide
-  // where U is large (K·C/512 tiles, up to 256); otherwise the V and M of a block stay within the
-  // budget. Several blocks are shared out to the threads (single-threaded SGEMMs); a lone block shares its
-  // own work out instead: its transforms by channel, its sixteen SGEMMs by ξ.
-  const int64_t min_width = std::clamp<int64_t>(g.K * g.C / 512, 16, 256);
-  const int64_t width = std::max(min_width, kBlockBudgetFloats / (16 * (g.C + g.K)));
-  int64_t blocks = (tiles + width - 1) / width;
-  if (blocks >= threads) blocks = (blocks + threads - 1) / threads * threads;  // no thread idles at the end
-  const int64_t block = (tiles + blocks - 1) / blocks;
-  blocks = (tiles + block - 1) / block;
+  const auto [block, blocks] = cut_blocks(g, threads);
 
   // U (16, w.size(0), w.size(1)) of w as it is; the effective filter's U[ξ] is a view of it (see
   // source_position).
@@ -261,6 +338,51 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
     for (int64_t b = 0; b < blocks; ++b) run_block(b, true);
   }
   return y;
+}
+
+Tensor winograd_weight_gradient(const Tensor& dy, const Tensor& x, const Shape& ws, const ops::Conv2dOptions& o) {
+  GCAM_ASSERT(winograd_applies(x.shape(), ws, o));
+  const Geometry g = geometry_of(x.shape(), ws[0], o);
+  GCAM_ASSERT(dy.shape() == Shape({g.N, g.K, g.Ho, g.Wo}));
+  const int64_t tiles = g.N * g.tiles_h * g.tiles_w, u_size = 16 * g.K * g.C;
+  const int64_t threads = omp_get_max_threads();
+  const auto [block, blocks] = cut_blocks(g, threads);
+  const float* xp = x.data();
+  const float* dyp = dy.data();
+  // du[ξ] (K, C) += D[ξ] (K, count) · V[ξ]ᵀ (count, C) for the tiles of block b. inside: as in the forward.
+  auto add_block = [&](int64_t b, float* du, bool inside) {
+    const int64_t first = b * block, count = std::min(block, tiles - first);
+    float* v = scratch(ScratchSlot::Columns, 16 * g.C * count);
+    float* d = scratch(ScratchSlot::Tile, 16 * g.K * count);
+    const std::vector<Segment> segments = segments_of(g, first, count);
+    transform_inputs(g, xp, segments, count, v, inside);
+    transform_output_gradients(g, dyp, segments, count, d, inside);
+    auto product = [&](int64_t xi) {
+      sgemm(false, true, g.K, g.C, count, 1.0f, d + xi * g.K * count, count, v + xi * g.C * count, count, 1.0f,
+            du + xi * g.K * g.C, g.C);
+    };
+    if (inside)
+      parallel_for(16, product);
+    else
+      for (int xi = 0; xi < 16; ++xi) product(xi);
+  };
+  std::vector<float> du(static_cast<size_t>(u_size), 0.0f);
+  if (blocks >= threads && threads > 1) {
+    // One run of consecutive blocks per thread, each summed into its own du, the runs' sums then added
+    // in run order: the same sum on every call (for a given thread count), as conv2d's other paths.
+    const int64_t per_run = (blocks + threads - 1) / threads;
+    std::vector<float> partial(static_cast<size_t>(threads * u_size), 0.0f);
+    parallel_for(threads, [&](int64_t r) {
+      for (int64_t b = r * per_run; b < std::min(blocks, (r + 1) * per_run); ++b) add_block(b, partial.data() + r * u_size, false);
+    });
+    for (int64_t r = 0; r < threads; ++r)
+      for (int64_t i = 0; i < u_size; ++i) du[i] += partial[r * u_size + i];
+  } else {
+    for (int64_t b = 0; b < blocks; ++b) add_block(b, du.data(), true);
+  }
+  Tensor dw = Tensor::empty(ws);
+  transform_filter_gradients(du.data(), g.K, g.C, dw.data());
+  return dw;
 }
 
 }  // namespace gcam::cpu
