@@ -112,13 +112,13 @@ void max_values(const Tensor& x, const MaxPool2dOptions& o, Tensor& y) {
         if (iy < 0 || iy >= H) continue;
         const float* line = in + iy * W;
         for (int64_t j = 0; j < kw; ++j) {
-          const float* first = line + j * dw - pw;  // column ox·sw of this j (inside for inner ox)
+          const int64_t shift = j * dw - pw;  // column ox·sw + shift (inside the row for the inner ox)
           const auto at_edge = [&](int64_t ox) {
-            const int64_t ix = ox * sw - pw + j * dw;
+            const int64_t ix = ox * sw + shift;
             if (ix >= 0 && ix < W) row[ox] = max_keeping_nan(row[ox], line[ix]);
           };
           for (int64_t ox = 0; ox < inner_begin; ++ox) at_edge(ox);
-          for (int64_t ox = inner_begin; ox < inner_end; ++ox) row[ox] = max_keeping_nan(row[ox], first[ox * sw]);
+          for (int64_t ox = inner_begin; ox < inner_end; ++ox) row[ox] = max_keeping_nan(row[ox], line[ox * sw + shift]);
           for (int64_t ox = inner_end; ox < Wo; ++ox) at_edge(ox);
         }
       }
