@@ -1,11 +1,17 @@
-// winograd.cpp — F(2×2, 3×3) convolution (the algorithm and its matrices are in winograd.h).
+// winograd.cpp — F(2×2, 3×3) convolution and its weight gradient (the algorithm and its matrices are in
+// winograd.h).
 //
 // The 2×2 output tiles of all images are numbered t = (n·tiles_h + ty)·tiles_w + tx and processed in
-// blocks of `block` tiles; per block:
+// blocks of `block` tiles; per block of the convolution:
 //   V (16, C, block)  input transform of every channel's 4×4 tiles
 //   M (16, K, block)  M[ξ] = U[ξ] · V[ξ], sixteen SGEMMs
 //   y                 output transform of every 4×4 M tile into 2×2 outputs
-// Blocks are independent, so threads take whole blocks and their SGEMMs run single-threaded.
+// and per block of the weight gradient:
+//   V (16, C, block)  the same input transform
+//   D (16, K, block)  the output gradient's 2×2 tiles, each made 4×4 by the output transform's adjoint
+//   dU (16, K, C)     dU[ξ] += D[ξ] · V[ξ]ᵀ, sixteen SGEMMs; after the last block, dw = Gᵀ dU G
+// Blocks are independent, so threads take whole blocks and their SGEMMs run single-threaded (the weight
+// gradient's threads each sum their own dU, added in a fixed order at the end).
 #include "winograd.h"
 
 #include <omp.h>
