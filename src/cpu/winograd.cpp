@@ -374,15 +374,8 @@ Tensor winograd_weight_gradient(const Tensor& dy, const Tensor& x, const Shape& 
   };
   std::vector<float> du(static_cast<size_t>(u_size), 0.0f);
   if (blocks >= threads && threads > 1) {
-    // One run of consecutive blocks per thread, each summed into its own du, the runs' sums then added
-    // in run order: the same sum on every call (for a given thread count), as conv2d's other paths.
-    const int64_t per_run = (blocks + threads - 1) / threads;
-    std::vector<float> partial(static_cast<size_t>(threads * u_size), 0.0f);
-    parallel_for(threads, [&](int64_t r) {
-      for (int64_t b = r * per_run; b < std::min(blocks, (r + 1) * per_run); ++b) add_block(b, partial.data() + r * u_size, false);
-    });
-    for (int64_t r = 0; r < threads; ++r)
-      for (int64_t i = 0; i < u_size; ++i) du[i] += partial[r * u_size + i];
+    // One run of consecutive blocks per thread, added in run order (as conv2d's other paths).
+    sum_in_runs(blocks, threads, u_size, du.data(), [&](int64_t b, float* into) { add_block(b, into, false); });
   } else {
     for (int64_t b = 0; b < blocks; ++b) add_block(b, du.data(), true);
   }

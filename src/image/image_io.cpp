@@ -40,7 +40,8 @@ Image read_image(const std::string& path) {
   if (file.size() == 0) file.fail("empty file");
   if (file.size() > (uint64_t{1} << 31)) file.fail("file too large for an image");
   const auto* bytes = file.at(0, file.size(), "image");
-  if (is_jpeg(bytes, file.size())) {  // libjpeg-turbo, as PIL decodes it (src/image/jpeg.cpp)
+  const bool jpeg_file = is_jpeg(bytes, file.size());
+  if (jpeg_file) {  // libjpeg-turbo, as PIL decodes it (src/image/jpeg.cpp)
     JpegResult jpeg = decode_jpeg(bytes, file.size(), kMaxPixels);
     if (!jpeg.error.empty()) file.fail(jpeg.error);
     if (!jpeg.cmyk) return std::move(jpeg.image);
@@ -51,7 +52,7 @@ Image read_image(const std::string& path) {
     if (!png.error.empty()) file.fail(png.error);
     return std::move(png.image);
   }
-  if (!is_jpeg(bytes, file.size()) && !is_bmp_tga_or_gif(bytes, file.size()))
+  if (!jpeg_file && !is_bmp_tga_or_gif(bytes, file.size()))
     file.fail("not a PNG, JPEG, BMP, TGA or GIF image");
   int width = 0, height = 0, channels = 0;
   if (!stbi_info_from_memory(bytes, static_cast<int>(file.size()), &width, &height, &channels))

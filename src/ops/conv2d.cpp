@@ -363,14 +363,8 @@ Tensor conv2d_backward_weight(const Tensor& dy, const Tensor& x, const Shape& ws
   // Many tiles (training batches): the output dw is small (K·P), so the tiles are cut into one run per
   // thread, each run summed into its own copy with single-threaded SGEMMs (unfolding in parallel too),
   // and the copies added in a fixed order: the same sum on every call, so training is reproducible.
-  const int64_t size = dw.numel(), per_run = (tiles + threads - 1) / threads;
-  std::vector<float> partial(static_cast<size_t>(threads * size), 0.0f);
-  cpu::parallel_for(threads, [&](int64_t r) {
-    for (int64_t i = r * per_run; i < std::min(tiles, (r + 1) * per_run); ++i) accumulate_tile(plan.tiles[i], partial.data() + r * size);
-  });
-  float* out = dw.data();
-  for (int64_t t = 0; t < threads; ++t)
-    for (int64_t j = 0; j < size; ++j) out[j] += partial[t * size + j];
+  cpu::sum_in_runs(tiles, threads, dw.numel(), dw.data(),
+                   [&](int64_t i, float* into) { accumulate_tile(plan.tiles[i], into); });
   return dw;
 }
 
