@@ -114,11 +114,22 @@ void gather_tile_rows(const Geometry& g, const float* image, int64_t ty, float* 
       continue;
     }
     const float* line = image + y * g.W;
-    for (int64_t m = 0; m < wt; ++m) {
+    // Columns m whose pair x0 = 2m − pw, x0 + 1 lies inside the row: a plain stride-2 split, which
+    // vectorises; only the few columns at either edge look at the padding.
+    //   x0 ≥ 0 from m = ⌈pw/2⌉;  x0 + 1 ≤ W − 1 up to m = ⌊(W + pw)/2⌋ − 1.
+    const int64_t inside_begin = std::min((g.pad_w + 1) / 2, wt);
+    const int64_t inside_end = std::clamp((g.W + g.pad_w) / 2, inside_begin, wt);
+    auto checked = [&](int64_t m) {
       const int64_t x0 = 2 * m - g.pad_w, x1 = x0 + 1;
       even[m] = (x0 >= 0 && x0 < g.W) ? line[x0] : 0.0f;
       odd[m] = (x1 >= 0 && x1 < g.W) ? line[x1] : 0.0f;
+    };
+    for (int64_t m = 0; m < inside_begin; ++m) checked(m);
+    for (int64_t m = inside_begin; m < inside_end; ++m) {
+      even[m] = line[2 * m - g.pad_w];
+      odd[m] = line[2 * m + 1 - g.pad_w];
     }
+    for (int64_t m = inside_end; m < wt; ++m) checked(m);
   }
 }
 
