@@ -38,11 +38,16 @@ Tensor Tape::watch(const Tensor& x) const {
 
 namespace {
 
+// Whether a tap under `name` keeps its tensor (Tape::keep_taps_only).
+bool keeps_tensor(const TapeState& state, const std::string& name) {
+  return state.keep_only.empty() ||
+         std::find(state.keep_only.begin(), state.keep_only.end(), name) != state.keep_only.end();
+}
+
 // Records `t` under `name` (the newest wins when a model runs twice on one tape) and labels the node
 // that produced it, for --trace and BackwardStats::stopped_after.
 void tap_on(TapeState& state, const std::string& name, const Tensor& t) {
-  const bool keep = state.keep_only.empty() ||
-                    std::find(state.keep_only.begin(), state.keep_only.end(), name) != state.keep_only.end();
+  const bool keep = keeps_tensor(state, name);
   if (name == state.record_from) state.record_from.clear();  // from here on, nodes are stored
   bool replaced = false;
   for (size_t i = 0; i < state.taps.size(); ++i) {
@@ -245,6 +250,12 @@ std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs) 
     found = tape;
   }
   return found;
+}
+
+bool tap_keeps_tensor(const std::string& name, const Tensor& t) {
+  if (!t.defined()) return false;
+  const auto tape = t.impl()->tape.lock();
+  return tape && keeps_tensor(*tape, name);
 }
 
 bool stores_nodes(const std::shared_ptr<TapeState>& tape) { return tape && tape->record_from.empty(); }

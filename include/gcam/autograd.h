@@ -133,6 +133,12 @@ void tap(const std::string& name, const Tensor& t);
 // records nothing. Undefined tensors (an absent bias) are skipped. Two different tapes are an error.
 std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs);
 
+// Whether tapping `t` as `name` now would keep the tensor itself (its tape keeps every tap, or this one
+// by Tape::keep_taps_only); false with no tape. Where it is false, nobody can ask for t afterwards, so a
+// model may compute t fused into the next op's pass and tap the fused result instead, for its shape and
+// time (src/models/layers.cpp).
+bool tap_keeps_tensor(const std::string& name, const Tensor& t);
+
 // Whether a node recorded now on `tape` is stored (false while the tape waits for its record_from tap,
 // and for no tape): an op whose forward does extra work only for its backward skips it otherwise.
 bool stores_nodes(const std::shared_ptr<TapeState>& tape);

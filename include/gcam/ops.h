@@ -5,6 +5,7 @@
 #include "gcam/ops/add.h"
 #include "gcam/ops/avg_pool2d.h"
 #include "gcam/ops/batch_norm.h"
+#include "gcam/ops/batch_norm_relu.h"
 #include "gcam/ops/conv2d.h"
 #include "gcam/ops/cross_entropy.h"
 #include "gcam/ops/dropout.h"

@@ -34,4 +34,16 @@ Tensor run_relu(const std::string& path, const Tensor& x) {
   return y;
 }
 
+Tensor run_bn_relu(const BatchNorm& bn, const Tensor& x, bool training, const Tensor& skip) {
+  const bool parameters_learn = bn.weight.requires_grad() || bn.bias.requires_grad();
+  if (!training && !parameters_learn && !autograd::tap_keeps_tensor(bn.path, x)) {
+    Tensor y = ops::batch_norm_relu(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, skip);
+    tap(bn.path, y);  // not kept: its shape and time, for --trace, and the node's label
+    return y;
+  }
+  Tensor y = run(bn, x, training);
+  if (skip.defined()) y = ops::add(y, skip);
+  return ops::relu(y);
+}
+
 }  // namespace gcam::models::detail

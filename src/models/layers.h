@@ -39,4 +39,11 @@ Tensor run(const BatchNorm& bn, const Tensor& x, bool training);
 Tensor run(const Linear& linear, const Tensor& x);
 Tensor run_relu(const std::string& path, const Tensor& x);
 
+// relu(bn(x) + skip), or relu(bn(x)) with no skip: the batch norm tapped under its path, the ReLU's
+// output left to the caller to tap. Where nothing needs the batch norm's own output — inference mode,
+// γ and β wanting no gradient, and no tape keeping that tap's tensor
+// (autograd::tap_keeps_tensor) — one pass computes all of it (ops::batch_norm_relu) and the tap gets the
+// fused result, not kept; otherwise batch_norm, add and relu run one by one.
+Tensor run_bn_relu(const BatchNorm& bn, const Tensor& x, bool training, const Tensor& skip = Tensor());
+
 }  // namespace gcam::models::detail

@@ -82,7 +82,8 @@ class ResNet : public Model {
 
   Tensor forward(const Tensor& x) override {
     Tensor h = detail::run(stem_conv_, x);  // (N, 64, H/2, W/2)
-    h = detail::run_relu("relu", detail::run(stem_bn_, h, training_));
+    h = detail::run_bn_relu(stem_bn_, h, training_);
+    detail::tap("relu", h);
     if (stem_max_pool_) {
       h = ops::max_pool2d(h, ops::MaxPool2dOptions{3, 2, 1, 1, false});  // (N, 64, H/4, W/4)
       detail::tap("maxpool", h);
@@ -108,18 +109,19 @@ class ResNet : public Model {
     detail::BatchNorm down_bn;
   };
 
+  // out = relu(bn_last(conv_last(h)) + skip), h = relu(bn(conv(…))) of the convolutions before the last
+  // (each batch norm → ReLU in one pass where nothing needs the batch norm's own output: run_bn_relu).
   Tensor run_block(const Block& block, const Tensor& x) {
+    const int last = block.depth - 1;
     Tensor h = x;
-    for (int i = 0; i < block.depth; ++i) {
-      h = detail::run(block.bn[i], detail::run(block.conv[i], h), training_);
-      if (i + 1 < block.depth) h = ops::relu(h);  // the last ReLU comes after the sum
-    }
+    for (int i = 0; i < last; ++i) h = detail::run_bn_relu(block.bn[i], detail::run(block.conv[i], h), training_);
+    h = detail::run(block.conv[last], h);
     Tensor skip = x;
     if (block.has_downsample) {
       skip = detail::run(block.down_bn, detail::run(block.down_conv, x), training_);
       detail::tap(block.path + ".downsample", skip);
     }
-    Tensor out = ops::relu(ops::add(h, skip));
+    Tensor out = detail::run_bn_relu(block.bn[last], h, training_, skip);  // the last ReLU comes after the sum
     detail::tap(block.path, out);
     return out;
   }

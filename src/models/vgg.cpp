@@ -43,12 +43,14 @@ class Vgg : public Model {
                              add_parameter(bn_path + ".bias", Shape{width}),
                              add_buffer(bn_path + ".running_mean", Shape{width}, 0.0f),
                              add_buffer(bn_path + ".running_var", Shape{width}, 1.0f)};
-        steps_.push_back({Step::Norm, bn_path, static_cast<int>(norms_.size())});
         norms_.push_back(bn);
         add_layer(bn_path, "BatchNorm2d " + std::to_string(width));
       }
       const std::string relu_path = "features." + std::to_string(index++);
-      steps_.push_back({Step::Relu, relu_path, -1});
+      if (batch_norm)
+        steps_.push_back({Step::NormRelu, relu_path, static_cast<int>(norms_.size()) - 1});
+      else
+        steps_.push_back({Step::Relu, relu_path, -1});
       add_layer(relu_path, "ReLU");
       default_target_ = relu_path;  // the last one wins: the ReLU after the last convolution
       channels = width;
@@ -73,7 +75,10 @@ class Vgg : public Model {
     for (const Step& step : steps_) {
       switch (step.kind) {
         case Step::Convolution: h = detail::run(convs_[step.index], h); break;
-        case Step::Norm: h = detail::run(norms_[step.index], h, training_); break;
+        case Step::NormRelu:  // the batch norm tapped under its own path, the ReLU under step.path
+          h = detail::run_bn_relu(norms_[step.index], h, training_);
+          detail::tap(step.path, h);
+          break;
         case Step::Relu: h = detail::run_relu(step.path, h); break;
         case Step::Pool:
           h = ops::max_pool2d(h, ops::MaxPool2dOptions{2, 2, 0, 1, false});
@@ -103,9 +108,9 @@ class Vgg : public Model {
 
  private:
   struct Step {
-    enum Kind { Convolution, Norm, Relu, Pool } kind;
-    std::string path;
-    int index;  // into convs_ or norms_
+    enum Kind { Convolution, NormRelu, Relu, Pool } kind;  // NormRelu: batch norm → ReLU (vgg*_bn)
+    std::string path;  // the torchvision path of the step's output (for NormRelu, the ReLU's)
+    int index;         // into convs_ or norms_
   };
 
   detail::Linear make_linear(const std::string& path, int64_t in, int64_t out) {

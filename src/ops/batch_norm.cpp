@@ -6,6 +6,7 @@
 
 #include "../cpu/lane_sums.h"
 #include "../cuda/ops.h"
+#include "batch_norm_affine.h"
 #include "gcam/autograd.h"
 #include "op_support.h"
 
@@ -84,16 +85,9 @@ class BatchNormNode : public Node {
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                   Tensor& running_var, const BatchNormOptions& o) {
-  check_ndim("batch_norm", "input", x, 4);
+  detail::check_batch_norm_arguments("batch_norm", x, gamma, beta, running_mean, running_var, o.eps);
   const int64_t batch = x.size(0), channels = x.size(1), plane = x.size(2) * x.size(3);
   const Shape per_channel{channels};
-  GCAM_CHECK(gamma.defined() && beta.defined() && running_mean.defined() && running_var.defined(),
-             "batch_norm: weight, bias, running_mean and running_var are all required");
-  check_same_shape("batch_norm", "weight", per_channel, gamma.shape());
-  check_same_shape("batch_norm", "bias", per_channel, beta.shape());
-  check_same_shape("batch_norm", "running_mean", per_channel, running_mean.shape());
-  check_same_shape("batch_norm", "running_var", per_channel, running_var.shape());
-  GCAM_CHECK(o.eps > 0.0f, "batch_norm: eps must be positive, got ", o.eps);
   GCAM_CHECK(o.momentum >= 0.0f && o.momentum <= 1.0f, "batch_norm: momentum must be in [0, 1], got ",
              o.momentum);
   const int64_t count = batch * plane;
@@ -131,15 +125,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
         running_var.data()[c] = static_cast<float>((1.0 - o.momentum) * running_var.data()[c] +
                                                    o.momentum * var * count / (count - 1));
       }
-      const float inv = static_cast<float>(1.0 / std::sqrt(var + o.eps));
+      const detail::ChannelAffine a = detail::channel_affine(gamma.data()[c], beta.data()[c], mu, var, o.eps);
       mean.data()[c] = static_cast<float>(mu);
-      invstd.data()[c] = inv;
-      // y = γ·(x − μ)·inv + β  =  x·scale + shift
-      const float scale = gamma.data()[c] * inv;
-      const float shift = beta.data()[c] - static_cast<float>(mu) * scale;
+      invstd.data()[c] = a.inv;
       for (int64_t n = 0; n < batch; ++n) {
         const int64_t base = (n * channels + c) * plane;
-        for (int64_t i = 0; i < plane; ++i) yp[base + i] = xp[base + i] * scale + shift;
+        for (int64_t i = 0; i < plane; ++i) yp[base + i] = detail::affine(xp[base + i], a);  // x·scale + shift
       }
     }
   }
