@@ -9,6 +9,7 @@
 #include "gcam/ops/batch_norm.h"
 #include "gcam/ops/relu.h"
 #include "op_support.h"
+#include "relu_rules.h"
 
 namespace gcam::ops {
 
@@ -21,19 +22,28 @@ class BatchNormReluNode : public Node {
 
   std::vector<Tensor> backward(const Tensor& dy, const std::vector<bool>& needs,
                                const BackwardOptions& options) const override {
-    std::vector<Tensor> grads(2);                              // x, skip
-    const Tensor g = relu_backward(dy, y_, options.relu_rule);  // (N, C, H, W)
-    if (needs[1]) grads[1] = g;
-    if (!needs[0]) return grads;
+    std::vector<Tensor> grads(2);  // x, skip
+    if (needs[0]) grads[0] = Tensor::empty(y_.shape());
+    if (needs[1]) grads[1] = Tensor::empty(y_.shape());
     const int64_t channels = y_.size(1), plane = y_.size(2) * y_.size(3);
-    grads[0] = Tensor::empty(y_.shape());
-    const float* gp = g.data();
-    float* dx = grads[0].data();
+    const float* dyp = dy.data();
+    const float* yp = y_.data();
+    float* dx = needs[0] ? grads[0].data() : nullptr;
+    float* dskip = needs[1] ? grads[1].data() : nullptr;
+    // One pass: g = the rule's gradient, dskip = g, dx = scale·g (scale = γ·inv, as batch_norm's backward
+    // multiplies), plane by plane.
+    detail::with_relu_rule(options.relu_rule, [&](auto rule) {
 #pragma omp parallel for schedule(static)
-    for (int64_t nc = 0; nc < y_.size(0) * channels; ++nc) {
-      const float scale = scale_[nc % channels];  // γ·inv, as batch_norm's backward multiplies
-      for (int64_t i = 0; i < plane; ++i) dx[nc * plane + i] = scale * gp[nc * plane + i];
-    }
+      for (int64_t nc = 0; nc < y_.size(0) * channels; ++nc) {
+        const float scale = scale_[nc % channels];
+        const int64_t base = nc * plane;
+        for (int64_t i = base; i < base + plane; ++i) {
+          const float g = detail::relu_gradient<rule>(dyp[i], yp[i]);
+          if (dskip) dskip[i] = g;
+          if (dx) dx[i] = scale * g;
+        }
+      }
+    });
     return grads;
   }
 

@@ -1,8 +1,9 @@
-// relu.cpp — ReLU forward and its three backward rules, side by side (formulas in gcam/ops/relu.h).
+// relu.cpp — ReLU forward and backward (the three backward rules: relu_rules.h; formulas in gcam/ops/relu.h).
 #include "gcam/ops/relu.h"
 
 #include "../cuda/ops.h"
 #include "op_support.h"
+#include "relu_rules.h"
 
 namespace gcam::ops {
 
@@ -50,20 +51,10 @@ Tensor relu_backward(const Tensor& grad_y, const Tensor& y, ReluRule rule) {
   const float* yp = y.data();
   float* out = dx.data();
   const int64_t n = y.numel();
-  switch (rule) {
-    case ReluRule::Standard:  // dx = dy · [x > 0]
+  detail::with_relu_rule(rule, [&](auto r) {
 #pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) out[i] = yp[i] > 0.0f ? dy[i] : 0.0f;
-      break;
-    case ReluRule::Guided:  // dx = dy · [x > 0] · [dy > 0]
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) out[i] = (yp[i] > 0.0f && dy[i] > 0.0f) ? dy[i] : 0.0f;
-      break;
-    case ReluRule::Deconvnet:  // dx = dy · [dy > 0]
-#pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) out[i] = dy[i] > 0.0f ? dy[i] : 0.0f;
-      break;
-  }
+    for (int64_t i = 0; i < n; ++i) out[i] = detail::relu_gradient<r>(dy[i], yp[i]);
+  });
   return dx;
 }
 
