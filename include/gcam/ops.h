@@ -7,6 +7,7 @@
 #include "gcam/ops/batch_norm.h"
 #include "gcam/ops/batch_norm_relu.h"
 #include "gcam/ops/conv2d.h"
+#include "gcam/ops/conv2d_relu.h"
 #include "gcam/ops/cross_entropy.h"
 #include "gcam/ops/dropout.h"
 #include "gcam/ops/flatten.h"

@@ -168,13 +168,16 @@ void transform_inputs(const Geometry& g, const float* x, const std::vector<Segme
   }
 }
 
-// y[n][k][2ty + a][2tx + b] = (Aᵀ m A)[a][b] for the 4×4 tile m = M[·][k][t], clipped to the output.
+// y[n][k][2ty + a][2tx + b] = finish((Aᵀ m A)[a][b]) for the 4×4 tile m = M[·][k][t], clipped to the
+// output, with finish = of_channel(k) (ops::with_epilogue).
+template <typename OfChannel>
 void transform_outputs(const Geometry& g, const float* m, const std::vector<Segment>& segments,
-                       int64_t count, float* y, bool parallel) {
+                       int64_t count, float* y, bool parallel, const OfChannel& of_channel) {
   const int64_t stride_xi = g.K * count, wt = g.tiles_w;
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t k = 0; k < g.K; ++k) {
     float* rows = scratch(ScratchSlot::Rows, 4 * wt);  // out[a][b][tx] before interleaving
+    const auto finish = of_channel(k);
     for (const Segment& s : segments) {
       const float* in = m + k * count + s.offset - s.tx_begin;
       const float* m_row[16];
@@ -191,10 +194,10 @@ void transform_outputs(const Geometry& g, const float* m, const std::vector<Segm
         const float q0_2 = m_row[2][tx] + m_row[6][tx] + m_row[10][tx], q1_2 = m_row[6][tx] - m_row[10][tx] - m_row[14][tx];
         const float q0_3 = m_row[3][tx] + m_row[7][tx] + m_row[11][tx], q1_3 = m_row[7][tx] - m_row[11][tx] - m_row[15][tx];
         // Y = q A: y_a0 = q_a0 + q_a1 + q_a2, y_a1 = q_a1 − q_a2 − q_a3.
-        y00[tx] = q0_0 + q0_1 + q0_2;
-        y01[tx] = q0_1 - q0_2 - q0_3;
-        y10[tx] = q1_0 + q1_1 + q1_2;
-        y11[tx] = q1_1 - q1_2 - q1_3;
+        y00[tx] = finish(q0_0 + q0_1 + q0_2);
+        y01[tx] = finish(q0_1 - q0_2 - q0_3);
+        y10[tx] = finish(q1_0 + q1_1 + q1_2);
+        y11[tx] = finish(q1_1 - q1_2 - q1_3);
       }
       float* plane = y + (s.n * g.K + k) * g.Ho * g.Wo;
       for (int a = 0; a < 2; ++a) {
@@ -315,7 +318,7 @@ bool winograd_applies(const Shape& x, const Shape& w, const ops::Conv2dOptions& 
 }
 
 Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptions& o,
-                        FilterOrientation orientation) {
+                        FilterOrientation orientation, const ops::ConvEpilogue& epilogue) {
   const bool flip = orientation == FilterOrientation::FlippedTransposed;
   const Shape effective = flip ? Shape{w.size(1), w.size(0), 3, 3} : w.shape();  // (out, in, 3, 3)
   GCAM_ASSERT(w.ndim() == 4 && winograd_applies(x.shape(), effective, o));
@@ -347,7 +350,7 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
       parallel_for(16, product);
     else
       for (int xi = 0; xi < 16; ++xi) product(xi);
-    transform_outputs(g, m, segments, count, yp, inside);
+    ops::with_epilogue(epilogue, [&](auto of_channel) { transform_outputs(g, m, segments, count, yp, inside, of_channel); });
   };
   if (blocks >= threads && threads > 1) {
     parallel_for(blocks, [&](int64_t b) { run_block(b, false); });

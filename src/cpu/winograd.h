@@ -14,6 +14,7 @@
 // The arithmetic differs from the direct sum by float rounding only (all coefficients are 0, ±½, ±1).
 #pragma once
 
+#include "../ops/conv_epilogue.h"
 #include "gcam/ops/conv2d.h"
 #include "gcam/tensor.h"
 
@@ -31,9 +32,12 @@ enum class FilterOrientation {
 
 // y (N, K, Ho, Wo) = conv2d(x (N, C, H, W), w (K, C, 3, 3)) without bias; or, FlippedTransposed,
 // conv2d(x (N, K, H, W), w′ (C, K, 3, 3)) for w (K, C, 3, 3), without building w′.
-// winograd_applies must hold for x, the effective filter shape and options.
+// winograd_applies must hold for x, the effective filter shape and options. The epilogue is applied to
+// each output as the output transform writes it (ops::ConvEpilogue: + bias, then ReLU), with the bits of
+// a pass of its own afterwards.
 Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptions& options,
-                        FilterOrientation orientation = FilterOrientation::AsIs);
+                        FilterOrientation orientation = FilterOrientation::AsIs,
+                        const ops::ConvEpilogue& epilogue = {});
 
 // dw (K, C, 3, 3) of y = conv2d(x (N, C, H, W), w) for w of shape ws and dy (N, K, Ho, Wo) = ∂L/∂y:
 // the adjoint of Y = Aᵀ [U ⊙ V] A with U = G g Gᵀ. Each 2×2 tile of dy becomes D = A dY Aᵀ (4×4),

@@ -46,4 +46,14 @@ Tensor run_bn_relu(const BatchNorm& bn, const Tensor& x, bool training, const Te
   return ops::relu(y);
 }
 
+Tensor run_conv_relu(const Conv& conv, const Tensor& x) {
+  const bool parameters_learn = conv.weight.requires_grad() || (conv.bias.defined() && conv.bias.requires_grad());
+  if (!parameters_learn && !autograd::tap_keeps_tensor(conv.path, x)) {
+    Tensor y = ops::conv2d_relu(x, conv.weight, conv.bias, conv.options);
+    tap(conv.path, y);  // not kept: its shape and time, for --trace, and the node's label
+    return y;
+  }
+  return ops::relu(run(conv, x));
+}
+
 }  // namespace gcam::models::detail

@@ -46,4 +46,10 @@ Tensor run_relu(const std::string& path, const Tensor& x);
 // fused result, not kept; otherwise batch_norm, add and relu run one by one.
 Tensor run_bn_relu(const BatchNorm& bn, const Tensor& x, bool training, const Tensor& skip = Tensor());
 
+// relu(conv(x)): the convolution tapped under its path, the ReLU's output left to the caller to tap. Where
+// nothing needs the convolution's own output (its weight and bias wanting no gradient, and no tape
+// keeping that tap's tensor), one op computes both, the bias and ReLU applied as the output is written
+// (ops::conv2d_relu); otherwise conv2d and relu.
+Tensor run_conv_relu(const Conv& conv, const Tensor& x);
+
 }  // namespace gcam::models::detail

@@ -34,10 +34,10 @@ class Vgg : public Model {
       const std::string conv_path = "features." + std::to_string(index++);
       detail::Conv conv{conv_path, add_parameter(conv_path + ".weight", Shape{width, channels, 3, 3}),
                         add_parameter(conv_path + ".bias", Shape{width}), ops::Conv2dOptions{1, 1}};
-      steps_.push_back({Step::Convolution, conv_path, static_cast<int>(convs_.size())});
       convs_.push_back(conv);
       add_layer(conv_path, "Conv2d " + std::to_string(channels) + "→" + std::to_string(width) + " 3×3");
       if (batch_norm) {
+        steps_.push_back({Step::Convolution, conv_path, static_cast<int>(convs_.size()) - 1});
         const std::string bn_path = "features." + std::to_string(index++);
         detail::BatchNorm bn{bn_path, add_parameter(bn_path + ".weight", Shape{width}),
                              add_parameter(bn_path + ".bias", Shape{width}),
@@ -50,7 +50,7 @@ class Vgg : public Model {
       if (batch_norm)
         steps_.push_back({Step::NormRelu, relu_path, static_cast<int>(norms_.size()) - 1});
       else
-        steps_.push_back({Step::Relu, relu_path, -1});
+        steps_.push_back({Step::ConvRelu, relu_path, static_cast<int>(convs_.size()) - 1});
       add_layer(relu_path, "ReLU");
       default_target_ = relu_path;  // the last one wins: the ReLU after the last convolution
       channels = width;
@@ -75,11 +75,14 @@ class Vgg : public Model {
     for (const Step& step : steps_) {
       switch (step.kind) {
         case Step::Convolution: h = detail::run(convs_[step.index], h); break;
+        case Step::ConvRelu:  // the convolution tapped under its own path, the ReLU under step.path
+          h = detail::run_conv_relu(convs_[step.index], h);
+          detail::tap(step.path, h);
+          break;
         case Step::NormRelu:  // the batch norm tapped under its own path, the ReLU under step.path
           h = detail::run_bn_relu(norms_[step.index], h, training_);
           detail::tap(step.path, h);
           break;
-        case Step::Relu: h = detail::run_relu(step.path, h); break;
         case Step::Pool:
           h = ops::max_pool2d(h, ops::MaxPool2dOptions{2, 2, 0, 1, false});
           detail::tap(step.path, h);
@@ -108,8 +111,10 @@ class Vgg : public Model {
 
  private:
   struct Step {
-    enum Kind { Convolution, NormRelu, Relu, Pool } kind;  // NormRelu: batch norm → ReLU (vgg*_bn)
-    std::string path;  // the torchvision path of the step's output (for NormRelu, the ReLU's)
+    // Convolution: alone (vgg*_bn, before its batch norm); ConvRelu: convolution → ReLU (vgg*);
+    // NormRelu: batch norm → ReLU (vgg*_bn)
+    enum Kind { Convolution, ConvRelu, NormRelu, Pool } kind;
+    std::string path;  // the torchvision path of the step's output (for ConvRelu and NormRelu, the ReLU's)
     int index;         // into convs_ or norms_
   };
 

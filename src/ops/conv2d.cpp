@@ -25,6 +25,7 @@
 #include "../cpu/scratch.h"
 #include "../cpu/winograd.h"
 #include "../cuda/ops.h"
+#include "conv_epilogue.h"
 #include "gcam/autograd.h"
 #include "gcam/error.h"
 #include "op_support.h"
@@ -238,28 +239,25 @@ Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, cons
     conv2d_output_shape(x.shape(), w.shape(), o);  // the shape checks
     return cuda::conv2d_forward(x, w, bias, o);
   }
+  return detail::conv2d_forward_cpu(x, w, bias, o, false);
+}
+
+Tensor detail::conv2d_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dOptions& o,
+                                  bool relu) {
   const ConvPlan plan(x.shape(), w.shape(), o);
   check_bias(bias, w.shape());
+  const ConvEpilogue epilogue{bias.defined() ? bias.data() : nullptr, relu};
   Tensor y;
   if (cpu::direct_conv_applies(x.shape(), w.shape(), o)) {
     y = cpu::direct_conv(x, w, o);  // few input channels: no unfolding (src/cpu/direct_conv.h)
   } else if (cpu::winograd_applies(x.shape(), w.shape(), o)) {
-    y = cpu::winograd_conv3x3(x, w, o);  // 3×3, stride 1: 2.25× fewer multiplies (src/cpu/winograd.h)
+    // 3×3, stride 1: 2.25× fewer multiplies (src/cpu/winograd.h), the epilogue as it writes y
+    return cpu::winograd_conv3x3(x, w, o, cpu::FilterOrientation::AsIs, epilogue);
   } else {
     y = Tensor::empty(plan.y);
     run_im2col_forward(plan, x, w, y);
   }
-  if (bias.defined()) {
-    const float* bp = bias.data();
-    float* yp = y.data();
-    const int64_t batch = plan.y[0], channels = plan.y[1], out_plane = plan.out_plane;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t n = 0; n < batch; ++n)
-      for (int64_t k = 0; k < channels; ++k) {
-        float* plane = yp + (n * channels + k) * out_plane;
-        for (int64_t i = 0; i < out_plane; ++i) plane[i] += bp[k];
-      }
-  }
+  finish_outputs(y, epilogue);  // + bias (then ReLU), one pass
   return y;
 }
 

@@ -1,7 +1,8 @@
-// Batch norm → (+ skip) → ReLU in one pass (gcam/ops/batch_norm_relu.h) gives the bits of the three ops
-// it stands for, forward and backward under every ReLU rule; and the models that fuse it where nothing
-// needs a batch norm's own output (src/models/layers.cpp) compute the same logits, the same gradients at
-// their target layers and the same list of tapped layers whether they fuse or not.
+// The fused ops give the bits of the ops they stand for, forward and backward under every ReLU rule:
+// batch norm → (+ skip) → ReLU (gcam/ops/batch_norm_relu.h) and convolution → ReLU (conv2d_relu.h, on
+// each of the CPU's convolution paths). And the models that fuse them where nothing needs the first op's
+// own output (src/models/layers.cpp) compute the same logits, the same gradients at their target layers
+// and at the input, and the same list of tapped layers, whether they fuse or not.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -96,6 +97,64 @@ TEST(BatchNormRelu, RefusesParametersThatWantGradientsAndMismatchedShapes) {
   EXPECT_THROW(ops::batch_norm_relu(x, n.gamma, n.beta, n.mean, n.var, test::random_normal(Shape{1, 3, 4, 5}, 63)),
                InputError);
   EXPECT_THROW(ops::batch_norm_relu(x, test::random_normal(Shape{4}, 64), n.beta, n.mean, n.var), InputError);
+}
+
+struct ConvCase {
+  const char* what;
+  Shape x, w;
+  ops::Conv2dOptions options;
+  bool bias;
+};
+
+const ConvCase kConvCases[] = {
+    {"few input channels (direct)", Shape{2, 3, 19, 17}, Shape{8, 3, 3, 3}, {1, 1}, true},
+    {"3x3 stride 1 (Winograd), odd output", Shape{2, 6, 15, 13}, Shape{5, 6, 3, 3}, {1, 1}, true},
+    {"3x3 stride 1 (Winograd), no bias", Shape{1, 8, 16, 16}, Shape{4, 8, 3, 3}, {1, 1}, false},
+    {"strided (im2col)", Shape{2, 6, 15, 13}, Shape{5, 6, 3, 3}, {2, 1}, true},
+    {"1x1, grouped (im2col)", Shape{2, 8, 7, 7}, Shape{6, 4, 1, 1}, {1, 0, 1, 2}, true},
+};
+
+TEST(Conv2dRelu, ForwardEqualsConvThenReluBitForBitOnEveryPath) {
+  unsigned seed = 200;
+  for (const ConvCase& c : kConvCases) {
+    SCOPED_TRACE(c.what);
+    Tensor x = awkward_input(c.x, seed++);
+    const Tensor w = test::random_normal(c.w, seed++, 0.3f);
+    const Tensor b = c.bias ? test::random_normal(Shape{c.w[0]}, seed++) : Tensor();
+    EXPECT_TRUE(same_bits(ops::conv2d_relu(x, w, b, c.options), ops::relu(ops::conv2d(x, w, b, c.options))));
+  }
+}
+
+TEST(Conv2dRelu, BackwardEqualsConvThenReluBitForBitUnderEveryRule) {
+  unsigned seed = 300;
+  for (const ConvCase& c : kConvCases) {
+    SCOPED_TRACE(c.what);
+    const Tensor x0 = test::random_normal(c.x, seed++);
+    const Tensor w = test::random_normal(c.w, seed++, 0.3f);
+    const Tensor b = c.bias ? test::random_normal(Shape{c.w[0]}, seed++) : Tensor();
+    const Tensor dy = test::random_normal(ops::conv2d_output_shape(c.x, c.w, c.options), seed++);
+    for (ReluRule rule : {ReluRule::Standard, ReluRule::Guided, ReluRule::Deconvnet}) {
+      BackwardOptions options;
+      options.relu_rule = rule;
+      Tape fused_tape, ops_tape;
+      const Tensor x = fused_tape.watch(x0), x_ops = ops_tape.watch(x0);
+      const Tensor y = ops::conv2d_relu(x, w, b, c.options);
+      const Tensor y_ops = ops::relu(ops::conv2d(x_ops, w, b, c.options));
+      ASSERT_EQ(fused_tape.size(), 1u);
+      EXPECT_TRUE(same_bits(fused_tape.grad(y, dy, {x}, options)[0], ops_tape.grad(y_ops, dy, {x_ops}, options)[0]))
+          << "rule " << static_cast<int>(rule);
+    }
+  }
+}
+
+TEST(Conv2dRelu, RefusesParametersThatWantGradients) {
+  const Tensor x = test::random_normal(Shape{1, 2, 6, 6}, 70);
+  Tensor w = test::random_normal(Shape{3, 2, 3, 3}, 71), b = test::random_normal(Shape{3}, 72);
+  w.set_requires_grad(true);
+  EXPECT_THROW(ops::conv2d_relu(x, w, b), InputError);
+  w.set_requires_grad(false);
+  b.set_requires_grad(true);
+  EXPECT_THROW(ops::conv2d_relu(x, w, b), InputError);
 }
 
 // A model whose batch norms are not the identity: random γ, β and running statistics (and random
@@ -193,6 +252,12 @@ TEST(BatchNormReluInModels, BottleneckResNetIsTheSameFusedOrNot) {
 TEST(BatchNormReluInModels, VggWithBatchNormIsTheSameFusedOrNot) {
   auto model = model_with_random_norms(models::make_model("fashion_vgg"));
   expect_fusing_changes_nothing(*model, Shape{2, 3, 32, 32}, {"features.20", "features.9"});
+}
+
+TEST(Conv2dReluInModels, VggIsTheSameFusedOrNot) {
+  // features: 0 conv, 1 ReLU, 2 pool, 3 conv, 4 ReLU, 5 conv, 6 ReLU, 7 pool, 8 conv, 9 ReLU
+  auto model = model_with_random_norms(models::make_vgg("small_vgg", {8, 0, 16, 16, 0, 32}, false, 5, true));
+  expect_fusing_changes_nothing(*model, Shape{2, 3, 32, 32}, {"features.9", "features.5", "features.1"});
 }
 
 }  // namespace
