@@ -341,7 +341,8 @@ int run(const Options& o) {
       result = cam::explain(*model, input, targets, options);
     }
     if (o.trace && first == 0) {
-      std::fprintf(stderr, "trace: forward %.1f ms for %zu images; each layer's output and time:\n", result.forward_ms, count);
+      std::fprintf(stderr, "trace: forward %.1f ms for %zu images; each layer's output and time (a batch norm or\n"
+                           "  convolution run fused with the ReLU after it includes that ReLU's time):\n", result.forward_ms, count);
       for (const auto& l : result.layers)
         std::fprintf(stderr, "  %-24s %-20s %8.3f ms\n", l.path.c_str(), l.shape.str().c_str(), l.ms);
       const BackwardStats& s = result.gradcam_stats;
