@@ -99,6 +99,8 @@ def max_pool_cases(archive):
         (1, 3, 7, 10, 2, 3, 1, 2, 1, 1, 1, 1, 0),   # asymmetric, overlapping windows
         (1, 1, 5, 5, 2, 2, 2, 2, 1, 1, 1, 1, 1),    # ceil mode where the last window would start in padding
         (2, 3, 20, 37, 3, 3, 2, 2, 1, 1, 1, 1, 0),  # ResNet's, with rows wide enough to vectorise
+        (1, 2, 33, 35, 16, 16, 8, 6, 0, 1, 1, 1, 0),  # 256 taps: window positions 0..255, one byte each
+        (1, 2, 40, 36, 17, 16, 5, 4, 3, 2, 1, 1, 0),  # 272 taps: positions past a byte (four bytes each)
     ]
     for i, (n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ceil) in enumerate(cases):
         def fn(x, kh=kh, kw=kw, sh=sh, sw=sw, ph=ph, pw=pw, dh=dh, dw=dw, ceil=ceil):
