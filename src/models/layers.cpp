@@ -1,6 +1,8 @@
 // layers.cpp — running the layer types, each output tapped under its torchvision path.
 #include "layers.h"
 
+#include <initializer_list>
+
 #include "gcam/autograd.h"
 
 namespace gcam::models::detail {
@@ -34,9 +36,20 @@ Tensor run_relu(const std::string& path, const Tensor& x) {
   return y;
 }
 
+namespace {
+
+// Whether the output a layer taps under `path` may be fused into the next op: nothing can ask for it,
+// because its parameters want no gradient and no tape keeps that tap's tensor (found through x's tape).
+bool may_fuse(const std::string& path, const Tensor& x, std::initializer_list<const Tensor*> parameters) {
+  for (const Tensor* p : parameters)
+    if (p->defined() && p->requires_grad()) return false;
+  return !autograd::tap_keeps_tensor(path, x);
+}
+
+}  // namespace
+
 Tensor run_bn_relu(const BatchNorm& bn, const Tensor& x, bool training, const Tensor& skip) {
-  const bool parameters_learn = bn.weight.requires_grad() || bn.bias.requires_grad();
-  if (!training && !parameters_learn && !autograd::tap_keeps_tensor(bn.path, x)) {
+  if (!training && may_fuse(bn.path, x, {&bn.weight, &bn.bias})) {
     Tensor y = ops::batch_norm_relu(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, skip);
     tap(bn.path, y);  // not kept: its shape and time, for --trace, and the node's label
     return y;
@@ -47,8 +60,7 @@ Tensor run_bn_relu(const BatchNorm& bn, const Tensor& x, bool training, const Te
 }
 
 Tensor run_conv_relu(const Conv& conv, const Tensor& x) {
-  const bool parameters_learn = conv.weight.requires_grad() || (conv.bias.defined() && conv.bias.requires_grad());
-  if (!parameters_learn && !autograd::tap_keeps_tensor(conv.path, x)) {
+  if (may_fuse(conv.path, x, {&conv.weight, &conv.bias})) {
     Tensor y = ops::conv2d_relu(x, conv.weight, conv.bias, conv.options);
     tap(conv.path, y);  // not kept: its shape and time, for --trace, and the node's label
     return y;
