@@ -9,6 +9,7 @@
 
 #include "gcam/error.h"
 #include "gcam/models.h"
+#include "gcam/printable.h"
 
 #ifndef GCAM_SOURCE_DIR
 #define GCAM_SOURCE_DIR "."
@@ -26,22 +27,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return parts;
 }
 
-// A metadata value as a message shows it: bytes outside printable ASCII as \xNN (a damaged file's
-// value must not write control bytes to the user's terminal).
-std::string shown(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (c >= 0x20 && c < 0x7F) {
-      out += static_cast<char>(c);
-    } else {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02X", c);
-      out += escaped;
-    }
-  }
-  return out;
-}
-
 bool buildable(const std::string& architecture) {
   for (const std::vector<std::string>& names : {models::architectures(), models::own_architectures()})
     for (const std::string& name : names)
@@ -52,7 +37,7 @@ bool buildable(const std::string& architecture) {
 int64_t positive_int(const std::string& file, const std::string& key, const std::string& text) {
   char* end = nullptr;
   const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end || v <= 0 || v > 4096) throw InputError(file + ": metadata " + key + " = '" + shown(text) + "' is not a size from 1 to 4096");
+  if (text.empty() || *end || v <= 0 || v > 4096) throw InputError(file + ": metadata " + key + " = '" + printable(text) + "' is not a size from 1 to 4096");
   return v;
 }
 
@@ -65,7 +50,7 @@ std::array<float, 3> three_floats(const std::string& file, const std::string& ke
     out[i] = std::strtof(parts[i].c_str(), &end);
     ok = !parts[i].empty() && !*end && std::isfinite(out[i]) && (!positive || out[i] > 0);
   }
-  if (!ok) throw InputError(file + ": metadata " + key + " = '" + shown(text) + "' is not three " + (positive ? "positive " : "") + "numbers");
+  if (!ok) throw InputError(file + ": metadata " + key + " = '" + printable(text) + "' is not three " + (positive ? "positive " : "") + "numbers");
   return out;
 }
 
@@ -85,7 +70,7 @@ ModelCard read_model_card(const weights::Checkpoint& checkpoint) {
   for (const std::string& name : card.class_names)
     if (name.empty()) throw InputError(file + ": metadata gcam.class_names has an empty name");
   if (!card.architecture.empty() && !buildable(card.architecture))
-    throw InputError(file + ": metadata gcam.architecture = '" + shown(card.architecture) + "' is not a model gcam knows (" +
+    throw InputError(file + ": metadata gcam.architecture = '" + printable(card.architecture) + "' is not a model gcam knows (" +
                      models::known_architectures() + ")");
   return card;
 }

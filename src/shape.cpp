@@ -1,9 +1,28 @@
 // Shape: extents, element count and printing.
 #include "gcam/shape.h"
 
+#include "gcam/checked.h"
 #include "gcam/error.h"
 
 namespace gcam {
+
+namespace {
+
+// The product of the extents, checked: numel() can then multiply without a test.
+void check_numel(const int64_t* extents, int ndim) {
+  uint64_t n = 1;
+  for (int d = 0; d < ndim; ++d) {
+    const std::optional<uint64_t> next = checked::product(n, static_cast<uint64_t>(extents[d]), Shape::kMaxNumel);
+    if (!next) {
+      std::string shown = "(";
+      for (int e = 0; e < ndim; ++e) shown += (e ? ", " : "") + std::to_string(extents[e]);
+      throw InputError("shape: " + shown + ") has more than 2^60 elements");
+    }
+    n = *next;
+  }
+}
+
+}  // namespace
 
 Shape::Shape(std::initializer_list<int64_t> extents) {
   GCAM_CHECK(extents.size() <= static_cast<size_t>(kMaxDims), "shape: at most ", kMaxDims,
@@ -12,6 +31,7 @@ Shape::Shape(std::initializer_list<int64_t> extents) {
     GCAM_CHECK(e >= 0, "shape: negative extent ", e);
     extents_[ndim_++] = e;
   }
+  check_numel(extents_.data(), ndim_);
 }
 
 Shape Shape::of(const int64_t* extents, int ndim) {
@@ -22,6 +42,7 @@ Shape Shape::of(const int64_t* extents, int ndim) {
     s.extents_[d] = extents[d];
   }
   s.ndim_ = ndim;
+  check_numel(s.extents_.data(), ndim);
   return s;
 }
 

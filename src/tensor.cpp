@@ -47,9 +47,10 @@ float* touched_in_parallel(float* data, int64_t numel) {
 bool cuda_available() { return cuda::device_count() > 0; }
 
 Storage::Storage(Device dev, int64_t n) : device(dev), numel(n) {
-  GCAM_CHECK(n >= 0, "storage: negative size ", n);
+  GCAM_CHECK(n >= 0 && n <= Shape::kMaxNumel, "storage: cannot hold ", n, " elements");
   if (n == 0) return;
   if (device == Device::CPU) {
+    // n ≤ 2^60, so 4·n rounded up to the alignment stays far below 2^64.
     size_t bytes = static_cast<size_t>(n) * sizeof(float);
     bytes = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
     data = static_cast<float*>(std::aligned_alloc(kHostAlignment, bytes));

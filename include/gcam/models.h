@@ -88,6 +88,10 @@ std::vector<std::string> architectures();
 std::vector<std::string> own_architectures();
 // Both lists in one line, for messages: "vgg11, …, resnet152, and gcam's own fashion_resnet and fashion_vgg".
 std::string known_architectures();
+// The most classes a model may have: a class count often comes from a file (the rows of a checkpoint's
+// classifier), and 2^20 rows (a million classes) is far past any real classifier.
+constexpr int64_t kMaxClasses = int64_t{1} << 20;
+// InputError for an unknown architecture or a class count outside [1, kMaxClasses].
 std::unique_ptr<Model> make_model(const std::string& architecture, int64_t num_classes = 1000);
 
 // The ResNet family beyond torchvision's five: any depth and width, and a stem for small images.

@@ -11,9 +11,12 @@ namespace gcam {
 class Shape {
  public:
   static constexpr int kMaxDims = 4;
+  // The most elements a shape may describe: 2^60 floats (4 EiB) is past any memory, and keeps the byte
+  // count of any shape's storage, 4 · numel, far from wrapping.
+  static constexpr int64_t kMaxNumel = int64_t{1} << 60;
 
   Shape() = default;
-  // Throws InputError for more than 4 dimensions or a negative extent.
+  // Throws InputError for more than 4 dimensions, a negative extent, or more than kMaxNumel elements.
   Shape(std::initializer_list<int64_t> extents);
   static Shape of(const int64_t* extents, int ndim);
 

@@ -4,8 +4,14 @@
 //   sizes    ndim × 4 bytes big-endian
 //   data     the product of the sizes, in C order
 // gzread reads gzip files and passes plain files through unchanged, so both forms are accepted.
+//
+// The sizes in the header say how much data should follow, not how much does: the buffer grows as the
+// data arrives (in 64 MB pieces), so a 16-byte file that announces 4 GiB is refused having read 16 bytes,
+// and memory never runs ahead of what the file really holds.
+#include <sys/stat.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "gcam/data.h"
@@ -35,6 +41,9 @@ uint32_t big_endian(const uint8_t* b) {
 
 // The sizes of an IDX file of unsigned bytes with `ndim` dimensions, and its data.
 std::vector<int64_t> read_idx_file(const std::string& path, int ndim, std::vector<uint8_t>* data) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))  // a FIFO would block the open forever
+    throw InputError(path + ": not a regular file");
   GzFile f(gzopen(path.c_str(), "rb"));
   if (!f) throw InputError(path + ": cannot open");
   uint8_t header[4];
@@ -52,8 +61,13 @@ std::vector<int64_t> read_idx_file(const std::string& path, int ndim, std::vecto
     total *= sizes[d];
     if (total > (int64_t{1} << 32)) throw InputError(path + ": the data would be larger than 4 GiB");
   }
-  data->resize(static_cast<size_t>(total));
-  read_exact(f.get(), path, data->data(), data->size(), "data");
+  constexpr int64_t kPiece = int64_t{64} << 20;
+  data->clear();
+  for (int64_t done = 0; done < total; done += kPiece) {
+    const int64_t piece = std::min(kPiece, total - done);
+    data->resize(static_cast<size_t>(done + piece));
+    read_exact(f.get(), path, data->data() + done, static_cast<size_t>(piece), "data");
+  }
   uint8_t extra;
   if (gzread(f.get(), &extra, 1) != 0) throw InputError(path + ": trailing bytes after the data");
   return sizes;

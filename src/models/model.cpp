@@ -12,7 +12,8 @@ namespace gcam::models {
 
 Model::Model(std::string architecture, int64_t num_classes)
     : architecture_(std::move(architecture)), num_classes_(num_classes) {
-  GCAM_CHECK(num_classes > 0, architecture_, ": the number of classes must be positive, got ", num_classes);
+  GCAM_CHECK(num_classes > 0 && num_classes <= kMaxClasses, architecture_, ": the number of classes must be from 1 to ",
+             kMaxClasses, ", got ", num_classes);
 }
 
 Tensor Model::add_parameter(const std::string& name, const Shape& shape) {

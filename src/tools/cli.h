@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <new>
 #include <filesystem>
 #include <string>
 #include <utility>
 
 #include "gcam/error.h"
+#include "gcam/printable.h"
 
 namespace gcam::tools {
 
@@ -98,16 +100,21 @@ class Arguments {
   std::string current_;
 };
 
-// Runs the program's body and turns what it throws into the exit codes above.
+// Runs the program's body and turns what it throws into the exit codes above: InputError and bad_alloc
+// (exit 2), anything else (exit 1).
 template <typename Body>
 int run_main(const char* program, Body body) {
+  // Messages name files, tensors and classes that came from strangers: printed as gcam/printable.h says.
   try {
     return body();
   } catch (const InputError& e) {
-    std::fprintf(stderr, "%s: %s\n", program, e.what());
+    std::fprintf(stderr, "%s: %s\n", program, printable(e.what()).c_str());
+    return 2;
+  } catch (const std::bad_alloc&) {  // every large allocation is sized by an input: a file, an option
+    std::fprintf(stderr, "%s: out of memory: the input needs more memory than this machine can give\n", program);
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: internal error: %s\n", program, e.what());
+    std::fprintf(stderr, "%s: internal error: %s\n", program, printable(e.what()).c_str());
     return 1;
   }
 }

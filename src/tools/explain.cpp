@@ -129,7 +129,7 @@ Options parse(int argc, char** argv) {
     if (args.is("--help") || args.is("-h")) { std::fputs(kHelp, stdout); std::exit(0); }
     else if (args.is("--weights")) o.weights = args.value();
     else if (args.is("--model")) o.model = args.value();
-    else if (args.is("--classes")) o.num_classes = args.integer(1, 1 << 20);
+    else if (args.is("--classes")) o.num_classes = args.integer(1, models::kMaxClasses);
     else if (args.is("--layer")) o.layer = args.value();
     else if (args.is("--list-layers")) o.list_layers = true;
     else if (args.is("--class")) o.classes = split(args.value(), ',');
@@ -190,6 +190,9 @@ int run(const Options& o) {
     for (const char* head : {"fc.weight", "classifier.6.weight", "head.fc.weight", "module.fc.weight", "module.classifier.6.weight"})
       if (const auto* t = checkpoint->find(head); t && !t->shape.empty()) num_classes = t->shape[0];
     if (num_classes == 0) num_classes = 1000;
+    if (num_classes > models::kMaxClasses)
+      throw InputError(weights_path + ": a classifier of " + std::to_string(num_classes) + " classes (at most " +
+                       std::to_string(models::kMaxClasses) + ")");
   }
   auto model = models::make_model(arch, num_classes);
   if (o.list_layers) {

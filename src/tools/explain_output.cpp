@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "gcam/classes.h"
 #include "gcam/error.h"
+#include "gcam/printable.h"
 
 namespace gcam::tools {
 
@@ -22,7 +23,7 @@ std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     if (c == '"' || c == '\\') out += '\\', out += static_cast<char>(c);
-    else if (c < 0x20) {
+    else if (c < 0x20 || c == 0x7F) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
@@ -177,7 +178,7 @@ void OutputStage::write(const ExplainedBatch& batch) {
             ", \"write\": " + json_number(write_ms / n) + "}}";
     if (e.map_all_zero && s.gradcam)
       std::fprintf(stderr, "explain: %s: the Grad-CAM map for class %lld is zero everywhere (no positive evidence at %s)\n",
-                   path.c_str(), static_cast<long long>(e.class_index), s.layer.c_str());
+                   printable(path).c_str(), static_cast<long long>(e.class_index), s.layer.c_str());
     if (s.json) {
       std::printf("%s\n", line.c_str());
     } else {  // one line a person can read; the JSON line has everything
@@ -191,7 +192,7 @@ void OutputStage::write(const ExplainedBatch& batch) {
         summary += numbers;
       }
       if (!job.outputs.empty()) summary += " → " + job.base + "_*";
-      std::printf("%s\n", summary.c_str());
+      std::printf("%s\n", printable(summary).c_str());  // a file's or class's name may hold escape sequences
     }
     results_ += line + "\n";
   }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.h"
 #include "gcam/error.h"
 #include "gcam/manifest.h"
 #include "gcam/models.h"
@@ -41,14 +42,17 @@ const char* kUsage = R"(usage: gcam-weights COMMAND ...
 Exit status: 0 success; 2 bad usage or bad input; 1 internal error.
 )";
 
-[[noreturn]] void usage_error(const std::string& message) { throw InputError(message + " (see gcam-weights --help)"); }
+[[noreturn]] void usage_error(const std::string& message) { tools::usage_error("gcam-weights", message); }
 
 int inspect(const std::string& path) {
   auto checkpoint = weights::Checkpoint::open(path);
-  std::printf("%s: %s, %zu tensors\n", path.c_str(), weights::format_name(checkpoint->format()), checkpoint->tensors().size());
-  for (const auto& [key, value] : checkpoint->metadata()) std::printf("  metadata %s = %s\n", key.c_str(), value.c_str());
+  // Names and metadata as gcam/printable.h shows them: they are the file's, and could hold escape sequences.
+  std::printf("%s: %s, %zu tensors\n", printable(path).c_str(), weights::format_name(checkpoint->format()),
+              checkpoint->tensors().size());
+  for (const auto& [key, value] : checkpoint->metadata())
+    std::printf("  metadata %s = %s\n", printable(key).c_str(), printable(value).c_str());
   for (const weights::StoredTensor& t : checkpoint->tensors())
-    std::printf("%s\t%s\t%s\n", t.name.c_str(), weights::dtype_name(t.dtype), t.shape_str().c_str());
+    std::printf("%s\t%s\t%s\n", printable(t.name).c_str(), weights::dtype_name(t.dtype), t.shape_str().c_str());
   return 0;
 }
 
@@ -64,8 +68,8 @@ int convert(const std::vector<std::string>& args) {
       return args[++i];
     };
     if (a == "--arch") arch = value();
-    else if (a == "--classes") classes = std::stoll(value());
-    else if (a == "--resize") resize = std::stoi(value());
+    else if (a == "--classes") classes = tools::parse_int("gcam-weights", a, value(), 1, models::kMaxClasses);
+    else if (a == "--resize") resize = static_cast<int>(tools::parse_int("gcam-weights", a, value(), 224, 4096));
     else if (a == "--fold-bn") fold = true;
     else if (a == "--non-strict") non_strict = true;
     else if (!a.empty() && a[0] == '-') usage_error("unknown option " + a);
@@ -80,13 +84,14 @@ int convert(const std::vector<std::string>& args) {
     arch = official->architecture;
   }
   if (resize == 0) resize = official ? official->resize : 256;
-  if (resize < 224 || resize > 4096) usage_error("--resize must be between 224 and 4096");
 
   auto checkpoint = weights::Checkpoint::open(in);
   auto model = models::make_model(arch, classes);
   const models::LoadReport report = models::load_weights(*model, *checkpoint, non_strict);
-  for (const std::string& name : report.missing) std::fprintf(stderr, "gcam-weights: warning: %s: missing %s\n", in.c_str(), name.c_str());
-  for (const std::string& name : report.unexpected) std::fprintf(stderr, "gcam-weights: warning: %s: ignored %s\n", in.c_str(), name.c_str());
+  for (const std::string& name : report.missing)
+    std::fprintf(stderr, "gcam-weights: warning: %s: missing %s\n", printable(in).c_str(), printable(name).c_str());
+  for (const std::string& name : report.unexpected)
+    std::fprintf(stderr, "gcam-weights: warning: %s: ignored %s\n", printable(in).c_str(), printable(name).c_str());
   const int folded = fold ? models::fold_batch_norm(*model) : 0;
 
   std::vector<std::pair<std::string, Tensor>> tensors;
@@ -134,31 +139,24 @@ int layers(const std::string& arch) {
 
 }  // namespace
 
-int main(int argc, char** argv) try {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) usage_error("no command");
-  const std::string command = args[0];
-  args.erase(args.begin());
-  if (command == "--help" || command == "-h" || command == "help") {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (command == "inspect" && args.size() == 1) return inspect(args[0]);
-  if (command == "convert") return convert(args);
-  if (command == "verify" && args.size() == 1) return verify(args[0]);
-  if (command == "layers" && args.size() == 1) return layers(args[0]);
-  if (command == "architectures" && args.empty()) {
-    for (const std::string& a : models::architectures()) std::printf("%s\n", a.c_str());
-    return 0;
-  }
-  usage_error("bad command line for '" + command + "'");
-} catch (const InputError& e) {
-  std::fprintf(stderr, "gcam-weights: %s\n", e.what());
-  return 2;
-} catch (const std::invalid_argument& e) {
-  std::fprintf(stderr, "gcam-weights: a number was expected (see gcam-weights --help)\n");
-  return 2;
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "gcam-weights: internal error: %s\n", e.what());
-  return 1;
+int main(int argc, char** argv) {
+  return tools::run_main("gcam-weights", [&] {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) usage_error("no command");
+    const std::string command = args[0];
+    args.erase(args.begin());
+    if (command == "--help" || command == "-h" || command == "help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (command == "inspect" && args.size() == 1) return inspect(args[0]);
+    if (command == "convert") return convert(args);
+    if (command == "verify" && args.size() == 1) return verify(args[0]);
+    if (command == "layers" && args.size() == 1) return layers(args[0]);
+    if (command == "architectures" && args.empty()) {
+      for (const std::string& a : models::architectures()) std::printf("%s\n", a.c_str());
+      return 0;
+    }
+    usage_error("bad command line for '" + command + "'");
+  });
 }

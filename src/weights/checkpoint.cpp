@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "file_map.h"
+#include "gcam/checked.h"
 #include "gcam/error.h"
 #include "gcam/weights.h"
 #include "readers.h"
@@ -51,9 +52,13 @@ int dtype_size(DType dtype) {
 }
 
 int64_t StoredTensor::numel() const {
-  int64_t n = 1;
-  for (int64_t e : shape) n *= e;
-  return n;
+  uint64_t n = 1;
+  for (int64_t e : shape) {
+    const std::optional<uint64_t> next = checked::product(n, static_cast<uint64_t>(std::max<int64_t>(e, 0)), Shape::kMaxNumel);
+    if (!next) throw InputError("tensor '" + name + "' " + shape_str() + " has more than 2^60 elements");
+    n = *next;
+  }
+  return static_cast<int64_t>(n);
 }
 
 std::string StoredTensor::shape_str() const {
@@ -66,22 +71,32 @@ void check_tensor_bounds(const StoredTensor& t, const FileMap& file) {
   const std::string what = "tensor '" + t.name + "'";
   if (t.shape.size() != t.strides.size()) file.fail(what + ": shape and strides differ in length");
   if (t.storage_offset < 0 || t.storage_numel < 0) file.fail(what + ": negative storage offset or size");
-  const uint64_t item = static_cast<uint64_t>(dtype_size(t.dtype));
-  if (static_cast<uint64_t>(t.storage_numel) > std::numeric_limits<uint64_t>::max() / item)
-    file.fail(what + ": impossibly large storage");
-  file.at(t.storage_begin, static_cast<uint64_t>(t.storage_numel) * item, what.c_str());
-  // The last element: offset + Σ (extent − 1)·stride must lie inside the storage.
-  uint64_t last = static_cast<uint64_t>(t.storage_offset);
-  bool empty = false;
-  for (size_t d = 0; d < t.shape.size(); ++d) {
+  for (size_t d = 0; d < t.shape.size(); ++d)
     if (t.shape[d] < 0 || t.strides[d] < 0) file.fail(what + ": negative extent or stride");
-    if (t.shape[d] == 0) empty = true;
-    const uint64_t reach = static_cast<uint64_t>(t.shape[d] == 0 ? 0 : t.shape[d] - 1);
-    const uint64_t stride = static_cast<uint64_t>(t.strides[d]);
-    if (stride != 0 && reach > (std::numeric_limits<uint64_t>::max() - last) / stride) file.fail(what + ": index overflow");
-    last += reach * stride;
+  const uint64_t item = static_cast<uint64_t>(dtype_size(t.dtype));
+  const std::optional<uint64_t> storage_bytes = checked::product(static_cast<uint64_t>(t.storage_numel), item);
+  if (!storage_bytes) file.fail(what + ": impossibly large storage");
+  file.at(t.storage_begin, *storage_bytes, what.c_str());
+  // Every element a tensor has must be stored in the file: a view that repeats one stored float (a
+  // stride of 0) 2^62 times would make the reader allocate what the file never held.
+  uint64_t numel = 1;
+  for (int64_t e : t.shape) {
+    const std::optional<uint64_t> next = checked::product(numel, static_cast<uint64_t>(e));
+    if (!next || *next > static_cast<uint64_t>(t.storage_numel))
+      file.fail(detail::concat(what, " ", t.shape_str(), " has more elements than its storage of ", t.storage_numel,
+                               " holds (a repeated view is not a weight)"));
+    numel = *next;
   }
-  if (!empty && last >= static_cast<uint64_t>(t.storage_numel))
+  if (numel == 0) return;
+  // The last element, offset + Σ (extent − 1)·stride, must lie inside the storage.
+  uint64_t last = static_cast<uint64_t>(t.storage_offset);
+  for (size_t d = 0; d < t.shape.size(); ++d) {
+    const std::optional<uint64_t> reach = checked::product(static_cast<uint64_t>(t.shape[d] - 1), static_cast<uint64_t>(t.strides[d]));
+    const std::optional<uint64_t> next = reach ? checked::sum(last, *reach) : std::nullopt;
+    if (!next) file.fail(what + ": index overflow");
+    last = *next;
+  }
+  if (last >= static_cast<uint64_t>(t.storage_numel))
     file.fail(detail::concat(what, " ", t.shape_str(), " reaches element ", last, " of a storage of ", t.storage_numel));
 }
 

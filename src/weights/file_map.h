@@ -4,6 +4,14 @@
 // truncated or hostile file gives an InputError naming the file, never an out-of-bounds read. Pages a
 // loader has finished with can be released (`release`), so that loading holds one copy of the weights:
 // the one in gcam's tensors.
+//
+// Two things a file can do to a reader besides lying about sizes:
+//   - be something other than a file: a FIFO's open() would wait forever for a writer, a device would
+//     read without end. Only regular files are opened, and the check comes before anything blocks.
+//   - shrink while it is mapped (a download being overwritten): touching a page past the new end raises
+//     SIGBUS. A FileMap registers its range, and a SIGBUS inside a registered range (installed while no
+//     other handler is) prints "<program>: <path>: the file shrank while it was being read" and exits
+//     with status 2, as any bad input does; a SIGBUS anywhere else keeps its default meaning.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +39,12 @@ class FileMap {
   std::string path_;
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
+  int slot_ = -1;  // its place among the mapped files the SIGBUS handler knows
 };
+
+// Opens `path` for reading (O_CLOEXEC), refusing what is not a regular file before anything can block on
+// it: InputError "<path>: not a regular file" or "<path>: cannot open: <why>". The caller closes the fd.
+int open_regular_file(const std::string& path);
 
 // Little-endian readers over bounds-checked bytes.
 uint16_t read_u16(const uint8_t* p);

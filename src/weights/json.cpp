@@ -21,21 +21,51 @@ const Json* Json::find(const std::string& key) const {
 namespace {
 
 constexpr int kMaxDepth = 64;
+constexpr uint64_t kBudgetFloor = uint64_t{16} << 20, kBudgetPerByte = 4;
 
 class Parser {
  public:
-  Parser(const char* text, uint64_t length, const std::string& where) : s_(text), n_(length), where_(where) {}
+  Parser(const char* text, uint64_t length, const std::string& where)
+      : s_(text), n_(length), where_(where), budget_(kBudgetFloor + kBudgetPerByte * length) {}
 
   Json document() {
     Json v = value(0);
-    skip_space();
-    if (pos_ != n_) fail("unexpected text after the document");
+    end_of_document();
     return v;
+  }
+
+  void each_field(const JsonField& field) {
+    expect('{');
+    if (peek() == '}') {
+      ++pos_;
+    } else {
+      while (true) {
+        if (peek() != '"') fail("expected a key");
+        std::string key = string();
+        expect(':');
+        spent_ = 0;  // each field within the budget on its own: the ones before it are the caller's now
+        field(std::move(key), value(1));
+        if (peek() == ',') { ++pos_; continue; }
+        expect('}');
+        break;
+      }
+    }
+    end_of_document();
   }
 
  private:
   [[noreturn]] void fail(const std::string& what) const {
     throw InputError(detail::concat(where_, ": JSON byte ", pos_, ": ", what));
+  }
+  // Counts `bytes` more of memory against the budget (json.h).
+  void charge(uint64_t bytes) {
+    spent_ += bytes;
+    if (spent_ > budget_)
+      fail(detail::concat("the parsed values would take more than ", budget_ >> 20, " MiB (16 MiB + 4 × the text's length)"));
+  }
+  void end_of_document() {
+    skip_space();
+    if (pos_ != n_) fail("unexpected text after the document");
   }
   void skip_space() {
     while (pos_ < n_ && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
@@ -60,6 +90,7 @@ class Parser {
 
   Json value(int depth) {
     if (depth > kMaxDepth) fail("nested too deeply");
+    charge(sizeof(Json));
     Json v;
     const char c = peek();
     if (c == '{') {
@@ -69,8 +100,10 @@ class Parser {
       while (true) {
         if (peek() != '"') fail("expected a key");
         std::string key = string();
+        charge(key.size());
         expect(':');
         v.fields.emplace_back(std::move(key), value(depth + 1));
+        charge(sizeof(Json));  // the field's slot: a vector holds up to twice its fields while it grows
         if (peek() == ',') { ++pos_; continue; }
         expect('}');
         return v;
@@ -82,6 +115,7 @@ class Parser {
       if (peek() == ']') return ++pos_, v;
       while (true) {
         v.items.push_back(value(depth + 1));
+        charge(sizeof(Json));  // the item's slot, as above
         if (peek() == ',') { ++pos_; continue; }
         expect(']');
         return v;
@@ -90,6 +124,7 @@ class Parser {
     if (c == '"') {
       v.kind = Json::Kind::String;
       v.text = string();
+      charge(v.text.size());
       return v;
     }
     if (literal("true")) { v.kind = Json::Kind::Bool; v.boolean = true; return v; }
@@ -204,12 +239,17 @@ class Parser {
   uint64_t n_;
   uint64_t pos_ = 0;
   const std::string& where_;
+  uint64_t budget_, spent_ = 0;  // bytes
 };
 
 }  // namespace
 
 Json parse_json(const char* text, uint64_t length, const std::string& where) {
   return Parser(text, length, where).document();
+}
+
+void parse_json_fields(const char* text, uint64_t length, const std::string& where, const JsonField& field) {
+  Parser(text, length, where).each_field(field);
 }
 
 }  // namespace gcam::weights

@@ -33,31 +33,20 @@ const char* Value::kind_name() const {
 
 namespace {
 
-constexpr size_t kMaxStack = size_t{1} << 22;  // far above any state dict; bounds memory on junk
-
-ValuePtr make(Value::Kind kind) {
-  auto v = std::make_shared<Value>();
-  v->kind = kind;
-  return v;
-}
-
-ValuePtr make_int(int64_t i) {
-  auto v = make(Value::Kind::Int);
-  v->integer = i;
-  return v;
-}
-
-ValuePtr make_string(std::string s, Value::Kind kind = Value::Kind::String) {
-  auto v = make(kind);
-  v->text = std::move(s);
-  return v;
-}
+// The memory the values may take (pickle.h): a floor far above any state dict's (ResNet-152's 930
+// tensors take about 4 MB), plus twice the bytes left in the file.
+constexpr uint64_t kBudgetFloor = uint64_t{64} << 20;
+// What the accounting charges: a value (with its shared_ptr control block), a slot in a container or on
+// the stack, a memo entry, a dict key's index entry, a mark.
+constexpr uint64_t kValueCost = sizeof(Value) + 16, kSlotCost = sizeof(ValuePtr), kMemoCost = 64, kIndexCost = 64,
+                   kMarkCost = sizeof(size_t);
 
 class Unpickler {
  public:
   Unpickler(const uint8_t* bytes, uint64_t size, uint64_t begin, const std::string& where,
             const PersistentLoad& persistent_load)
-      : bytes_(bytes), size_(size), pos_(begin), where_(where), persistent_load_(persistent_load) {}
+      : bytes_(bytes), size_(size), pos_(begin), where_(where), persistent_load_(persistent_load),
+        budget_(kBudgetFloor + 2 * (size - std::min(begin, size))) {}
 
   PickleResult run() {
     while (true) {
@@ -68,13 +57,58 @@ class Unpickler {
         return {stack_.back(), pos_};
       }
       step(op, at);
-      if (stack_.size() > kMaxStack) fail(at, "stack too deep");
     }
   }
 
  private:
   [[noreturn]] void fail(uint64_t at, const std::string& what) const {
     throw InputError(detail::concat(where_, ": pickle byte ", at, ": ", what));
+  }
+
+  // Counts `bytes` more against the budget (pickle.h).
+  void charge(uint64_t bytes, uint64_t at) {
+    spent_ += bytes;
+    if (spent_ > budget_)
+      fail(at, detail::concat("the pickled values would take more than ", budget_ >> 20, " MiB (",
+                              "64 MiB + twice the file's remaining bytes)"));
+  }
+
+  ValuePtr make(Value::Kind kind) {
+    charge(kValueCost, pos_);
+    auto v = std::make_shared<Value>();
+    v->kind = kind;
+    return v;
+  }
+
+  ValuePtr make_int(int64_t i) {
+    auto v = make(Value::Kind::Int);
+    v->integer = i;
+    return v;
+  }
+
+  ValuePtr make_string(std::string s, Value::Kind kind = Value::Kind::String) {
+    charge(s.size(), pos_);
+    auto v = make(kind);
+    v->text = std::move(s);
+    return v;
+  }
+
+  // `child` goes inside `container`, which must still be free to change (pickle.h's shape rule).
+  void adopt(Value& container, Value& child, uint64_t at) {
+    if (container.nested) fail(at, "a container changed after it was put inside another (a recursive structure, not a state dict)");
+    if (&container == &child) fail(at, "a container inside itself (a recursive structure, not a state dict)");
+    charge(kSlotCost, at);
+    child.nested = true;
+    container.depth = std::max(container.depth, child.depth + 1);
+    if (container.depth > kMaxDepth) fail(at, detail::concat("values nested more than ", kMaxDepth, " deep"));
+  }
+
+  // A tuple or list of `items`, each adopted.
+  ValuePtr make_sequence(Value::Kind kind, std::vector<ValuePtr> items, uint64_t at) {
+    auto v = make(kind);
+    for (const ValuePtr& item : items) adopt(*v, *item, at);
+    v->items = std::move(items);
+    return v;
   }
 
   const uint8_t* take(uint64_t n) {
@@ -98,7 +132,10 @@ class Unpickler {
     return std::string(reinterpret_cast<const char*>(p), n);
   }
 
-  void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  void push(ValuePtr v) {
+    charge(kSlotCost, pos_);
+    stack_.push_back(std::move(v));
+  }
 
   ValuePtr pop(uint64_t at) {
     if (stack_.size() <= base()) fail(at, "stack underflow");
@@ -123,7 +160,11 @@ class Unpickler {
     return items;
   }
 
-  void memo_put(uint64_t index, uint64_t at) { memo_[index] = top(at); }
+  void memo_put(uint64_t index, uint64_t at) {
+    auto [it, inserted] = memo_.try_emplace(index);
+    if (inserted) charge(kMemoCost, at);
+    it->second = top(at);
+  }
 
   ValuePtr memo_get(uint64_t index, uint64_t at) {
     auto it = memo_.find(index);
@@ -141,14 +182,20 @@ class Unpickler {
     return v;
   }
 
+  // dict[key] = value; a string key already there keeps its place and takes the new value, as in Python.
   void set_item(Value& dict, ValuePtr key, ValuePtr value, uint64_t at) {
     if (dict.kind != Value::Kind::Dict) fail(at, std::string("SETITEM on a ") + dict.kind_name());
-    if (key->kind == Value::Kind::String)
-      for (auto& entry : dict.entries)
-        if (entry.first->kind == Value::Kind::String && entry.first->text == key->text) {
-          entry.second = std::move(value);
-          return;
-        }
+    adopt(dict, *key, at);
+    adopt(dict, *value, at);
+    if (key->kind == Value::Kind::String) {
+      if (!dict.key_index) dict.key_index = std::make_unique<std::unordered_map<std::string, size_t>>();
+      const auto [it, inserted] = dict.key_index->try_emplace(key->text, dict.entries.size());
+      if (!inserted) {
+        dict.entries[it->second].second = std::move(value);
+        return;
+      }
+      charge(kIndexCost + key->text.size(), at);
+    }
     dict.entries.emplace_back(std::move(key), std::move(value));
   }
 
@@ -224,11 +271,15 @@ class Unpickler {
         return;
       }
       case 0x95: take(8); return;  // FRAME: a length hint
-      case '(': marks_.push_back(stack_.size()); return;  // MARK
+      case '(':  // MARK
+        charge(kMarkCost, at);
+        marks_.push_back(stack_.size());
+        return;
       case 'c': {  // GLOBAL: a name, nothing more
         auto g = make(Value::Kind::Global);
         g->text = take_line();
         g->name = take_line();
+        charge(g->text.size() + g->name.size(), at);
         push(g);
         return;
       }
@@ -261,18 +312,11 @@ class Unpickler {
         return;
       }
       case ')': push(make(Value::Kind::Tuple)); return;  // EMPTY_TUPLE
-      case 't': {                                        // TUPLE
-        auto t = make(Value::Kind::Tuple);
-        t->items = pop_to_mark(at);
-        push(t);
-        return;
-      }
+      case 't': push(make_sequence(Value::Kind::Tuple, pop_to_mark(at), at)); return;  // TUPLE
       case 0x85: case 0x86: case 0x87: {  // TUPLE1, TUPLE2, TUPLE3
-        const int n = op - 0x84;
-        auto t = make(Value::Kind::Tuple);
-        t->items.resize(n);
-        for (int i = n - 1; i >= 0; --i) t->items[i] = pop(at);
-        push(t);
+        std::vector<ValuePtr> items(op - 0x84);
+        for (size_t i = items.size(); i-- > 0;) items[i] = pop(at);
+        push(make_sequence(Value::Kind::Tuple, std::move(items), at));
         return;
       }
       case '}': push(make(Value::Kind::Dict)); return;  // EMPTY_DICT
@@ -297,16 +341,12 @@ class Unpickler {
         return;
       }
       case ']': push(make(Value::Kind::List)); return;  // EMPTY_LIST
-      case 'l': {                                       // LIST
-        auto l = make(Value::Kind::List);
-        l->items = pop_to_mark(at);
-        push(l);
-        return;
-      }
+      case 'l': push(make_sequence(Value::Kind::List, pop_to_mark(at), at)); return;  // LIST
       case 'a': {  // APPEND
         ValuePtr v = pop(at);
         Value& list = *top(at);
         if (list.kind != Value::Kind::List) fail(at, std::string("APPEND to a ") + list.kind_name());
+        adopt(list, *v, at);
         list.items.push_back(v);
         return;
       }
@@ -314,6 +354,7 @@ class Unpickler {
         std::vector<ValuePtr> items = pop_to_mark(at);
         Value& list = *top(at);
         if (list.kind != Value::Kind::List) fail(at, std::string("APPENDS to a ") + list.kind_name());
+        for (const ValuePtr& item : items) adopt(list, *item, at);
         list.items.insert(list.items.end(), items.begin(), items.end());
         return;
       }
@@ -410,6 +451,7 @@ class Unpickler {
   std::vector<ValuePtr> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, ValuePtr> memo_;
+  uint64_t budget_, spent_ = 0;  // bytes (see charge)
 };
 
 }  // namespace

@@ -5,12 +5,23 @@
 // imported or called. REDUCE and BUILD accept a short whitelist (OrderedDict, torch._utils'
 // _rebuild_tensor(_v2) and _rebuild_parameter, torch.<X>Tensor placeholders); anything else — os.system,
 // a torch.nn module, an unknown rebuild function — is an error naming the global.
+//
+// What a hostile stream can make it do is bounded:
+//   depth    values nest at most kMaxDepth deep (a state dict nests 4), so nothing that walks or frees
+//            them recurses far;
+//   shape    a container cannot change once it is inside another, and cannot hold itself: the values
+//            form a tree with shared leaves, never a cycle (Python writes a recursive structure that
+//            way, and no state dict is one);
+//   memory   what the values, the stack, the marks and the memo take is counted as they are made, and
+//            may not pass 64 MiB + 2 × the bytes the stream could come from;
+//   time     each opcode is O(1) amortised, a dict's keys included (a hash index, not a scan).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -49,9 +60,14 @@ struct Value {
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;    // Dict, in insertion order
   std::shared_ptr<StorageRef> storage;                   // Storage
   std::shared_ptr<TensorRef> tensor;                     // Tensor
+  int depth = 1;        // 1 + the deepest value inside (see the bounds above)
+  bool nested = false;  // inside a tuple, list or dict: it may no longer change
+  std::unique_ptr<std::unordered_map<std::string, size_t>> key_index;  // Dict: string key → entry
 
   const char* kind_name() const;
 };
+
+constexpr int kMaxDepth = 100;
 
 // Turns a persistent id (the tuple after BINPERSID) into a value; supplied by the container format.
 using PersistentLoad = std::function<ValuePtr(const ValuePtr& pid)>;

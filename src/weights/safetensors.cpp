@@ -11,6 +11,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <unordered_set>
 
 #include "gcam/error.h"
 #include "json.h"
@@ -46,23 +47,23 @@ std::vector<StoredTensor> read_safetensors(const FileMap& file,
   if (header_size > kMaxHeader) file.fail(detail::concat("safetensors header of ", header_size, " bytes is over the 100 MB limit"));
   const char* header = reinterpret_cast<const char*>(file.at(8, header_size, "safetensors header"));
   if (header_size == 0 || header[0] != '{') file.fail("safetensors header does not start with '{'");
-  const Json root = parse_json(header, header_size, file.path() + " (safetensors header)");
-  if (root.kind != Json::Kind::Object) file.fail("safetensors header is not a JSON object");
   const uint64_t buffer_begin = 8 + header_size, buffer_size = file.size() - buffer_begin;
 
+  // The header is read one field at a time (json.h): a tensor's entry becomes a StoredTensor and its JSON
+  // is freed, so the header's cost follows the tensors it describes, not its parsed form.
   std::vector<StoredTensor> tensors;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;  // [begin, end) per tensor, for the tiling check
-  for (const auto& [name, entry] : root.fields) {
+  std::unordered_set<std::string> names;               // each tensor once (a hash: 60 000 names are no slower)
+  parse_json_fields(header, header_size, file.path() + " (safetensors header)", [&](std::string name, Json entry) {
     if (name == "__metadata__") {
       if (entry.kind != Json::Kind::Object) file.fail("__metadata__ is not an object");
-      for (const auto& [key, value] : entry.fields) {
+      for (auto& [key, value] : entry.fields) {
         if (value.kind != Json::Kind::String) file.fail("__metadata__ value of '" + key + "' is not a string");
-        if (metadata) metadata->emplace_back(key, value.text);
+        if (metadata) metadata->emplace_back(key, std::move(value.text));
       }
-      continue;
+      return;
     }
-    for (const StoredTensor& t : tensors)
-      if (t.name == name) file.fail("tensor '" + name + "' appears twice");
+    if (!names.insert(name).second) file.fail("tensor '" + name + "' appears twice");
     const Json* dtype = entry.find("dtype");
     const Json* shape = entry.find("shape");
     const Json* offsets = entry.find("data_offsets");
@@ -93,7 +94,7 @@ std::vector<StoredTensor> read_safetensors(const FileMap& file,
     t.storage_numel = static_cast<int64_t>(numel);
     ranges.emplace_back(begin, end);
     tensors.push_back(std::move(t));
-  }
+  });
   // The buffer must be tiled exactly by the tensors, from 0, with no holes and nothing after.
   std::sort(ranges.begin(), ranges.end());
   uint64_t covered = 0;

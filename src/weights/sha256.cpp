@@ -1,11 +1,17 @@
 // sha256.cpp — SHA-256 (FIPS 180-4) of a file, for checking official weight files against the
 // manifest (torch.hub names files by the first 8 hex digits of their SHA-256).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "file_map.h"
+#include "gcam/error.h"
 #include "gcam/weights.h"
 
 namespace gcam::weights {
@@ -46,17 +52,35 @@ void compress(std::array<uint32_t, 8>& h, const uint8_t* block) {
 }  // namespace
 
 std::string sha256_file(const std::string& path) {
-  FileMap file(path);
+  // Read, not mapped: a file that shrinks while it is hashed (a download still being written, say) is then
+  // a short read and an error, where a mapped page past the new end would be a SIGBUS.
+  const int fd = open_regular_file(path);
   std::array<uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-  const uint64_t size = file.size();
-  const uint64_t whole = size / 64 * 64;
-  const uint8_t* data = size ? file.at(0, size, "file") : nullptr;
-  for (uint64_t at = 0; at < whole; at += 64) compress(h, data + at);
+  std::vector<uint8_t> buffer(uint64_t{1} << 20);
+  uint64_t size = 0, rest = 0;  // bytes hashed or held; of them, not yet compressed (rest < 64)
+  while (true) {
+    const ssize_t n = ::read(fd, buffer.data() + rest, buffer.size() - rest);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      throw InputError(path + ": cannot read: " + std::strerror(error));
+    }
+    if (n == 0) break;
+    size += static_cast<uint64_t>(n);
+    const uint64_t held = rest + static_cast<uint64_t>(n), whole = held / 64 * 64;
+    for (uint64_t at = 0; at < whole; at += 64) compress(h, buffer.data() + at);
+    rest = held - whole;
+    std::memmove(buffer.data(), buffer.data() + whole, rest);
+  }
+  struct stat st {};
+  const bool same_size = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == size;
+  ::close(fd);
+  if (!same_size) throw InputError(path + ": the file changed while it was being read");
   // Padding: 0x80, zeros, then the length in bits as a big-endian u64.
   uint8_t tail[128] = {};
-  const uint64_t rest = size - whole;
-  if (rest) std::memcpy(tail, data + whole, rest);
+  if (rest) std::memcpy(tail, buffer.data(), rest);
   tail[rest] = 0x80;
   const uint64_t tail_size = rest + 1 + 8 <= 64 ? 64 : 128;
   const uint64_t bits = size * 8;
