@@ -8,7 +8,8 @@
 #   cmake, g++, make             the build (C++17)
 #   libopenblas-openmp-dev       SGEMM for convolutions and linear layers; the OpenMP build shares
 #                                one thread pool with gcam's own parallel loops
-#   libstb-dev                   stb_image: decoding BMP/TGA/GIF
+#   libgif-dev                   giflib: decoding GIF (the reference library, maintained; it replaced a
+#                                2022 stb_image with known vulnerabilities)
 #   libpng-dev                   libpng: decoding PNG, with every chunk's CRC and the data's Adler-32
 #                                checked (a damaged file is refused, not decoded to wrong pixels)
 #   libjpeg62-turbo-dev          libjpeg-turbo: decoding JPEG as PIL does (same library, same pixels as
@@ -27,7 +28,7 @@
 # CUDA (nvcc, cuDNN, cuBLAS) is not installed here: gcam uses it when the toolkit is present.
 set -euo pipefail
 
-packages=(cmake g++ make libopenblas-openmp-dev libstb-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev libdeflate-dev dataset-fashion-mnist)
+packages=(cmake g++ make libopenblas-openmp-dev libgif-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev libdeflate-dev dataset-fashion-mnist)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(libgtest-dev libbenchmark-dev python3-torch python3-torchvision)
 fi

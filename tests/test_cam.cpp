@@ -317,7 +317,7 @@ TEST(Cam, NpyFilesCarryShapeAndFloat32Data) {
   EXPECT_EQ(back, values);
 }
 
-// gcam's PNG encoder, decoded again by stb_image (an independent decoder): every pixel comes back,
+// gcam's PNG encoder, decoded again by libpng (an independent decoder): every pixel comes back,
 // for shapes where each filter wins somewhere — flat rows (None/Sub), vertical stripes (Up), gradients
 // (Average, Paeth), noise — and for widths that are not a multiple of anything (1, 3, 37 pixels).
 TEST(Image, PngRoundTripsThroughAnIndependentDecoder) {

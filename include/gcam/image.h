@@ -1,9 +1,12 @@
 // gcam/image.h — images in and out, and the preprocessing that turns them into network input.
 //
-// Reading uses libjpeg-turbo for JPEG (as PIL does: the same pixels), libpng for PNG (every chunk's CRC
-// and the data's Adler-32 checked: a damaged PNG is refused) and stb_image for BMP, TGA and GIF; grayscale
-// becomes RGB, alpha is dropped. A file cut short is refused (BMP, TGA and GIF by a length check of
-// gcam's own: stb would read their missing pixels as black). Writing PNG uses gcam's own encoder over zlib
+// Reading uses a maintained library per format: libjpeg-turbo for JPEG (as PIL does: the same pixels,
+// CMYK included), libpng for PNG (every chunk's CRC and the data's Adler-32 checked: a damaged PNG is
+// refused) and giflib for GIF (the first frame, as PIL shows it); grayscale becomes RGB, alpha is dropped.
+// BMP and TGA are refused: their only decoder here was a 2022 stb_image with known vulnerabilities. A
+// file cut short is refused (GIF by a walk of its blocks to the trailer). Every decoder stops at a pixel
+// budget before allocating the picture, and PNG and JPEG also at what the file's length could hold.
+// Writing PNG uses gcam's own encoder over zlib
 // (src/image/png.cpp: about 4× faster than stb_image_write, and 22% smaller files, on explain's
 // pictures). Colours are RGB everywhere. Preprocessing presets:
 //   imagenet  resize the shorter side to `resize` (256; 232 for the V2 ResNet weights) with an
@@ -27,9 +30,14 @@ struct Image {
   std::vector<uint8_t> rgb;
 };
 
-constexpr int64_t kMaxPixels = int64_t{1} << 28;  // 268 MP: larger images are refused before decoding
+// The pixel budget: an image with more pixels is refused before its picture is allocated. The default,
+// 2^26 (67 MP: 8192 × 8192, a 48 MP phone photo) keeps a decoded picture within 200 MB; explain's
+// --max-pixels raises it up to kMaxPixels (1 GP: 3 GB of RGB).
+constexpr int64_t kDefaultMaxPixels = int64_t{1} << 26;
+constexpr int64_t kMaxPixels = int64_t{1} << 30;
 
-Image read_image(const std::string& path);                      // InputError "<path>: …" on a bad file
+// InputError "<path>: …" on a bad file, or one of more than max_pixels (at most kMaxPixels) pixels.
+Image read_image(const std::string& path, int64_t max_pixels = kDefaultMaxPixels);
 void write_png(const std::string& path, const Image& image);     // atomically (temporary file + rename)
 std::vector<uint8_t> encode_png(const Image& image);              // the PNG file's bytes (8-bit RGB)
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes);  // atomically, as above

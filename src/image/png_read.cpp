@@ -95,9 +95,23 @@ PngResult decode_png(const uint8_t* data, size_t size, int64_t max_pixels) {
     const auto u32 = [&](size_t at) {
       return uint64_t{data[at]} << 24 | uint64_t{data[at + 1]} << 16 | uint64_t{data[at + 2]} << 8 | data[at + 3];
     };
-    if (u32(16) * u32(20) > static_cast<uint64_t>(max_pixels)) {
-      r.error = "image of " + std::to_string(u32(16)) + "×" + std::to_string(u32(20)) + " pixels is too large";
+    const uint64_t width = u32(16), height = u32(20), pixels = width * height;
+    if (pixels > static_cast<uint64_t>(max_pixels)) {
+      r.error = "image of " + std::to_string(width) + "×" + std::to_string(height) +
+                " pixels is too large: over the pixel budget of " + std::to_string(max_pixels) + " (--max-pixels)";
       return r;
+    }
+    // Deflate expands one byte into at most 1032 (RFC 1951: a 258-byte match per 2-bit code, at best),
+    // so the file must be at least 1/1032 of the image's raw samples: a forged size is refused here,
+    // before the picture is allocated, not after libpng finds the data missing.
+    if (size >= 26) {
+      static const uint64_t kChannels[7] = {1, 0, 3, 1, 2, 0, 4};  // by colour type (IHDR byte 25)
+      const uint64_t depth = data[24], channels = data[25] < 7 ? kChannels[data[25]] : 0;
+      if ((pixels * depth * channels + 7) / 8 > 1032 * static_cast<uint64_t>(size)) {
+        r.error = "a PNG of " + std::to_string(size) + " bytes cannot hold " + std::to_string(width) + "×" +
+                  std::to_string(height) + " pixels (truncated, or a forged size)";
+        return r;
+      }
     }
   }
   // (libpng insists that IHDR comes first: the size it decodes is the one checked above.)

@@ -44,7 +44,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kHelp = R"(usage: explain [options] IMAGE...   (PNG, JPEG, BMP, TGA or GIF)
+const char* kHelp = R"(usage: explain [options] IMAGE...   (PNG, JPEG or GIF)
 
 Explains a classifier's decision on each image with Grad-CAM (Selvaraju et al., arXiv 1610.02391),
 guided backprop and Guided Grad-CAM, on torchvision's VGG and ResNet models and on gcam's own model.
@@ -73,6 +73,8 @@ Input
   --resize N          shorter side before the crop (default: the checkpoint's gcam.resize; 232 for V2
                       ResNet weights; else 256)
   --batch N           images per forward pass (default 8)
+  --max-pixels N      refuse larger images before decoding them (default 67108864 = 2^26, 8192×8192:
+                      a picture of at most 200 MB; up to 2^30)
 Output
   --out DIR           output folder (default: out)
   --colormap NAME     jet (default), hot, cool, gray
@@ -107,7 +109,7 @@ struct DecodedBatch {
 struct Options {
   std::string weights, model, layer, out = "out", preprocess = "imagenet", device = "cpu", colormap = "jet";
   std::vector<std::string> classes, methods = {"gradcam", "guided", "guided-gradcam"}, images;
-  int64_t num_classes = 0, topk = 1, batch = 8, resize = 0, threads = 0;
+  int64_t num_classes = 0, topk = 1, batch = 8, resize = 0, threads = 0, max_pixels = image::kDefaultMaxPixels;
   float alpha = 0.5f;
   bool json = false, trace = false, list_layers = false, tf32 = false, maps = false;
 };
@@ -137,6 +139,7 @@ Options parse(int argc, char** argv) {
     else if (args.is("--method")) o.methods = split(args.value(), ',');
     else if (args.is("--preprocess")) o.preprocess = args.value();
     else if (args.is("--resize")) o.resize = args.integer(16, 4096);
+    else if (args.is("--max-pixels")) o.max_pixels = args.integer(1, image::kMaxPixels);
     else if (args.is("--batch")) o.batch = args.integer(1, 4096);
     else if (args.is("--out")) o.out = args.value();
     else if (args.is("--colormap")) o.colormap = args.value();
@@ -273,7 +276,7 @@ int run(const Options& o) {
     DecodedBatch b;
     const auto t0 = std::chrono::steady_clock::now();
     const size_t count = std::min<size_t>(o.batch, o.images.size() - first);
-    // The images of a batch are decoded side by side (stb decodes one image on one thread, and a
+    // The images of a batch are decoded side by side (a decoder works on one image with one thread, and a
     // photo's JPEG is most of its preparation); one image alone keeps the resize's own threads. Of
     // several bad files, the first in order is reported.
     b.views.resize(count);
@@ -281,7 +284,7 @@ int run(const Options& o) {
 #pragma omp parallel for schedule(dynamic) if (count > 1)
     for (size_t i = 0; i < count; ++i) {
       try {
-        b.views[i] = image::network_view(image::read_image(o.images[first + i]), pre);
+        b.views[i] = image::network_view(image::read_image(o.images[first + i], o.max_pixels), pre);
       } catch (...) {
         errors[i] = std::current_exception();
       }
