@@ -1,7 +1,8 @@
 # Runs one command line and checks how it ended: the exit code, what it printed, and that an error is
 # exactly one line on stderr with nothing left behind. Used by tests/CMakeLists.txt for the programs.
-#   cmake -DCOMMAND="prog|arg|arg" -DCODE=2 [-DOUT=regex] [-DERR=regex] [-DABSENT=path] [-DBLOCK=path]
-#         -P cli_expect.cmake
+#   cmake -DCOMMAND="prog|arg|arg" -DCODE=2 [-DOUT=regex] [-DERR=regex] [-DABSENT=path] [-DPRESENT=path]
+#         [-DBLOCK=path] -P cli_expect.cmake
+# PRESENT: a file that must still be there afterwards (a previous run's output, say).
 # BLOCK: a directory made at that path first, so that a file the program writes there cannot be.
 if(DEFINED BLOCK)
   file(MAKE_DIRECTORY "${BLOCK}")
@@ -26,5 +27,8 @@ if(DEFINED ERR)
 endif()
 if(DEFINED ABSENT AND EXISTS "${ABSENT}")
   message(FATAL_ERROR "${ABSENT} was left behind")
+endif()
+if(DEFINED PRESENT AND NOT EXISTS "${PRESENT}")
+  message(FATAL_ERROR "${PRESENT} is gone")
 endif()
 message(STATUS "ok: exit ${code}")

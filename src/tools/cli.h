@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "gcam/error.h"
 #include "gcam/printable.h"
@@ -18,13 +19,21 @@
 namespace gcam::tools {
 
 // Makes the folder `path` (and its parents) where a program writes its output, or an InputError naming
-// it and why not ("out/: cannot create the folder (Permission denied)").
-inline void make_folder(const std::string& path) {
-  if (path.empty()) return;
+// it and why not ("out/: cannot create the folder (Permission denied)"). Returns the folders it created,
+// outermost first, so that a run that fails can take them away again.
+inline std::vector<std::string> make_folder(const std::string& path) {
+  std::vector<std::string> created;
+  if (path.empty()) return created;
   std::error_code error;
+  for (std::filesystem::path p = std::filesystem::absolute(path, error); !p.empty() && !std::filesystem::exists(p, error);
+       p = p.parent_path()) {
+    created.insert(created.begin(), p.string());
+    if (p == p.parent_path()) break;
+  }
   std::filesystem::create_directories(path, error);
   if (error || !std::filesystem::is_directory(path, error))
     throw InputError(path + ": cannot create the folder (" + (error ? error.message() : "a file is in its place") + ")");
+  return created;
 }
 
 // An InputError "message (see PROGRAM --help)".

@@ -5,8 +5,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
+
+#include <unistd.h>
 
 #include "cli.h"
 #include "gcam/classes.h"
@@ -81,12 +86,21 @@ std::vector<File> make_files(const OutputSettings& s, const cam::Explanation& e,
 }  // namespace
 
 OutputStage::OutputStage(OutputSettings settings) : settings_(std::move(settings)) {
-  make_folder(settings_.folder);
+  created_ = make_folder(settings_.folder);
+  std::string pattern = (fs::path(settings_.folder) / ".explain-partial-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) {
+    const int error = errno;
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it) ::rmdir(it->c_str());
+    throw InputError(settings_.folder + ": cannot write into the folder (" + std::strerror(error) + ")");
+  }
+  staging_ = pattern;
 }
 
 OutputStage::~OutputStage() {
   if (finished_) return;
-  for (const std::string& f : written_) std::remove(f.c_str());
+  for (const auto& [staged, final_path] : written_) std::remove(staged.c_str());
+  ::rmdir(staging_.c_str());
+  for (auto it = created_.rbegin(); it != created_.rend(); ++it) ::rmdir(it->c_str());  // only if empty
 }
 
 void OutputStage::write(const ExplainedBatch& batch) {
@@ -127,14 +141,14 @@ void OutputStage::write(const ExplainedBatch& batch) {
     }
   }
   if (failed) std::rethrow_exception(failed);
-  // Written one after another (threads creating files in one folder only queue on its lock). A file is
-  // listed for clean-up once it is written (each write is whole or nothing), so a failed run never
-  // removes a path it did not write.
+  // Written one after another (threads creating files in one folder only queue on its lock), into the
+  // staging folder under the file's own name; finish() moves them into place.
   for (Job& job : jobs) {
     for (File& f : job.files) {
       const std::string path = job.base + f.suffix;
-      image::write_file(path, f.bytes);
-      written_.push_back(path);
+      const std::string staged = (fs::path(staging_) / fs::path(path).filename()).string();
+      image::write_file(staged, f.bytes);
+      written_.emplace_back(staged, path);
       job.outputs.emplace_back(f.kind, path);
       std::vector<uint8_t>().swap(f.bytes);  // on disk now
     }
@@ -206,10 +220,19 @@ void OutputStage::write(const ExplainedBatch& batch) {
 }
 
 void OutputStage::finish() {
-  const std::string path = (fs::path(settings_.folder) / "results.jsonl").string();
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (!f || std::fputs(results_.c_str(), f) < 0 || std::fclose(f) != 0) throw InputError(path + ": cannot write");
-  finished_ = true;
+  // First every place checked (a folder where a file goes cannot be replaced by one), so that the moves,
+  // renames inside one folder, do not stop half done.
+  for (const auto& [staged, final_path] : written_) {
+    std::error_code error;
+    if (fs::is_directory(final_path, error)) throw InputError(final_path + ": cannot write: a folder is in its place");
+  }
+  for (const auto& [staged, final_path] : written_)
+    if (std::rename(staged.c_str(), final_path.c_str()) != 0)
+      throw InputError(final_path + ": cannot write: " + std::strerror(errno));
+  finished_ = true;  // the pictures are in place; a failure below leaves them, as a run stopped there would
+  ::rmdir(staging_.c_str());
+  image::write_file((fs::path(settings_.folder) / "results.jsonl").string(),
+                    std::vector<uint8_t>(results_.begin(), results_.end()));
 }
 
 }  // namespace gcam::tools

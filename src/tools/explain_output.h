@@ -7,7 +7,11 @@
 // results.jsonl (and printed with --json), and otherwise one summary line on stdout.
 //
 // The pictures come made by the explanation pass (cam::Pictures), where its tensors were. A batch's
-// files are encoded in memory in parallel (PNG, .npy) and then written one after another, in order. Everything written is removed again unless finish() ran, so a failed run leaves nothing.
+// files are encoded in memory in parallel (PNG, .npy) and then written one after another, in order, into
+// a private staging folder inside the output folder (.explain-partial-XXXXXX). finish() moves them into
+// place and writes results.jsonl; a run that fails before then leaves the output folder as it found it:
+// the staging folder is removed, so are the folders the run created, and a previous run's files of the
+// same names are untouched (so its results.jsonl still names files that exist).
 #pragma once
 
 #include <cstdint>
@@ -46,19 +50,21 @@ struct ExplainedBatch {
 
 class OutputStage {
  public:
-  explicit OutputStage(OutputSettings settings);  // creates the folder
-  ~OutputStage();                                 // removes every file written, unless finish() ran
+  explicit OutputStage(OutputSettings settings);  // creates the folder and the staging folder inside it
+  ~OutputStage();  // unless finish() ran: removes the staging folder and the folders it created
   OutputStage(const OutputStage&) = delete;
   OutputStage& operator=(const OutputStage&) = delete;
 
   // Batches must come in order; InputError (naming the file) when one cannot be written.
   void write(const ExplainedBatch& batch);
-  // results.jsonl, after which the files stay.
+  // Moves every file into place, then writes results.jsonl; after this the files stay.
   void finish();
 
  private:
   OutputSettings settings_;
-  std::vector<std::string> written_;  // every file written so far
+  std::vector<std::string> created_;   // the folders this run made, outermost first
+  std::string staging_;                // the private folder the files are written to first
+  std::vector<std::pair<std::string, std::string>> written_;  // every file written: (staged, final path)
   std::string results_;               // the JSON lines so far
   std::map<std::string, int> stems_;  // how often each STEM was used
   size_t done_ = 0;                   // images written
