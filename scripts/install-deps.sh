@@ -3,6 +3,7 @@
 #
 #   scripts/install-deps.sh            what building and running gcam needs
 #   scripts/install-deps.sh --tests    also what the test suite and benchmarks need
+#   scripts/install-deps.sh --fuzz     also what fuzz/run.sh needs
 #
 # Why each one:
 #   cmake, g++, make             the build (C++17)
@@ -25,12 +26,18 @@
 #   python3-torch, python3-torchvision
 #                                the test oracle only: PyTorch computes the expected values at test
 #                                time, through /usr/bin/python3; gcam itself never needs Python (--tests)
+#   clang, libclang-rt-14-dev, libomp-14-dev
+#                                the fuzzers: libFuzzer and the sanitizers' runtimes come with clang
+#                                (compiler-rt), and clang's OpenMP is LLVM's libomp             (--fuzz)
 # CUDA (nvcc, cuDNN, cuBLAS) is not installed here: gcam uses it when the toolkit is present.
 set -euo pipefail
 
 packages=(cmake g++ make libopenblas-openmp-dev libgif-dev libpng-dev libjpeg62-turbo-dev zlib1g-dev libdeflate-dev dataset-fashion-mnist)
-if [[ "${1:-}" == "--tests" ]]; then
+if [[ "${1:-}" == "--tests" || "${1:-}" == "--fuzz" ]]; then
   packages+=(libgtest-dev libbenchmark-dev python3-torch python3-torchvision)
+fi
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang libclang-rt-14-dev libomp-14-dev)
 fi
 
 missing=()

@@ -325,7 +325,8 @@ Tensor winograd_conv3x3(const Tensor& x, const Tensor& w, const ops::Conv2dOptio
   const Geometry g = geometry_of(x.shape(), effective[0], o);
   const int64_t tiles = g.N * g.tiles_h * g.tiles_w;
   const int64_t threads = omp_get_max_threads();
-  const auto [block, blocks] = cut_blocks(g, threads);
+  const std::pair<int64_t, int64_t> cut = cut_blocks(g, threads);  // (tiles per block, blocks)
+  const int64_t block = cut.first, blocks = cut.second;
 
   // U (16, w.size(0), w.size(1)) of w as it is; the effective filter's U[ξ] is a view of it (see
   // source_position).
@@ -366,7 +367,8 @@ Tensor winograd_weight_gradient(const Tensor& dy, const Tensor& x, const Shape& 
   GCAM_ASSERT(dy.shape() == Shape({g.N, g.K, g.Ho, g.Wo}));
   const int64_t tiles = g.N * g.tiles_h * g.tiles_w, u_size = 16 * g.K * g.C;
   const int64_t threads = omp_get_max_threads();
-  const auto [block, blocks] = cut_blocks(g, threads);
+  const std::pair<int64_t, int64_t> cut = cut_blocks(g, threads);  // (tiles per block, blocks)
+  const int64_t block = cut.first, blocks = cut.second;
   const float* xp = x.data();
   const float* dyp = dy.data();
   // du[ξ] (K, C) += D[ξ] (K, count) · V[ξ]ᵀ (count, C) for the tiles of block b. inside: as in the forward.
