@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "gcam/checked.h"
 #include "gcam/data.h"
 #include "gcam/error.h"
 
@@ -58,8 +59,9 @@ std::vector<int64_t> read_idx_file(const std::string& path, int ndim, std::vecto
     read_exact(f.get(), path, b, 4, "header");
     sizes[d] = big_endian(b);
     if (sizes[d] == 0 || sizes[d] > (int64_t{1} << 24)) throw InputError(path + ": implausible size " + std::to_string(sizes[d]));
-    total *= sizes[d];
-    if (total > (int64_t{1} << 32)) throw InputError(path + ": the data would be larger than 4 GiB");
+    const std::optional<uint64_t> product = checked::product(static_cast<uint64_t>(total), static_cast<uint64_t>(sizes[d]), uint64_t{1} << 32);
+    if (!product) throw InputError(path + ": the data would be larger than 4 GiB");
+    total = static_cast<int64_t>(*product);
   }
   constexpr int64_t kPiece = int64_t{64} << 20;
   data->clear();

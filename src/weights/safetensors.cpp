@@ -13,6 +13,7 @@
 #include <map>
 #include <unordered_set>
 
+#include "gcam/checked.h"
 #include "gcam/error.h"
 #include "json.h"
 #include "readers.h"
@@ -77,8 +78,9 @@ std::vector<StoredTensor> read_safetensors(const FileMap& file,
     uint64_t numel = 1;
     for (const Json& d : shape->items) {
       const uint64_t extent = non_negative_integer(d, "a shape extent of '" + name + "'", file);
-      if (extent != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / extent) file.fail("tensor '" + name + "' is impossibly large");
-      numel *= extent;
+      const std::optional<uint64_t> next = checked::product(numel, extent, static_cast<uint64_t>(Shape::kMaxNumel));
+      if (!next) file.fail("tensor '" + name + "' is impossibly large");
+      numel = *next;
       t.shape.push_back(static_cast<int64_t>(extent));
     }
     if (offsets->kind != Json::Kind::Array || offsets->items.size() != 2) file.fail("tensor '" + name + "' has bad data_offsets");

@@ -8,6 +8,7 @@
 // persistent id naming the element type and key; here they become StoredTensors that point into the file.
 #include <map>
 
+#include "gcam/checked.h"
 #include "gcam/error.h"
 #include "pickle.h"
 #include "readers.h"
@@ -201,11 +202,12 @@ std::vector<StoredTensor> read_torch_legacy(const FileMap& file) {
     Root& root = it->second;
     const int64_t count = static_cast<int64_t>(read_u64(file.at(at, 8, "a storage's element count")));
     if (count != root.numel) file.fail(detail::concat("storage ", key, " holds ", count, " elements, expected ", root.numel));
-    const uint64_t item = static_cast<uint64_t>(dtype_size(root.dtype));
-    if (static_cast<uint64_t>(count) > (size - at - 8) / item) file.fail("storage " + key + " runs past the end of the file (truncated?)");
+    const std::optional<uint64_t> bytes = checked::product(static_cast<uint64_t>(count), static_cast<uint64_t>(dtype_size(root.dtype)));
+    if (count < 0 || !bytes || !checked::fits(at + 8, *bytes, size))
+      file.fail("storage " + key + " runs past the end of the file (truncated?)");
     root.begin = at + 8;
     root.found = true;
-    at += 8 + static_cast<uint64_t>(count) * item;
+    at += 8 + *bytes;
   }
   if (at != size) file.fail(detail::concat(size - at, " unexpected bytes after the last storage"));
 

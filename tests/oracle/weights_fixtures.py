@@ -197,6 +197,8 @@ def main():
     torch.save(state, path("tiny_zip.pth"))
     torch.save(state, path("tiny_legacy.pth"), _use_new_zipfile_serialization=False)
     write_safetensors(path("tiny.safetensors"), dict(state))
+    # Names and metadata that would drive a terminal (ESC [ 2 J clears the screen): printed escaped.
+    write_safetensors(path("escape_names.safetensors"), {"fc\x1b[2J.weight": torch.zeros(2)}, {"note\x07": "\x1b]0;title\x07"})
     repack(path("tiny_zip.pth"), path("tiny_repacked_zip.pth"), folder="resnet18-f37072fd")
     torch.save({"epoch": 3, "state_dict": state, "optimizer": {"lr": 0.1}}, path("tiny_wrapped_zip.pth"))
     torch.save(collections.OrderedDict(("module." + k, v) for k, v in state.items()), path("tiny_dataparallel_zip.pth"))
