@@ -240,7 +240,10 @@ void tap(const std::string& name, const Tensor& t) {
   if (auto tape = t.impl()->tape.lock()) tap_on(*tape, name, t);
 }
 
-std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs) {
+namespace {
+
+template <typename Inputs>
+std::shared_ptr<TapeState> tape_of_inputs(const Inputs& inputs) {
   std::shared_ptr<TapeState> found;
   for (const Tensor* t : inputs) {
     if (!t || !t->defined()) continue;
@@ -252,6 +255,11 @@ std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs) 
   return found;
 }
 
+}  // namespace
+
+std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs) { return tape_of_inputs(inputs); }
+std::shared_ptr<TapeState> tape_of(const std::vector<const Tensor*>& inputs) { return tape_of_inputs(inputs); }
+
 bool tap_keeps_tensor(const std::string& name, const Tensor& t) {
   if (!t.defined()) return false;
   const auto tape = t.impl()->tape.lock();
@@ -260,8 +268,11 @@ bool tap_keeps_tensor(const std::string& name, const Tensor& t) {
 
 bool stores_nodes(const std::shared_ptr<TapeState>& tape) { return tape && tape->record_from.empty(); }
 
-void record(const std::shared_ptr<TapeState>& tape, std::unique_ptr<Node> node,
-            std::initializer_list<const Tensor*> inputs, const Tensor& output) {
+namespace {
+
+template <typename Inputs>
+void record_inputs(const std::shared_ptr<TapeState>& tape, std::unique_ptr<Node> node, const Inputs& inputs,
+                   const Tensor& output) {
   if (!stores_nodes(tape)) {  // not yet: the output still carries the tape, the node is dropped
     output.impl()->tape = tape;
     return;
@@ -276,6 +287,17 @@ void record(const std::shared_ptr<TapeState>& tape, std::unique_ptr<Node> node,
   node->output_shape = output.shape();
   output.impl()->tape = tape;
   tape->nodes.push_back(std::move(node));
+}
+
+}  // namespace
+
+void record(const std::shared_ptr<TapeState>& tape, std::unique_ptr<Node> node,
+            std::initializer_list<const Tensor*> inputs, const Tensor& output) {
+  record_inputs(tape, std::move(node), inputs, output);
+}
+void record(const std::shared_ptr<TapeState>& tape, std::unique_ptr<Node> node,
+            const std::vector<const Tensor*>& inputs, const Tensor& output) {
+  record_inputs(tape, std::move(node), inputs, output);
 }
 
 }  // namespace autograd

@@ -146,5 +146,36 @@ TEST(Gradcheck, ResidualBlockEndToEnd) {
                         {1e-3, 2e-2, 3e-3, 48, 11}));  // a small step: many ReLU inputs lie near 0
 }
 
+// The captioning and VQA ops.
+TEST(Gradcheck, SigmoidTanhMul) {
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::sigmoid(in[0]); }, {random_normal(Shape{3, 7}, 1, 2.0f)}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::tanh(in[0]); }, {random_normal(Shape{3, 7}, 2, 1.5f)}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::mul(in[0], in[1]); },
+                        {random_normal(Shape{2, 3, 4}, 3), random_normal(Shape{2, 3, 4}, 4)}));
+}
+
+TEST(Gradcheck, EmbeddingSliceConcat) {
+  // (no padding row: its vector gets no gradient by definition, which differences would contradict)
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::embedding(in[0], {4, 1, 4, 0, 2}); },
+                        {random_normal(Shape{6, 3}, 5)}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::slice(in[0], 1, 1, 3); }, {random_normal(Shape{2, 5, 3}, 6)}));
+  EXPECT_TRUE(gradcheck([](const std::vector<Tensor>& in) { return ops::concat({in[1], in[0], in[1]}, 1); },
+                        {random_normal(Shape{2, 3}, 7), random_normal(Shape{2, 2}, 8)}));  // one part used twice
+}
+
+// Two layers from a constant initial state that is no input: the weights' gradients must include the
+// first step's h·W_hhᵀ (an op on that state and the weights alone would be on no tape).
+TEST(Gradcheck, LstmFromAConstantState) {
+  const Tensor h0 = random_normal(Shape{2, 2, 3}, 9), c0 = random_normal(Shape{2, 2, 3}, 10);
+  auto net = [&](const std::vector<Tensor>& in) {
+    std::vector<ops::LstmLayer> layers = {{in[1], in[2], in[3], in[4]}, {in[5], in[6], Tensor(), Tensor()}};
+    return ops::lstm(in[0], layers, {h0, c0}).y;
+  };
+  EXPECT_TRUE(gradcheck(net, {random_normal(Shape{2, 4, 5}, 11), random_normal(Shape{12, 5}, 12, 0.5f),
+                              random_normal(Shape{12, 3}, 13, 0.5f), random_normal(Shape{12}, 14), random_normal(Shape{12}, 15),
+                              random_normal(Shape{12, 3}, 16, 0.5f), random_normal(Shape{12, 3}, 17, 0.5f)},
+                        {1e-2, 2e-2, 3e-3, 64, 19}));
+}
+
 }  // namespace
 }  // namespace gcam

@@ -132,6 +132,7 @@ void tap(const std::string& name, const Tensor& t);
 // The tape an op on these inputs must record on (the live tape of any input), or null: then the op
 // records nothing. Undefined tensors (an absent bias) are skipped. Two different tapes are an error.
 std::shared_ptr<TapeState> tape_of(std::initializer_list<const Tensor*> inputs);
+std::shared_ptr<TapeState> tape_of(const std::vector<const Tensor*>& inputs);  // for ops of any arity (concat)
 
 // Whether tapping `t` as `name` now would keep the tensor itself (its tape keeps every tap, or this one
 // by Tape::keep_taps_only); false with no tape. Where it is false, nobody can ask for t afterwards, so a
@@ -153,6 +154,8 @@ Tensor keep_for_parameter_grads(const Tensor& kept, std::initializer_list<const 
 // Appends `node` to `tape`, filling its input/output bookkeeping, and attaches the tape to `output`.
 void record(const std::shared_ptr<TapeState>& tape, std::unique_ptr<Node> node,
             std::initializer_list<const Tensor*> inputs, const Tensor& output);
+void record(const std::shared_ptr<TapeState>& tape, std::unique_ptr<Node> node,
+            const std::vector<const Tensor*>& inputs, const Tensor& output);
 
 }  // namespace autograd
 

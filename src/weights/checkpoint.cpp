@@ -70,6 +70,8 @@ std::string StoredTensor::shape_str() const {
 void check_tensor_bounds(const StoredTensor& t, const FileMap& file) {
   const std::string what = "tensor '" + t.name + "'";
   if (t.shape.size() != t.strides.size()) file.fail(what + ": shape and strides differ in length");
+  // (A weight has a handful of dimensions; reading walks every index, so thousands would cost time for nothing.)
+  if (t.shape.size() > 64) file.fail(what + ": more than 64 dimensions");
   if (t.storage_offset < 0 || t.storage_numel < 0) file.fail(what + ": negative storage offset or size");
   for (size_t d = 0; d < t.shape.size(); ++d)
     if (t.shape[d] < 0 || t.strides[d] < 0) file.fail(what + ": negative extent or stride");

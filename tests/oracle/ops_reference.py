@@ -158,6 +158,52 @@ def elementwise_cases(archive):
     return 6
 
 
+def sequence_cases(archive):
+    """The captioning and VQA ops. opts layouts: embedding [padding_idx, ids…]; slice [dim, start, length];
+    concat [dim]; lstm [layers, hidden, has_initial_state, has_bias]."""
+    run(archive, "sigmoid/0", torch.sigmoid, {"x": rand(3, 4, 5, scale=4.0)}, [])
+    run(archive, "sigmoid/1", torch.sigmoid, {"x": torch.tensor([-100.0, -30.0, -1e-3, 0.0, 1e-3, 30.0, 100.0])}, [])
+    run(archive, "tanh/0", torch.tanh, {"x": rand(3, 4, 5, scale=3.0)}, [])
+    run(archive, "mul/0", lambda a, b: a * b, {"a": rand(2, 3, 4), "b": rand(2, 3, 4)}, [])
+    for i, (ids, pad) in enumerate([([3, 0, 3, 7, 1], -1), ([2, 0, 0, 5, 2, 2], 0)]):
+        run(archive, f"embedding/{i}", lambda w: F.embedding(torch.tensor(ids), w, padding_idx=pad if pad >= 0 else None),
+            {"w": rand(8, 6)}, [pad] + ids)
+    for i, (shape, dim, start, length) in enumerate([((4, 9), 1, 2, 5), ((3, 5, 4), 1, 4, 1), ((6, 2, 3), 0, 0, 6)]):
+        run(archive, f"slice/{i}", lambda x: x.narrow(dim, start, length), {"x": rand(*shape)}, [dim, start, length])
+    for i, (shapes, dim) in enumerate([([(2, 3), (2, 5), (2, 1)], 1), ([(1, 2, 3), (3, 2, 3)], 0), ([(2, 1, 4), (2, 2, 4)], 1)]):
+        names = "abc"[:len(shapes)]
+        run(archive, f"concat/{i}", lambda **parts: torch.cat([parts[k] for k in names], dim),
+            {k: rand(*sh) for k, sh in zip(names, shapes)}, [dim])
+    # LSTMs: nn.LSTM(batch_first=True) with its own parameters, run on float64 copies.
+    cases = [(2, 5, 4, 3, 1, 0, 1), (3, 4, 6, 5, 2, 1, 1), (1, 7, 3, 4, 1, 1, 0)]
+    for i, (n, t, fin, hidden, layers, initial, bias) in enumerate(cases):
+        inputs = {"x": rand(n, t, fin)}
+        for l in range(layers):
+            width = fin if l == 0 else hidden
+            inputs[f"w_ih{l}"] = rand(4 * hidden, width, scale=0.4)
+            inputs[f"w_hh{l}"] = rand(4 * hidden, hidden, scale=0.4)
+            if bias:
+                inputs[f"b_ih{l}"] = rand(4 * hidden, scale=0.3)
+                inputs[f"b_hh{l}"] = rand(4 * hidden, scale=0.3)
+        if initial:
+            inputs["h0"] = rand(layers, n, hidden)
+            inputs["c0"] = rand(layers, n, hidden)
+
+        def forward(**v):
+            # What nn.LSTM.forward calls, with these weights in its flat order (weight_ih_l0, weight_hh_l0,
+            # bias_ih_l0, bias_hh_l0, then layer 1's).
+            flat = []
+            for l in range(layers):
+                flat += [v[f"w_ih{l}"], v[f"w_hh{l}"]] + ([v[f"b_ih{l}"], v[f"b_hh{l}"]] if bias else [])
+            zeros = torch.zeros(layers, n, hidden, dtype=torch.float64)
+            state = (v["h0"], v["c0"]) if initial else (zeros, zeros)
+            y, h, c = torch._VF.lstm(v["x"], state, flat, bool(bias), layers, 0.0, False, False, True)
+            return torch.cat([y.reshape(-1), h.reshape(-1), c.reshape(-1)])  # y, then h_n, then c_n
+
+        run(archive, f"lstm/{i}", forward, inputs, [layers, hidden, initial, bias])
+    return 12 + len(cases)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", required=True)
@@ -167,7 +213,7 @@ def main():
         "conv2d": conv_cases(archive), "batch_norm": batch_norm_cases(archive),
         "max_pool2d": max_pool_cases(archive), "avg_pool2d": avg_pool_cases(archive),
         "adaptive_avg_pool2d": adaptive_cases(archive), "linear": linear_cases(archive),
-        "elementwise": elementwise_cases(archive),
+        "elementwise": elementwise_cases(archive), "sequence": sequence_cases(archive),
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     archive.write(args.out)
