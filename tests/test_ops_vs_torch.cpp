@@ -235,6 +235,17 @@ TEST(OpsVsTorch, SliceAndConcat) {
   }
 }
 
+TEST(OpsVsTorch, SequenceCrossEntropyAndBatchNorm1d) {
+  const std::vector<float> o = opts_of("cross_entropy_ignore", 0);
+  const std::vector<int64_t> labels(o.begin() + 1, o.end());
+  check_case("cross_entropy_ignore", 0, {"x"}, [&](const std::vector<Tensor>& in) { return ops::cross_entropy(in[0], labels, int64_t(o[0])); },
+             kSequenceTolerance, kSequenceTolerance);
+  Tensor mean = oracle().get("batch_norm1d/0/mean"), var = oracle().get("batch_norm1d/0/var");
+  check_case("batch_norm1d", 0, {"x", "g", "b"}, [&](const std::vector<Tensor>& in) {
+    return ops::batch_norm1d(in[0], in[1], in[2], mean, var);
+  }, kSequenceTolerance, kSequenceTolerance);
+}
+
 // nn.LSTM(batch_first=True): one and two layers, with and without an initial state and biases. The
 // oracle's y is y, h_n and c_n flattened one after another. The initial state is watched (its gradient is
 // asked of the tape, as an encoder's output would be).

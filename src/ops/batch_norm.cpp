@@ -8,6 +8,7 @@
 #include "../cuda/ops.h"
 #include "batch_norm_affine.h"
 #include "gcam/autograd.h"
+#include "gcam/ops/flatten.h"
 #include "op_support.h"
 
 namespace gcam::ops {
@@ -140,6 +141,13 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
                      {&x, &gamma, &beta}, y);
   }
   return y;
+}
+
+Tensor batch_norm1d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                    Tensor& running_var, const BatchNormOptions& options) {
+  check_ndim("batch_norm1d", "input", x, 2);
+  const Tensor y = batch_norm(reshape(x, Shape{x.size(0), x.size(1), 1, 1}), gamma, beta, running_mean, running_var, options);
+  return reshape(y, x.shape());
 }
 
 }  // namespace gcam::ops

@@ -174,6 +174,16 @@ def sequence_cases(archive):
         names = "abc"[:len(shapes)]
         run(archive, f"concat/{i}", lambda **parts: torch.cat([parts[k] for k in names], dim),
             {k: rand(*sh) for k, sh in zip(names, shapes)}, [dim])
+    # A sequence loss over padded words: label 0 is the padding, ignored (opts: [ignore_index, labels…]).
+    labels = [2, 0, 5, 0, 1]
+    run(archive, "cross_entropy_ignore/0", lambda x: F.cross_entropy(x, torch.tensor(labels), ignore_index=0).reshape(1),
+        {"x": rand(5, 7, scale=2.0)}, [0] + labels)
+    # BatchNorm1d in inference, on (N, C) (opts: eps).
+    mean, var = rand(6), rand(6).abs() + 0.5
+    run(archive, "batch_norm1d/0", lambda x, g, b: F.batch_norm(x, mean.double(), var.double(), g, b, False, 0.1, 1e-5),
+        {"x": rand(4, 6), "g": rand(6), "b": rand(6)}, [1e-5])
+    archive.put("batch_norm1d/0/mean", mean)
+    archive.put("batch_norm1d/0/var", var)
     # LSTMs: nn.LSTM(batch_first=True) with its own parameters, run on float64 copies.
     cases = [(2, 5, 4, 3, 1, 0, 1), (3, 4, 6, 5, 2, 1, 1), (1, 7, 3, 4, 1, 1, 0)]
     for i, (n, t, fin, hidden, layers, initial, bias) in enumerate(cases):
@@ -201,7 +211,7 @@ def sequence_cases(archive):
             return torch.cat([y.reshape(-1), h.reshape(-1), c.reshape(-1)])  # y, then h_n, then c_n
 
         run(archive, f"lstm/{i}", forward, inputs, [layers, hidden, initial, bias])
-    return 12 + len(cases)
+    return 14 + len(cases)
 
 
 def main():

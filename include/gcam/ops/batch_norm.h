@@ -25,4 +25,9 @@ struct BatchNormOptions {
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                   Tensor& running_var, const BatchNormOptions& options = {});
 
+// nn.BatchNorm1d on features x (N, C) (a captioner's image embedding): the same, over N alone, as
+// batch_norm of x seen as (N, C, 1, 1).
+Tensor batch_norm1d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                    Tensor& running_var, const BatchNormOptions& options = {});
+
 }  // namespace gcam::ops
