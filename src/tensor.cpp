@@ -73,6 +73,7 @@ Tensor Tensor::empty(const Shape& shape, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, Device device) {
   Tensor t = empty(shape, device);
+  if (t.numel() == 0) return t;  // no storage: memset may not be handed its null pointer
   if (device == Device::CPU)
     std::memset(t.data(), 0, static_cast<size_t>(t.numel()) * sizeof(float));
   else
@@ -149,6 +150,7 @@ Tensor Tensor::select(int64_t n) const {
 Tensor Tensor::to(Device target) const {
   Tensor out = empty(shape(), target);
   const int64_t n = numel();
+  if (n == 0) return out;  // nothing to copy (and no storage to copy from)
   Device source = device();
   if (source == Device::CPU && target == Device::CPU)
     std::memcpy(out.data(), data(), static_cast<size_t>(n) * sizeof(float));

@@ -30,6 +30,7 @@ inline AlongDim along_dim(const Shape& shape, int dim, const char* op) {
 inline void copy_rows(const float* from, int64_t from_extent, int64_t from_row, float* to, int64_t to_extent,
                       int64_t to_row, int64_t outer, int64_t length, int64_t inner) {
   const size_t run = static_cast<size_t>(length * inner) * sizeof(float);
+  if (run == 0) return;  // an empty tensor has no storage: no pointer to hand memcpy
   for (int64_t o = 0; o < outer; ++o)
     std::memcpy(to + (o * to_extent + to_row) * inner, from + (o * from_extent + from_row) * inner, run);
 }

@@ -45,7 +45,7 @@ Tensor embedding(const Tensor& weight, const std::vector<int64_t>& ids, int64_t 
   for (int64_t id : ids)
     GCAM_CHECK(id >= 0 && id < vocabulary, "embedding: word index ", id, " is outside a vocabulary of ", vocabulary);
   Tensor y = Tensor::empty(Shape{n, width});
-  for (int64_t t = 0; t < n; ++t)
+  for (int64_t t = 0; t < n && width > 0; ++t)  // (vectors of width 0: no storage to copy)
     std::memcpy(y.data() + t * width, weight.data() + ids[t] * width, static_cast<size_t>(width) * sizeof(float));
   if (auto tape = autograd::tape_of({&weight}))
     autograd::record(tape, std::make_unique<EmbeddingNode>(weight.shape(), ids, padding_idx), {&weight}, y);

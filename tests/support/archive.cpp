@@ -16,6 +16,7 @@ class Reader {
   explicit Reader(std::vector<char> bytes) : bytes_(std::move(bytes)) {}
   void read(void* out, size_t n) {
     if (n > bytes_.size() - pos_) throw std::runtime_error("oracle archive: truncated");
+    if (n == 0) return;  // an empty tensor's data pointer is null, which memcpy may not be given even for 0 bytes
     std::memcpy(out, bytes_.data() + pos_, n);
     pos_ += n;
   }
