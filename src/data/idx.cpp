@@ -5,9 +5,9 @@
 //   data     the product of the sizes, in C order
 // gzread reads gzip files and passes plain files through unchanged, so both forms are accepted.
 //
-// The sizes in the header say how much data should follow, not how much does: the buffer grows as the
-// data arrives (in 64 MB pieces), so a 16-byte file that announces 4 GiB is refused having read 16 bytes,
-// and memory never runs ahead of what the file really holds.
+// The sizes in the header say how much data should follow, not how much does: the data is read in 1 MB
+// pieces and kept as they arrive, so a 16-byte file that announces 4 GiB is refused having allocated 1 MB,
+// and memory never runs far ahead of what the file really holds.
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -63,12 +63,13 @@ std::vector<int64_t> read_idx_file(const std::string& path, int ndim, std::vecto
     if (!product) throw InputError(path + ": the data would be larger than 4 GiB");
     total = static_cast<int64_t>(*product);
   }
-  constexpr int64_t kPiece = int64_t{64} << 20;
+  constexpr int64_t kPiece = int64_t{1} << 20;
+  std::vector<uint8_t> piece(static_cast<size_t>(std::min(kPiece, total)));
   data->clear();
   for (int64_t done = 0; done < total; done += kPiece) {
-    const int64_t piece = std::min(kPiece, total - done);
-    data->resize(static_cast<size_t>(done + piece));
-    read_exact(f.get(), path, data->data() + done, static_cast<size_t>(piece), "data");
+    const size_t n = static_cast<size_t>(std::min(kPiece, total - done));
+    read_exact(f.get(), path, piece.data(), n, "data");
+    data->insert(data->end(), piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(n));
   }
   uint8_t extra;
   if (gzread(f.get(), &extra, 1) != 0) throw InputError(path + ": trailing bytes after the data");
