@@ -1,6 +1,7 @@
 // fuzz_pickle.cpp — the restricted unpickler on any bytes, with the zip format's persistent ids (a
-// storage per ('storage', type, key, location, numel) tuple) and without any. It may refuse (InputError);
-// it must not crash, read out of bounds, leak, hang or balloon.
+// storage per ('storage', type, key, location, numel) tuple), without any, and reading objects as data (a
+// captioner's vocabulary). It may refuse (InputError); it must not crash, read out of bounds, leak, hang or
+// balloon.
 #include <cstddef>
 #include <cstdint>
 
@@ -22,6 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       weights::unpickle(data, size, 0, "fuzz", load);
     } catch (const InputError&) {
     }
+  }
+  try {
+    weights::unpickle(data, size, 0, "fuzz", nullptr, /*objects_as_data=*/true);
+  } catch (const InputError&) {
   }
   return 0;
 }

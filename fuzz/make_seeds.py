@@ -37,6 +37,15 @@ def state():
     return s
 
 
+class Vocabulary(object):
+    """A captioning tutorial's word list, pickled as an object (what read_vocabulary reads as data)."""
+
+    def __init__(self, words):
+        self.word2idx = {w: i for i, w in enumerate(words)}
+        self.idx2word = {i: w for i, w in enumerate(words)}
+        self.idx = len(words)
+
+
 def save(folder, name, data):
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, name), "wb") as f:
@@ -70,6 +79,8 @@ def main():
                     if member.endswith("data.pkl"):
                         save(d("fuzz_pickle"), name + ".pkl", z.read(member))
     save(d("fuzz_pickle"), "legacy_stream.pkl", files["legacy.pth"][:4096])
+    import pickle
+    save(d("fuzz_pickle"), "vocab.pkl", pickle.dumps(Vocabulary(["<pad>", "<start>", "<end>", "a", "bag"])))
     save(d("fuzz_safetensors"), "model.safetensors", files["model.safetensors"])
     header_length = struct.unpack("<Q", files["model.safetensors"][:8])[0]
     save(d("fuzz_json"), "header.json", files["model.safetensors"][8:8 + header_length])

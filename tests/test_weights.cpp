@@ -8,6 +8,7 @@
 
 #include "gcam/error.h"
 #include "gcam/models.h"
+#include "gcam/vocabulary.h"
 #include "gcam/weights.h"
 #include "support/archive.h"
 #include "support/compare.h"
@@ -196,6 +197,36 @@ TEST(Weights, SafetensorsRoundTripAndSha256) {
   EXPECT_EQ(weights::sha256_file(abc), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   std::ofstream(abc, std::ios::trunc).close();
   EXPECT_EQ(weights::sha256_file(abc), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+// The captioning tutorial's vocab.pkl: a pickled Vocabulary object (a class in __main__), read as data with
+// both the default protocol and protocol 2; a pickle that would run os.system, and one with a word twice,
+// refused in one line.
+TEST(Weights, CaptioningVocabularyIsReadAsData) {
+  std::vector<std::string> expected;
+  {
+    std::ifstream in(fixture("vocab_words.txt"));
+    for (std::string line; std::getline(in, line);) expected.push_back(line);
+  }
+  ASSERT_GT(expected.size(), 4u);
+  for (const char* name : {"vocab.pkl", "vocab_p2.pkl"}) {
+    SCOPED_TRACE(name);
+    const Vocabulary v = read_vocabulary(fixture(name));
+    EXPECT_EQ(v.words, expected);
+    EXPECT_EQ(v.index_of("sneaker"), 6);
+    EXPECT_EQ(v.index_of("unicorn"), -1);
+  }
+  for (const auto& [name, why] : {std::pair{"bad_evil_vocab.pkl", "refusing to call posix.system"},
+                                  std::pair{"bad_twice_vocab.pkl", "the word 'a' appears twice"}}) {
+    try {
+      read_vocabulary(fixture(name));
+      ADD_FAILURE() << name << " was read";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+    }
+  }
+  // A weight file's pickle still refuses objects: NEWOBJ is not allowed there.
+  EXPECT_THROW(weights::Checkpoint::open(fixture("vocab.pkl")), InputError);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ const char* Value::kind_name() const {
     case Kind::Global: return "global";
     case Kind::Storage: return "storage";
     case Kind::Tensor: return "tensor";
+    case Kind::Object: return "object";
   }
   return "?";
 }
@@ -44,9 +45,9 @@ constexpr uint64_t kValueCost = sizeof(Value) + 16, kSlotCost = sizeof(ValuePtr)
 class Unpickler {
  public:
   Unpickler(const uint8_t* bytes, uint64_t size, uint64_t begin, const std::string& where,
-            const PersistentLoad& persistent_load)
+            const PersistentLoad& persistent_load, bool objects_as_data)
       : bytes_(bytes), size_(size), pos_(begin), where_(where), persistent_load_(persistent_load),
-        budget_(kBudgetFloor + 2 * (size - std::min(begin, size))) {}
+        objects_as_data_(objects_as_data), budget_(kBudgetFloor + 2 * (size - std::min(begin, size))) {}
 
   PickleResult run() {
     while (true) {
@@ -430,6 +431,15 @@ class Unpickler {
         ValuePtr state = pop(at);
         Value& target = *top(at);
         if (target.kind == Value::Kind::Dict) return;  // a state dict's _metadata attribute: not needed
+        if (target.kind == Value::Kind::Object && state->kind == Value::Kind::Dict) {  // its __dict__
+          if (!target.entries.empty()) fail(at, "an object built twice");
+          for (const auto& [key, value] : state->entries) {
+            adopt(target, *key, at);
+            adopt(target, *value, at);
+          }
+          target.entries = state->entries;
+          return;
+        }
         if (target.kind == Value::Kind::Tensor && target.tensor->placeholder && state->kind == Value::Kind::Tuple &&
             state->items.size() == 4) {
           ValuePtr built = make_tensor(state->items[0], state->items[1], state->items[2], state->items[3], at);
@@ -437,6 +447,17 @@ class Unpickler {
           return;
         }
         fail(at, std::string("BUILD on a ") + target.kind_name());
+      }
+      case 0x81: {  // NEWOBJ: cls.__new__(cls, *args), only as data (objects_as_data) and only with no args
+        if (!objects_as_data_) fail(at, "opcode 0x81 is not allowed in a weight file");
+        ValuePtr args = pop(at), cls = pop(at);
+        if (cls->kind != Value::Kind::Global || args->kind != Value::Kind::Tuple || !args->items.empty())
+          fail(at, "an object made from anything but a class with no arguments");
+        auto object = make(Value::Kind::Object);
+        object->text = cls->text;
+        object->name = cls->name;
+        push(object);
+        return;
       }
       default:
         fail(at, detail::concat("opcode 0x", std::hex, int(op), " is not allowed in a weight file"));
@@ -448,6 +469,7 @@ class Unpickler {
   uint64_t pos_;
   const std::string& where_;
   const PersistentLoad& persistent_load_;
+  bool objects_as_data_;
   std::vector<ValuePtr> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, ValuePtr> memo_;
@@ -457,8 +479,8 @@ class Unpickler {
 }  // namespace
 
 PickleResult unpickle(const uint8_t* bytes, uint64_t size, uint64_t begin, const std::string& where,
-                      const PersistentLoad& persistent_load) {
-  return Unpickler(bytes, size, begin, where, persistent_load).run();
+                      const PersistentLoad& persistent_load, bool objects_as_data) {
+  return Unpickler(bytes, size, begin, where, persistent_load, objects_as_data).run();
 }
 
 }  // namespace gcam::weights

@@ -50,14 +50,14 @@ struct TensorRef {
 };
 
 struct Value {
-  enum class Kind { None, Bool, Int, Float, String, Bytes, Tuple, List, Dict, Global, Storage, Tensor };
+  enum class Kind { None, Bool, Int, Float, String, Bytes, Tuple, List, Dict, Global, Storage, Tensor, Object };
   Kind kind = Kind::None;
   int64_t integer = 0;  // Bool, Int
   double real = 0.0;    // Float
-  std::string text;     // String, Bytes, Global module
-  std::string name;     // Global name
+  std::string text;     // String, Bytes, Global and Object: the module
+  std::string name;     // Global and Object: the class's name
   std::vector<ValuePtr> items;                           // Tuple, List
-  std::vector<std::pair<ValuePtr, ValuePtr>> entries;    // Dict, in insertion order
+  std::vector<std::pair<ValuePtr, ValuePtr>> entries;    // Dict, in insertion order; Object: its attributes
   std::shared_ptr<StorageRef> storage;                   // Storage
   std::shared_ptr<TensorRef> tensor;                     // Tensor
   int depth = 1;        // 1 + the deepest value inside (see the bounds above)
@@ -79,7 +79,12 @@ struct PickleResult {
 
 // Unpickles the stream starting at `begin` of `bytes` (length `size`). Errors are InputError
 // "<where>: <what>" with `where` naming the file.
+//
+// objects_as_data: an instance of a plain Python class (NEWOBJ of a class with no arguments, then BUILD
+// with its __dict__, as pickle writes a captioning tutorial's Vocabulary) becomes an Object value: the
+// class's name as text and its attributes as entries. The class is named, never looked up or run; REDUCE
+// keeps its whitelist.
 PickleResult unpickle(const uint8_t* bytes, uint64_t size, uint64_t begin, const std::string& where,
-                      const PersistentLoad& persistent_load);
+                      const PersistentLoad& persistent_load, bool objects_as_data = false);
 
 }  // namespace gcam::weights

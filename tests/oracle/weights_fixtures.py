@@ -165,6 +165,45 @@ class Evil:
         return (os.system, ("echo gcam must never run this",))
 
 
+class Vocabulary(object):
+    """The captioning tutorial's word list (its build_vocab.py), pickled as that script pickles it: an object
+    of a class in __main__. gcam reads it as data, never running the class."""
+
+    def __init__(self):
+        self.word2idx = {}
+        self.idx2word = {}
+        self.idx = 0
+
+    def add_word(self, word):
+        if word not in self.word2idx:
+            self.word2idx[word] = self.idx
+            self.idx2word[self.idx] = word
+            self.idx += 1
+
+
+class Evil(object):
+    def __reduce__(self):
+        return (os.system, ("echo this must never run",))
+
+
+def vocabulary_fixtures(path):
+    vocab = Vocabulary()
+    words = ["<pad>", "<start>", "<end>", "<unk>", "a", "red", "sneaker", "left", "of", "blue", "bag", "caf\u00e9"]
+    for w in words:
+        vocab.add_word(w)
+    import pickle
+    for name, protocol in [("vocab.pkl", pickle.DEFAULT_PROTOCOL), ("vocab_p2.pkl", 2)]:
+        with open(path(name), "wb") as f:
+            pickle.dump(vocab, f, protocol=protocol)
+    with open(path("vocab_words.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(words) + "\n")
+    with open(path("bad_evil_vocab.pkl"), "wb") as f:
+        pickle.dump(Evil(), f, protocol=2)
+    vocab.idx2word[3] = "a"  # a word twice
+    with open(path("bad_twice_vocab.pkl"), "wb") as f:
+        pickle.dump(vocab, f)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
@@ -198,6 +237,7 @@ def main():
     torch.save(state, path("tiny_legacy.pth"), _use_new_zipfile_serialization=False)
     write_safetensors(path("tiny.safetensors"), dict(state))
     # Names and metadata that would drive a terminal (ESC [ 2 J clears the screen): printed escaped.
+    vocabulary_fixtures(path)
     write_safetensors(path("escape_names.safetensors"), {"fc\x1b[2J.weight": torch.zeros(2)}, {"note\x07": "\x1b]0;title\x07"})
     repack(path("tiny_zip.pth"), path("tiny_repacked_zip.pth"), folder="resnet18-f37072fd")
     torch.save({"epoch": 3, "state_dict": state, "optimizer": {"lr": 0.1}}, path("tiny_wrapped_zip.pth"))
