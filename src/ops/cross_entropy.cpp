@@ -47,10 +47,6 @@ class CrossEntropyNode : public Node {
   int64_t counted_;       // the rows that count: the mean's N
 };
 
-}  // namespace
-
-namespace {
-
 void check_labels(const Tensor& logits, const std::vector<int64_t>& labels, int64_t ignore_index) {
   check_ndim("cross_entropy", "logits", logits, 2);
   const int64_t rows = logits.size(0), classes = logits.size(1);
@@ -62,11 +58,8 @@ void check_labels(const Tensor& logits, const std::vector<int64_t>& labels, int6
                " of row ", n, " is outside [0, ", classes, ")");
 }
 
-}  // namespace
-
-Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, int64_t ignore_index) {
-  check_labels(logits, labels, ignore_index);
-  detail::require_cpu("cross_entropy with ignore_index", {&logits});
+// The CPU loss, the labels already checked (ignore_index −1: every row counts).
+Tensor cpu_cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, int64_t ignore_index) {
   const int64_t rows = logits.size(0), classes = logits.size(1);
   Tensor probabilities = Tensor::empty(logits.shape());
   double total = 0.0;
@@ -91,6 +84,14 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, i
   return loss;
 }
 
+}  // namespace
+
+Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels, int64_t ignore_index) {
+  check_labels(logits, labels, ignore_index);
+  detail::require_cpu("cross_entropy with ignore_index", {&logits});
+  return cpu_cross_entropy(logits, labels, ignore_index);
+}
+
 Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels) {
   check_labels(logits, labels, -1);
 
@@ -103,7 +104,7 @@ Tensor cross_entropy(const Tensor& logits, const std::vector<int64_t>& labels) {
                        r.loss);
     return r.loss;
   }
-  return cross_entropy(logits, labels, -1);  // no label is −1: every row counts
+  return cpu_cross_entropy(logits, labels, -1);  // no label is −1: every row counts
 }
 
 }  // namespace gcam::ops
